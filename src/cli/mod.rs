@@ -1,0 +1,60 @@
+//! The command line: parses arguments with clap and dispatches to one small
+//! module per verb. Only this module and its children know about clap or
+//! the terminal.
+
+mod kb;
+mod matching;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// triage: match customer questions to a troubleshooting knowledge base and
+/// escalate to humans with complete tickets.
+#[derive(Debug, Parser)]
+#[command(name = "triage", version, about)]
+pub struct Cli {
+    /// The knowledge directory.
+    #[arg(long, global = true, env = "TRIAGE_KB", default_value = "knowledge")]
+    pub kb: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check, list and show the knowledge base.
+    #[command(subcommand)]
+    Kb(kb::KbCommand),
+    /// Match a question (or a JSONL stream of them) to entries.
+    Match(matching::MatchArgs),
+    /// Score the matcher on evaluation files.
+    Eval(matching::EvalArgs),
+}
+
+/// Parses the command line, runs the command, and turns errors into a
+/// message on stderr and exit code 2 (1 is reserved for "checked and found
+/// problems").
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Kb(cmd) => kb::run(&cli.kb, cmd),
+        Command::Match(args) => matching::run_match(&cli.kb, args),
+        Command::Eval(args) => matching::run_eval(&cli.kb, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Loads the knowledge base for a command, with the path in the error.
+pub(crate) fn load_kb(dir: &std::path::Path) -> anyhow::Result<crate::kb::KnowledgeBase> {
+    use anyhow::Context;
+    crate::kb::load_dir(dir).with_context(|| format!("loading the knowledge base from {}", dir.display()))
+}

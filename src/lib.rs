@@ -1,0 +1,10 @@
+//! triage: a support bot that matches customer questions to a
+//! troubleshooting knowledge base and escalates to humans with complete
+//! tickets. The core (`kb`, `search`, `matcher`, `engine`, `tickets`,
+//! `report`) knows nothing of Discord or the terminal; `cli` and `discord`
+//! are thin front ends over it.
+
+pub mod kb;
+pub mod matcher;
+pub mod telemetry;
+pub mod cli;

@@ -1,0 +1,8 @@
+//! The `triage` binary: parses the command line and hands over to `cli`.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    triage::telemetry::init();
+    triage::cli::main()
+}
