@@ -4,7 +4,9 @@
 //! `report`) knows nothing of Discord or the terminal; `cli` and `discord`
 //! are thin front ends over it.
 
+pub mod cli;
+pub mod config;
+pub mod discord;
 pub mod kb;
 pub mod matcher;
 pub mod telemetry;
-pub mod cli;

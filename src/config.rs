@@ -1,0 +1,302 @@
+//! The bot's configuration file (`triage run --config FILE`): which guild,
+//! role and channels the bot serves, parsed once into types with every key
+//! checked and errors that name the key. The token never lives in the file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+use crate::kb::{KnowledgeBase, ProductId};
+
+/// A Discord snowflake (guild, role, channel id) as written in the config:
+/// a number or a quoted string of digits, never zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DiscordId(NonZeroU64);
+
+impl DiscordId {
+    pub fn new(id: u64) -> Option<Self> {
+        NonZeroU64::new(id).map(Self)
+    }
+
+    pub fn get(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for DiscordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::str::FromStr for DiscordId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim()
+            .parse::<u64>()
+            .ok()
+            .and_then(DiscordId::new)
+            .ok_or_else(|| {
+                format!("'{s}' is not a Discord id (a positive number, e.g. 1234567890123456789)")
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for DiscordId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = DiscordId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Discord id (a positive number, e.g. 1234567890123456789)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DiscordId, E> {
+                DiscordId::new(v).ok_or_else(|| E::custom("a Discord id cannot be 0"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DiscordId, E> {
+                u64::try_from(v)
+                    .ok()
+                    .and_then(DiscordId::new)
+                    .ok_or_else(|| {
+                        E::custom(format!("{v} is not a Discord id (a positive number)"))
+                    })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DiscordId, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// Where an escalation thread is opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Escalation {
+    /// Only the customer, the support role and moderators see it.
+    #[default]
+    PrivateThread,
+    /// Everyone who sees the channel sees it.
+    PublicThread,
+}
+
+/// What the bot does with a help-channel message it has no answer for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HelpChannelNone {
+    /// Say nothing: people in the channel answer it.
+    #[default]
+    StayQuiet,
+    /// Reply honestly that the bot does not know, with an escalate button.
+    Reply,
+}
+
+/// The config file as written. Every key is documented in `triage.example.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    guild_id: Option<DiscordId>,
+    support_role_id: DiscordId,
+    staff_channel_id: DiscordId,
+    #[serde(default)]
+    help_channels: BTreeMap<DiscordId, ProductId>,
+    #[serde(default)]
+    escalation: Escalation,
+    #[serde(default)]
+    help_channel_none: HelpChannelNone,
+    kb: Option<PathBuf>,
+    db: Option<PathBuf>,
+}
+
+/// The bot's settings after parsing and validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The guild to register commands in (instantly); `None` registers them
+    /// globally, which Discord may take a while to show.
+    pub guild_id: Option<DiscordId>,
+    /// Members with this role are staff: they may use staff commands, and
+    /// the role is pinged once per ticket.
+    pub support_role_id: DiscordId,
+    /// Where ticket summaries are posted for staff.
+    pub staff_channel_id: DiscordId,
+    /// Channels (text or forum) the bot watches, with the product each one is
+    /// about. Product ids are checked against the knowledge base.
+    pub help_channels: BTreeMap<DiscordId, ProductId>,
+    pub escalation: Escalation,
+    pub help_channel_none: HelpChannelNone,
+    /// The knowledge directory, if the file sets one (relative paths are
+    /// resolved against the config file's directory).
+    pub kb: Option<PathBuf>,
+    /// The ticket database, if the file sets one (resolved like `kb`).
+    pub db: Option<PathBuf>,
+}
+
+/// Why the config file cannot be used. Messages name the file and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads and parses a config file; relative `kb`/`db` paths become
+    /// relative to the file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut cfg = Self::parse_str(&src).map_err(|message| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        for p in [&mut cfg.kb, &mut cfg.db].into_iter().flatten() {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// Parses config text (pure). The error names the key and, for syntax
+    /// and type errors, the line and column.
+    pub fn parse_str(src: &str) -> Result<Self, String> {
+        let f: File = serde_yaml::from_str(src).map_err(|e| describe_yaml_error(src, &e))?;
+        Ok(Config {
+            guild_id: f.guild_id,
+            support_role_id: f.support_role_id,
+            staff_channel_id: f.staff_channel_id,
+            help_channels: f.help_channels,
+            escalation: f.escalation,
+            help_channel_none: f.help_channel_none,
+            kb: f.kb,
+            db: f.db,
+        })
+    }
+
+    /// Checks the settings that depend on the knowledge base: every help
+    /// channel's product must exist.
+    pub fn validate(&self, kb: &KnowledgeBase) -> Result<(), String> {
+        let bad: Vec<String> = self
+            .help_channels
+            .iter()
+            .filter(|(_, p)| kb.product(p.as_str()).is_none())
+            .map(|(ch, p)| format!("help_channels.{ch}: unknown product '{p}'"))
+            .collect();
+        if bad.is_empty() {
+            return Ok(());
+        }
+        let known: Vec<&str> = kb.products().iter().map(|p| p.id.as_str()).collect();
+        Err(format!(
+            "{} (known products: {})",
+            bad.join("; "),
+            known.join(", ")
+        ))
+    }
+
+    /// The product a help channel is about, if it is one.
+    pub fn help_channel(&self, channel: u64) -> Option<&ProductId> {
+        DiscordId::new(channel).and_then(|c| self.help_channels.get(&c))
+    }
+}
+
+/// serde_yaml names the key path for nested values ("help_channels.1:
+/// invalid type") but not for top-level ones; name it from the line the
+/// error points at, so every message says which key is wrong.
+fn describe_yaml_error(src: &str, e: &serde_yaml::Error) -> String {
+    let msg = e.to_string();
+    if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
+        return format!("missing required key `{field}`");
+    }
+    let key = e
+        .location()
+        .and_then(|l| src.lines().nth(l.line().saturating_sub(1)))
+        .and_then(|line| line.split_once(':'))
+        .map(|(k, _)| k.trim().trim_matches(|c| c == '"' || c == '\''))
+        .filter(|k| !k.is_empty() && !k.starts_with(['-', '#', ' ']) && !msg.contains(k));
+    match key {
+        Some(k) => format!("{k}: {msg}"),
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+guild_id: 111
+support_role_id: "222"
+staff_channel_id: 333
+help_channels:
+  444: convot
+  "555": c2c
+escalation: public_thread
+help_channel_none: reply
+kb: knowledge
+db: triage.db
+"#;
+
+    #[test]
+    fn full_file_parses_with_numbers_or_strings() {
+        let c = Config::parse_str(FULL).unwrap();
+        assert_eq!(c.guild_id.unwrap().get(), 111);
+        assert_eq!(c.support_role_id.get(), 222);
+        assert_eq!(c.help_channel(555).unwrap().as_str(), "c2c");
+        assert_eq!(c.escalation, Escalation::PublicThread);
+        assert_eq!(c.help_channel_none, HelpChannelNone::Reply);
+    }
+
+    #[test]
+    fn defaults_are_private_threads_and_quiet() {
+        let c = Config::parse_str("support_role_id: 1\nstaff_channel_id: 2\n").unwrap();
+        assert_eq!(c.guild_id, None);
+        assert_eq!(c.escalation, Escalation::PrivateThread);
+        assert_eq!(c.help_channel_none, HelpChannelNone::StayQuiet);
+        assert!(c.help_channels.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Config::parse_str("support_role_id: 1\n").unwrap_err();
+        assert!(e.contains("staff_channel_id"), "{e}");
+        let e = Config::parse_str("support_role_id: 1\nstaff_channel_id: 2\nstaff_chanel: 3\n")
+            .unwrap_err();
+        assert!(e.contains("staff_chanel"), "{e}");
+        let e = Config::parse_str("support_role_id: 1\nstaff_channel_id: 2\nescalation: dm\n")
+            .unwrap_err();
+        assert!(e.contains("escalation"), "{e}");
+        let e = Config::parse_str("support_role_id: abc\nstaff_channel_id: 2\n").unwrap_err();
+        assert!(e.contains("support_role_id"), "{e}");
+        let e = Config::parse_str("support_role_id: 0\nstaff_channel_id: 2\n").unwrap_err();
+        assert!(e.contains("support_role_id"), "{e}");
+        let e = Config::parse_str(
+            "support_role_id: 1\nstaff_channel_id: 2\nhelp_channels:\n  x1: c2c\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("help_channels"), "{e}");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("triage.yaml");
+        std::fs::write(&path, FULL).unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.kb.unwrap(), dir.path().join("knowledge"));
+        assert_eq!(c.db.unwrap(), dir.path().join("triage.db"));
+    }
+}
