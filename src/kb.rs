@@ -215,7 +215,10 @@ impl FieldSpec {
         let Some(v) = &self.validate else {
             return Ok(());
         };
-        let ok = v.prefix.as_ref().is_none_or(|p| answer.starts_with(p.as_str()))
+        let ok = v
+            .prefix
+            .as_ref()
+            .is_none_or(|p| answer.starts_with(p.as_str()))
             && self.compiled.as_ref().is_none_or(|re| re.is_match(answer))
             && v.min_len.is_none_or(|n| answer.chars().count() >= n)
             && v.format.is_none_or(|f| f.accepts(answer));
@@ -235,7 +238,8 @@ impl Format {
                 .expect("static regex")
         });
         static TIME: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"(?i)\b\d{1,2}(:\d{2}(:\d{2})?\s*(am|pm)?|\s*(am|pm))").expect("static regex")
+            Regex::new(r"(?i)\b\d{1,2}(:\d{2}(:\d{2})?\s*(am|pm)?|\s*(am|pm))")
+                .expect("static regex")
         });
         static ZONE: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(
@@ -365,21 +369,21 @@ impl KnowledgeBase {
         let mut kb = KnowledgeBase::default();
         let mut product_spans: HashMap<ProductId, Span> = HashMap::new();
         let mut first_seen: HashMap<EntryId, Span> = HashMap::new();
-        let mut seen_synonyms = false;
+        let mut wrong_file: Vec<(EntryId, ProductId)> = Vec::new();
 
         for (path, src) in files {
             if is_synonyms_file(path) {
                 match parse_synonyms(src, path) {
-                    Ok(s) => {
-                        kb.synonyms.groups.extend(s.groups);
-                        seen_synonyms = true;
-                    }
+                    Ok(s) => kb.synonyms.groups.extend(s.groups),
                     Err(mut p) => problems.append(&mut p),
                 }
                 continue;
             }
-            let file = match parse_str(src, path) {
-                Ok(f) => f,
+            let file = match parse_file(src, path) {
+                Ok((f, mut p)) => {
+                    problems.append(&mut p);
+                    f
+                }
                 Err(mut p) => {
                     problems.append(&mut p);
                     continue;
@@ -398,6 +402,12 @@ impl KnowledgeBase {
                 });
             }
             product_spans.insert(file.product.id.clone(), pspan);
+            for entry in &file.entries {
+                if entry.id.product() != file.product.id.as_str() && !entry.id.product().is_empty()
+                {
+                    wrong_file.push((entry.id.clone(), file.product.id.clone()));
+                }
+            }
             kb.products.push(file.product);
             for entry in file.entries {
                 if let Some(prev) = first_seen.get(&entry.id) {
@@ -416,16 +426,23 @@ impl KnowledgeBase {
                 kb.entries.push(entry);
             }
         }
-        let _ = seen_synonyms;
 
         // Cross-file checks: entry products and related ids.
         let known: HashSet<&str> = kb.products.iter().map(|p| p.id.as_str()).collect();
         for e in &kb.entries {
             let prod = e.id.product();
-            if !known.contains(prod) {
+            if !prod.is_empty() && !known.contains(prod) {
                 problems.push(Problem {
                     span: e.span.clone(),
                     message: format!("entry '{}' names unknown product '{prod}'", e.id),
+                });
+            } else if let Some((_, file_product)) = wrong_file.iter().find(|(id, _)| *id == e.id) {
+                problems.push(Problem {
+                    span: e.span.clone(),
+                    message: format!(
+                        "entry '{}' belongs to product '{prod}' but is in the file of '{file_product}'",
+                        e.id
+                    ),
                 });
             }
             for r in &e.related {
@@ -438,7 +455,10 @@ impl KnowledgeBase {
                     let span = locate_after(src, &e.span, r.as_str());
                     problems.push(Problem {
                         span,
-                        message: format!("entry '{}' is related to '{r}', which does not exist", e.id),
+                        message: format!(
+                            "entry '{}' is related to '{r}', which does not exist",
+                            e.id
+                        ),
                     });
                 }
             }
@@ -454,7 +474,11 @@ impl KnowledgeBase {
             Ok(kb)
         } else {
             problems.sort_by(|a, b| {
-                (&a.span.path, a.span.line, a.span.col).cmp(&(&b.span.path, b.span.line, b.span.col))
+                (&a.span.path, a.span.line, a.span.col).cmp(&(
+                    &b.span.path,
+                    b.span.line,
+                    b.span.col,
+                ))
             });
             Err(problems)
         }
@@ -472,9 +496,23 @@ pub struct ParsedFile {
     pub entries: Vec<Entry>,
 }
 
-/// Parses and validates one product file. `origin` is only used in messages.
+/// Parses and validates one product file on its own (cross-file checks such
+/// as related ids happen in [`KnowledgeBase::from_sources`]). `origin` is
+/// only used in messages.
 pub fn parse_str(src: &str, origin: &Path) -> Result<ParsedFile, Vec<Problem>> {
-    let file: ProductFile = serde_yaml::from_str(src).map_err(|e| vec![yaml_problem(&e, origin)])?;
+    let (file, problems) = parse_file(src, origin)?;
+    if problems.is_empty() {
+        Ok(file)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Parses a product file and returns it with its problems, so that the
+/// caller can go on to report cross-file problems too.
+fn parse_file(src: &str, origin: &Path) -> Result<(ParsedFile, Vec<Problem>), Vec<Problem>> {
+    let file: ProductFile =
+        serde_yaml::from_str(src).map_err(|e| vec![yaml_problem(&e, origin)])?;
     let ProductFile {
         mut product,
         mut entries,
@@ -517,7 +555,7 @@ pub fn parse_str(src: &str, origin: &Path) -> Result<ParsedFile, Vec<Problem>> {
             match Regex::new(pat) {
                 Ok(re) => f.compiled = Some(re),
                 Err(e) => problems.push(Problem {
-                    span: at("pattern", pat, 0),
+                    span: locate_after(src, &at("id", f.id.as_str(), 0), "pattern:"),
                     message: format!(
                         "ticket field '{}' has a pattern that does not compile: {}",
                         f.id,
@@ -539,19 +577,8 @@ pub fn parse_str(src: &str, origin: &Path) -> Result<ParsedFile, Vec<Problem>> {
                 message: format!("entry '{}' has an empty title", e.id),
             });
         }
-        if e.id.product() != product.id.as_str() && !e.id.product().is_empty() {
-            // Reported by the cross-file check when the product is unknown;
-            // here it is known to be the wrong file.
-            problems.push(Problem {
-                span: e.span.clone(),
-                message: format!(
-                    "entry '{}' belongs to product '{}' but is in the file of '{}'",
-                    e.id,
-                    e.id.product(),
-                    product.id
-                ),
-            });
-        } else if e.id.product().is_empty() {
+        // Whether the prefix names a known product is a cross-file check.
+        if e.id.product().is_empty() {
             problems.push(Problem {
                 span: e.span.clone(),
                 message: format!("entry id '{}' must look like 'product/slug'", e.id),
@@ -582,11 +609,7 @@ pub fn parse_str(src: &str, origin: &Path) -> Result<ParsedFile, Vec<Problem>> {
             }
         }
     }
-    if problems.is_empty() {
-        Ok(ParsedFile { product, entries })
-    } else {
-        Err(problems)
-    }
+    Ok((ParsedFile { product, entries }, problems))
 }
 
 /// Parses `synonyms.yaml`.
@@ -667,9 +690,7 @@ fn yaml_problem(e: &serde_yaml::Error, origin: &Path) -> Problem {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+    s.lines().rfind(|l| !l.trim().is_empty())
         .unwrap_or(s)
         .trim()
         .to_owned()
@@ -691,7 +712,10 @@ fn locate(src: &str, path: &Path, key: &str, value: &str, nth: usize) -> Span {
         let v = rest.trim().trim_matches(|c| c == '"' || c == '\'');
         if value.is_empty() || v == value || (key.is_empty() && v.starts_with(value)) {
             if seen == nth {
-                let col = line.find(if value.is_empty() { key } else { value }).unwrap_or(0) + 1;
+                let col = line
+                    .find(if value.is_empty() { key } else { value })
+                    .unwrap_or(0)
+                    + 1;
                 return Span {
                     path: path.to_owned(),
                     line: i + 1,
@@ -765,7 +789,10 @@ mod tests {
             ..Default::default()
         });
         assert!(key.check("app_12ab34").is_ok());
-        assert_eq!(key.check("12ab34").unwrap_err(), "an app key starts with `app_`");
+        assert_eq!(
+            key.check("12ab34").unwrap_err(),
+            "an app key starts with `app_`"
+        );
         assert!(key.check("   ").is_err());
         let url = field(Validation {
             format: Some(Format::Url),

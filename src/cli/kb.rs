@@ -111,9 +111,6 @@ impl Style {
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         }
     }
-    pub(crate) fn plain() -> Self {
-        Self { color: false }
-    }
     pub(crate) fn bold(&self, s: &str) -> String {
         self.wrap("1", s)
     }
@@ -136,7 +133,9 @@ impl Style {
 pub(crate) fn render_entry(kb: &KnowledgeBase, e: &Entry, st: &Style) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let product = kb.product(e.id.product()).map_or(e.id.product(), |p| p.name.as_str());
+    let product = kb
+        .product(e.id.product())
+        .map_or(e.id.product(), |p| p.name.as_str());
     let _ = writeln!(s, "{}", st.bold(&e.title));
     let _ = writeln!(s, "{}", st.dim(&format!("{}  ·  {}", e.id, product)));
     if let Some(note) = &e.note {
@@ -167,7 +166,13 @@ pub(crate) fn render_entry(kb: &KnowledgeBase, e: &Entry, st: &Style) -> String 
     if !e.checks.is_empty() {
         let _ = writeln!(s, "\n{}", st.accent("Checklist"));
         for (i, c) in e.checks.iter().enumerate() {
-            let _ = writeln!(s, "  {}. {}  {}", i + 1, st.bold(&c.cause), st.dim(&format!("[{}]", c.id)));
+            let _ = writeln!(
+                s,
+                "  {}. {}  {}",
+                i + 1,
+                st.bold(&c.cause),
+                st.dim(&format!("[{}]", c.id))
+            );
             let _ = writeln!(s, "     Check: {}", c.verify);
             let _ = writeln!(s, "     Fix:   {}", c.fix);
         }

@@ -56,5 +56,6 @@ pub fn main() -> ExitCode {
 /// Loads the knowledge base for a command, with the path in the error.
 pub(crate) fn load_kb(dir: &std::path::Path) -> anyhow::Result<crate::kb::KnowledgeBase> {
     use anyhow::Context;
-    crate::kb::load_dir(dir).with_context(|| format!("loading the knowledge base from {}", dir.display()))
+    crate::kb::load_dir(dir)
+        .with_context(|| format!("loading the knowledge base from {}", dir.display()))
 }
