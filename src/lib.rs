@@ -7,6 +7,8 @@
 pub mod cli;
 pub mod config;
 pub mod discord;
+pub mod engine;
 pub mod kb;
 pub mod matcher;
 pub mod telemetry;
+pub mod tickets;

@@ -1,0 +1,516 @@
+//! The embedded store: one SQLite file in WAL mode, schema from
+//! `migrations/*.sql` applied in order and tracked by `PRAGMA user_version`.
+//! One connection behind a `Mutex`: every call locks, runs, and unlocks.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use time::OffsetDateTime;
+
+use super::{
+    Applied, ConversationKey, Feedback, FieldValue, InputMeta, LoggedResult, NewEvent, NewQuery,
+    NewTicket, Place, QueryId, QueryRecord, QueryUpdate, Store, StoreError, StoredConversation,
+    Ticket, TicketId, TicketStatus, Tx, UserId,
+};
+use crate::kb::{CheckId, EntryId, FieldId, ProductId};
+use crate::matcher::Decision;
+
+/// The schema, oldest first; a database at `user_version` N has run the
+/// first N. Append only: a shipped migration never changes.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+
+/// The SQLite store. `Send + Sync`: the connection sits behind a `Mutex`,
+/// held only for the duration of one call (never across an `.await`, since
+/// no call is async). Writes serialize; that is the point of one process
+/// owning one file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::with_connection(conn)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::with_connection(Connection::open_in_memory()?)
+    }
+
+    fn with_connection(mut conn: Connection) -> Result<Self, StoreError> {
+        // WAL lets readers (`triage tickets list`) run beside the bot;
+        // synchronous=FULL makes each commit durable before it is announced.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::debug!(version = i + 1, "applied migration");
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn apply(
+        &self,
+        input: &InputMeta<'_>,
+        step: &mut dyn FnMut(&mut dyn Tx) -> Result<String, StoreError>,
+    ) -> Result<Applied, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let seen: Option<String> = tx
+            .query_row(
+                "SELECT reply FROM inputs WHERE id = ?1",
+                [input.id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(reply) = seen {
+            return Ok(Applied::Duplicate(reply));
+        }
+        let reply = step(&mut SqlTx { tx: &tx })?;
+        tx.execute(
+            "INSERT INTO inputs (id, place, user, author, at, reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                input.id.as_str(),
+                input.key.map(|k| k.place.as_str()),
+                input.key.map(|k| k.user.as_str()),
+                input.author.as_str(),
+                input.at.unix_timestamp(),
+                reply,
+            ],
+        )?;
+        tx.commit()?;
+        Ok(Applied::Fresh(reply))
+    }
+
+    fn conversation(
+        &self,
+        key: &ConversationKey,
+    ) -> Result<Option<StoredConversation>, StoreError> {
+        let conn = self.lock()?;
+        read_conversation(&conn, key)
+    }
+
+    fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        let conn = self.lock()?;
+        read_ticket(&conn, id)
+    }
+
+    fn tickets(&self, status: Option<TicketStatus>) -> Result<Vec<Ticket>, StoreError> {
+        let conn = self.lock()?;
+        let ids: Vec<i64> = {
+            let mut stmt = conn.prepare(
+                "SELECT id FROM tickets WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC",
+            )?;
+            let rows = stmt.query_map([status.map(TicketStatus::as_str)], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(t) = read_ticket(&conn, TicketId(id))? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    fn queries_since(&self, since: OffsetDateTime) -> Result<Vec<QueryRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, at, place, user, asked_by, product, text, decision, results, check_id, entry,
+                    feedback, tried, ticket_id
+             FROM queries WHERE at >= ?1 ORDER BY at, id",
+        )?;
+        let raw = stmt
+            .query_map([since.unix_timestamp()], |r| {
+                Ok(RawQuery {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    place: r.get(2)?,
+                    user: r.get(3)?,
+                    asked_by: r.get(4)?,
+                    product: r.get(5)?,
+                    text: r.get(6)?,
+                    decision: r.get(7)?,
+                    results: r.get(8)?,
+                    check: r.get(9)?,
+                    entry: r.get(10)?,
+                    feedback: r.get(11)?,
+                    tried: r.get(12)?,
+                    ticket: r.get(13)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        raw.into_iter().map(RawQuery::decode).collect()
+    }
+}
+
+struct RawQuery {
+    id: i64,
+    at: i64,
+    place: String,
+    user: String,
+    asked_by: String,
+    product: Option<String>,
+    text: String,
+    decision: String,
+    results: String,
+    check: Option<String>,
+    entry: Option<String>,
+    feedback: Option<String>,
+    tried: String,
+    ticket: Option<i64>,
+}
+
+impl RawQuery {
+    fn decode(self) -> Result<QueryRecord, StoreError> {
+        let decision = match self.decision.as_str() {
+            "answer" => Decision::Answer,
+            "suggest" => Decision::Suggest,
+            "none" => Decision::None,
+            other => return Err(corrupt("queries.decision", other)),
+        };
+        let feedback = match self.feedback.as_deref() {
+            None => None,
+            Some(f) => Some(Feedback::parse(f).ok_or_else(|| corrupt("queries.feedback", f))?),
+        };
+        let results: Vec<LoggedResult> =
+            serde_json::from_str(&self.results).map_err(|e| corrupt("queries.results", e))?;
+        Ok(QueryRecord {
+            id: QueryId(self.id),
+            at: from_unix(self.at)?,
+            key: ConversationKey {
+                place: Place::new(self.place),
+                user: UserId::new(self.user),
+            },
+            asked_by: UserId::new(self.asked_by),
+            product: self.product.map(ProductId::new),
+            text: self.text,
+            decision,
+            results,
+            check: self.check.map(CheckId::new),
+            entry: self.entry.map(EntryId::new),
+            feedback,
+            tried: decode_ids(&self.tried, "queries.tried")?,
+            ticket: self.ticket.map(TicketId),
+        })
+    }
+}
+
+/// A transaction in progress, lent to the engine's step.
+struct SqlTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+impl Tx for SqlTx<'_> {
+    fn conversation(
+        &mut self,
+        key: &ConversationKey,
+    ) -> Result<Option<StoredConversation>, StoreError> {
+        read_conversation(self.tx, key)
+    }
+
+    fn save_conversation(
+        &mut self,
+        key: &ConversationKey,
+        state: &str,
+        phase: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO conversations (place, user, state, phase, inputs_seen, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
+             ON CONFLICT (place, user) DO UPDATE SET
+                state = excluded.state, phase = excluded.phase,
+                inputs_seen = inputs_seen + 1, updated_at = excluded.updated_at",
+            params![key.place.as_str(), key.user.as_str(), state, phase, at.unix_timestamp()],
+        )?;
+        Ok(())
+    }
+
+    fn insert_ticket(&mut self, t: &NewTicket, at: OffsetDateTime) -> Result<Ticket, StoreError> {
+        let now = at.unix_timestamp();
+        self.tx.execute(
+            "INSERT INTO tickets (product, entry, status, question, tried, place, customer, opened_by,
+                                  query_id, created_at, updated_at)
+             VALUES (?1, ?2, 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            params![
+                t.product.as_str(),
+                t.entry.as_ref().map(EntryId::as_str),
+                t.question,
+                serde_json::to_string(&t.tried)?,
+                t.key.place.as_str(),
+                t.key.user.as_str(),
+                t.opened_by.as_str(),
+                t.query.map(|q| q.0),
+                now,
+            ],
+        )?;
+        let id = TicketId(self.tx.last_insert_rowid());
+        for (pos, f) in t.fields.iter().enumerate() {
+            self.tx.execute(
+                "INSERT INTO ticket_fields (ticket_id, position, field_id, label, value)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id.0, pos as i64, f.id.as_str(), f.label, f.value],
+            )?;
+        }
+        read_ticket(self.tx, id)?.ok_or_else(|| corrupt("tickets", "inserted ticket not found"))
+    }
+
+    fn ticket(&mut self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        read_ticket(self.tx, id)
+    }
+
+    fn set_ticket_status(
+        &mut self,
+        id: TicketId,
+        status: TicketStatus,
+        claimed_by: Option<&UserId>,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE tickets SET status = ?2, claimed_by = COALESCE(?3, claimed_by), updated_at = ?4
+             WHERE id = ?1",
+            params![
+                id.0,
+                status.as_str(),
+                claimed_by.map(UserId::as_str),
+                at.unix_timestamp()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn insert_query(&mut self, q: &NewQuery) -> Result<QueryId, StoreError> {
+        self.tx.execute(
+            "INSERT INTO queries (at, place, user, asked_by, product, text, decision, results, check_id, entry)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                q.at.unix_timestamp(),
+                q.key.place.as_str(),
+                q.key.user.as_str(),
+                q.asked_by.as_str(),
+                q.product.as_ref().map(ProductId::as_str),
+                q.text,
+                decision_str(q.decision),
+                serde_json::to_string(&q.results)?,
+                q.check.as_ref().map(CheckId::as_str),
+                q.entry.as_ref().map(EntryId::as_str),
+            ],
+        )?;
+        Ok(QueryId(self.tx.last_insert_rowid()))
+    }
+
+    fn update_query(&mut self, id: QueryId, u: &QueryUpdate) -> Result<(), StoreError> {
+        let tried = u.tried.as_ref().map(serde_json::to_string).transpose()?;
+        self.tx.execute(
+            "UPDATE queries SET
+                product = COALESCE(?2, product),
+                entry = COALESCE(?3, entry),
+                feedback = COALESCE(?4, feedback),
+                tried = COALESCE(?5, tried),
+                ticket_id = COALESCE(?6, ticket_id)
+             WHERE id = ?1",
+            params![
+                id.0,
+                u.product.as_ref().map(ProductId::as_str),
+                u.entry.as_ref().map(EntryId::as_str),
+                u.feedback.map(Feedback::as_str),
+                tried,
+                u.escalated.map(|t| t.0),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn log_event(&mut self, e: &NewEvent) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO events (at, place, user, author, ticket_id, kind, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                e.at.unix_timestamp(),
+                e.key.as_ref().map(|k| k.place.as_str()),
+                e.key.as_ref().map(|k| k.user.as_str()),
+                e.author.as_str(),
+                e.ticket.map(|t| t.0),
+                e.kind,
+                e.detail.to_string(),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+fn read_conversation(
+    conn: &Connection,
+    key: &ConversationKey,
+) -> Result<Option<StoredConversation>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT state, phase, inputs_seen FROM conversations WHERE place = ?1 AND user = ?2",
+            [key.place.as_str(), key.user.as_str()],
+            |r| {
+                Ok(StoredConversation {
+                    state: r.get(0)?,
+                    phase: r.get(1)?,
+                    inputs_seen: r.get::<_, i64>(2)?.max(0) as u64,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn read_ticket(conn: &Connection, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT product, entry, status, question, tried, place, customer, opened_by, claimed_by,
+                    created_at, updated_at
+             FROM tickets WHERE id = ?1",
+            [id.0],
+            RawTicket::from_row,
+        )
+        .optional()?;
+    let Some(raw) = row else { return Ok(None) };
+    let mut stmt = conn.prepare(
+        "SELECT field_id, label, value FROM ticket_fields WHERE ticket_id = ?1 ORDER BY position",
+    )?;
+    let fields = stmt
+        .query_map([id.0], |r| {
+            Ok(FieldValue {
+                id: FieldId::new(r.get::<_, String>(0)?),
+                label: r.get(1)?,
+                value: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Ticket {
+        id,
+        product: ProductId::new(raw.product),
+        entry: raw.entry.map(EntryId::new),
+        status: TicketStatus::parse(&raw.status)
+            .ok_or_else(|| corrupt("tickets.status", &raw.status))?,
+        question: raw.question,
+        tried: decode_ids(&raw.tried, "tickets.tried")?,
+        fields,
+        place: Place::new(raw.place),
+        customer: UserId::new(raw.customer),
+        opened_by: UserId::new(raw.opened_by),
+        claimed_by: raw.claimed_by.map(UserId::new),
+        created_at: from_unix(raw.created_at)?,
+        updated_at: from_unix(raw.updated_at)?,
+    }))
+}
+
+struct RawTicket {
+    product: String,
+    entry: Option<String>,
+    status: String,
+    question: Option<String>,
+    tried: String,
+    place: String,
+    customer: String,
+    opened_by: String,
+    claimed_by: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl RawTicket {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            product: r.get(0)?,
+            entry: r.get(1)?,
+            status: r.get(2)?,
+            question: r.get(3)?,
+            tried: r.get(4)?,
+            place: r.get(5)?,
+            customer: r.get(6)?,
+            opened_by: r.get(7)?,
+            claimed_by: r.get(8)?,
+            created_at: r.get(9)?,
+            updated_at: r.get(10)?,
+        })
+    }
+}
+
+fn decision_str(d: Decision) -> &'static str {
+    match d {
+        Decision::Answer => "answer",
+        Decision::Suggest => "suggest",
+        Decision::None => "none",
+    }
+}
+
+fn decode_ids(json: &str, what: &'static str) -> Result<Vec<CheckId>, StoreError> {
+    serde_json::from_str(json).map_err(|e| corrupt(what, e))
+}
+
+fn from_unix(secs: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp(secs).map_err(|e| corrupt("timestamp", e))
+}
+
+fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        detail: detail.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_reopen_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/triage.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let store = SqliteStore::open(&path).unwrap();
+        let conn = store.lock().unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}
