@@ -10,5 +10,6 @@ pub mod discord;
 pub mod engine;
 pub mod kb;
 pub mod matcher;
+pub mod report;
 pub mod telemetry;
 pub mod tickets;

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::kb::{CheckId, EntryId, FieldId, KnowledgeBase, ProductId};
-use crate::matcher::Matcher;
+use crate::matcher::{Match, Matcher, Query};
 pub use crate::tickets::{
     ConversationKey, InputId, Place, Store, StoreError, TicketId, TicketStatus, UserId,
 };
@@ -368,11 +368,28 @@ pub enum EngineError {
     },
 }
 
-/// The engine. Cheap to share: wrap it in an `Arc`.
+/// What the engine needs from matching: the `Matcher`, or a scripted stand-in
+/// in tests.
+pub trait Matching: Send + Sync {
+    /// The knowledge base the results refer to.
+    fn kb(&self) -> &KnowledgeBase;
+    fn find(&self, q: &Query<'_>) -> Match;
+}
+
+impl Matching for Matcher {
+    fn kb(&self) -> &KnowledgeBase {
+        Matcher::kb(self)
+    }
+    fn find(&self, q: &Query<'_>) -> Match {
+        Matcher::find(self, q)
+    }
+}
+
+/// The engine. `Send + Sync`; share it with an `Arc`.
 pub struct Engine {
     /// Matches questions; also holds the knowledge base the conversation
     /// refers to.
-    matcher: Arc<Matcher>,
+    matcher: Arc<dyn Matching>,
     /// Where every transition is committed.
     store: Arc<dyn Store>,
     /// The only source of time.
@@ -380,7 +397,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(matcher: Arc<Matcher>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    /// `matcher` is usually an `Arc<Matcher>`.
+    pub fn new(matcher: Arc<dyn Matching>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         Self {
             matcher,
             store,
