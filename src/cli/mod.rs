@@ -2,8 +2,11 @@
 //! module per verb. Only this module and its children know about clap or
 //! the terminal.
 
+mod chat;
 mod kb;
 mod matching;
+mod report;
+mod tickets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +22,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "TRIAGE_KB", default_value = "knowledge")]
     pub kb: PathBuf,
 
+    /// The ticket database (SQLite). Default: ./triage.db in a container,
+    /// else the user's data directory (e.g. ~/.local/share/triage/triage.db).
+    #[arg(long, global = true, env = "TRIAGE_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -32,6 +40,13 @@ pub enum Command {
     Match(matching::MatchArgs),
     /// Score the matcher on evaluation files.
     Eval(matching::EvalArgs),
+    /// Talk to triage in the terminal: ask, get a checklist, escalate to a ticket.
+    Chat(chat::ChatArgs),
+    /// List, show, claim, close and reopen tickets.
+    #[command(subcommand)]
+    Tickets(tickets::TicketsCommand),
+    /// What the query log says: answer rate, resolution, escalations, gaps.
+    Report(report::ReportArgs),
 }
 
 /// Parses the command line, runs the command, and turns errors into a
@@ -43,6 +58,9 @@ pub fn main() -> ExitCode {
         Command::Kb(cmd) => kb::run(&cli.kb, cmd),
         Command::Match(args) => matching::run_match(&cli.kb, args),
         Command::Eval(args) => matching::run_eval(&cli.kb, args),
+        Command::Chat(args) => chat::run(&cli.kb, &db_path(&cli.db), args),
+        Command::Tickets(cmd) => tickets::run(&db_path(&cli.db), cmd),
+        Command::Report(args) => report::run(&cli.kb, &db_path(&cli.db), args),
     };
     match result {
         Ok(code) => code,
@@ -51,6 +69,11 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The ticket database: `--db`/`TRIAGE_DB`, else the default location.
+fn db_path(arg: &Option<PathBuf>) -> PathBuf {
+    arg.clone().unwrap_or_else(crate::tickets::default_db_path)
 }
 
 /// Loads the knowledge base for a command, with the path in the error.

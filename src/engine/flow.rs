@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::redact::{redact, Redacted};
 use super::{
-    Action, CheckItem, Checklist, Choice, Choices, Engine, EngineError, Event, FieldPrompt,
+    Action, CheckItem, Checklist, Choice, Choices, Clock, Engine, EngineError, Event, FieldPrompt,
     GuideLink, Input, Output, Phase, Reply, Resume, StaffAction, StaffInput, TicketCard,
     TicketUpdate, TriedCheck, FIELD_LIMIT,
 };
@@ -14,7 +14,7 @@ use crate::kb::{CheckId, Entry, EntryId, FieldId, KnowledgeBase, Product, Produc
 use crate::matcher::{Decision, Query};
 use crate::tickets::{
     Applied, ConversationKey, Feedback, FieldValue, InputMeta, LoggedResult, NewEvent, NewQuery,
-    NewTicket, QueryId, QueryUpdate, StoreError, Ticket, TicketStatus, Tx, UserId,
+    NewTicket, QueryId, QueryUpdate, Store, StoreError, Ticket, TicketStatus, Tx, UserId,
 };
 
 /// A conversation's state, stored as JSON between inputs. Entry, check and
@@ -154,8 +154,12 @@ pub(super) fn handle(engine: &Engine, input: &Input) -> Result<Reply, EngineErro
     reply(engine.store.apply(&meta, &mut run)?)
 }
 
-pub(super) fn staff(engine: &Engine, input: &StaffInput) -> Result<Reply, EngineError> {
-    let now = engine.clock.now();
+pub(super) fn staff(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    input: &StaffInput,
+) -> Result<Reply, EngineError> {
+    let now = clock.now();
     let meta = InputMeta {
         id: &input.id,
         key: None,
@@ -166,7 +170,7 @@ pub(super) fn staff(engine: &Engine, input: &StaffInput) -> Result<Reply, Engine
         let out = staff_step(tx, input, now)?;
         Ok(serde_json::to_string(&out)?)
     };
-    reply(engine.store.apply(&meta, &mut run)?)
+    reply(store.apply(&meta, &mut run)?)
 }
 
 pub(super) fn resume(engine: &Engine, key: &ConversationKey) -> Result<Resume, EngineError> {

@@ -424,7 +424,7 @@ impl Engine {
     /// Applies a staff action on a ticket.
     #[tracing::instrument(skip_all, fields(input = %input.id, ticket = %input.ticket))]
     pub fn staff(&self, input: &StaffInput) -> Result<Reply, EngineError> {
-        flow::staff(self, input)
+        flow::staff(self.store.as_ref(), self.clock.as_ref(), input)
     }
 
     /// Where a conversation stands, with what to show to pick it up. Reads
@@ -432,6 +432,17 @@ impl Engine {
     pub fn resume(&self, key: &ConversationKey) -> Result<Resume, EngineError> {
         flow::resume(self, key)
     }
+}
+
+/// Applies a staff action on a ticket without an `Engine` (no knowledge
+/// base needed), e.g. `triage tickets close`. Same semantics as
+/// `Engine::staff`.
+pub fn staff_action(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    input: &StaffInput,
+) -> Result<Reply, EngineError> {
+    flow::staff(store, clock, input)
 }
 
 /// Reads a typed line as one of the keywords front ends share: `solved`,

@@ -1,0 +1,137 @@
+//! `triage report`: what the query log says, for a terminal or as JSON.
+//! The figures come from `crate::report`; this only renders them.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+use time::{Duration, OffsetDateTime};
+
+use super::kb::Style;
+use crate::kb::KnowledgeBase;
+use crate::report::{self, Report};
+use crate::tickets::Store;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Only the last DAYS days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub since: u32,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(kb_dir: &Path, db: &Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let store = super::tickets::open_store(db)?;
+    // Titles and check names only; a broken knowledge base must not hide
+    // the figures.
+    let kb = match crate::kb::load_dir(kb_dir) {
+        Ok(kb) => kb,
+        Err(e) => {
+            tracing::warn!(error = %e, "knowledge base not loaded; the report shows ids only");
+            KnowledgeBase::default()
+        }
+    };
+    let until = OffsetDateTime::now_utc();
+    let since = until - Duration::days(i64::from(args.since));
+    let records = store.queries_since(since)?;
+    let r = report::compute(&records, &kb, since, until);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &r)?;
+        writeln!(out)?;
+    } else {
+        render(&mut out, &Style::detect(), &r, args.since)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+fn render(out: &mut impl Write, st: &Style, r: &Report, days: u32) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        st.bold(&format!(
+            "Last {days} days: {} question{}",
+            r.questions,
+            if r.questions == 1 { "" } else { "s" }
+        ))
+    )?;
+    if r.questions == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  answered           {:>5}  {:>4}   (answer {}, suggest {}, none {})",
+        r.answered,
+        pct(r.answer_rate),
+        r.decisions.answer,
+        r.decisions.suggest,
+        r.decisions.none
+    )?;
+    writeln!(
+        out,
+        "  solved by checklist{:>5}  {:>4}   of answered",
+        r.solved,
+        pct(r.self_service_rate)
+    )?;
+    writeln!(
+        out,
+        "  escalated          {:>5}  {:>4}   of questions",
+        r.escalated,
+        pct(r.escalation_rate)
+    )?;
+
+    if !r.unanswered.is_empty() {
+        writeln!(out, "\n{}", st.accent("Top unanswered questions"))?;
+        for g in &r.unanswered {
+            writeln!(out, "  {:>4}×  {}", g.count, g.example)?;
+            for v in &g.variants {
+                writeln!(out, "         {}", st.dim(v))?;
+            }
+        }
+    }
+    if !r.funnel.is_empty() {
+        writeln!(
+            out,
+            "\n{}",
+            st.accent("Per entry: answered → solved / escalated / other / silent")
+        )?;
+        let w = r
+            .funnel
+            .iter()
+            .map(|f| f.entry.as_str().len())
+            .max()
+            .unwrap_or(0);
+        for f in &r.funnel {
+            writeln!(
+                out,
+                "  {:w$}  {:>4} → {:>3} / {:>3} / {:>3} / {:>3}",
+                f.entry.as_str(),
+                f.answered,
+                f.solved,
+                f.escalated,
+                f.more,
+                f.silent
+            )?;
+        }
+    }
+    if !r.tried.is_empty() {
+        writeln!(out, "\n{}", st.accent("Checks most often already tried"))?;
+        for t in &r.tried {
+            writeln!(
+                out,
+                "  {:>4}×  {}  {}",
+                t.count,
+                t.cause,
+                st.dim(&format!("[{} · {}]", t.entry, t.check))
+            )?;
+        }
+    }
+    Ok(())
+}

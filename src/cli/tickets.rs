@@ -1,0 +1,235 @@
+//! `triage tickets list | show | claim | close | reopen`: the ticket store
+//! from a terminal. Staff actions go through the engine's staff path, so
+//! they are logged like the ones taken in Discord.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
+
+use super::kb::Style;
+use crate::engine::{
+    self, InputId, Output, StaffAction, StaffInput, SystemClock, TicketId, UserId,
+};
+use crate::tickets::{SqliteStore, Store, Ticket, TicketStatus};
+
+#[derive(Debug, Subcommand)]
+pub enum TicketsCommand {
+    /// List tickets, newest first.
+    List {
+        /// Print a JSON array of tickets (fields as an object keyed by field id).
+        #[arg(long)]
+        json: bool,
+        /// Only tickets with this status.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+    },
+    /// Show one ticket in full.
+    Show {
+        /// The ticket number (`#12` or `12`).
+        id: String,
+        /// Print the ticket as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take a ticket.
+    Claim(StaffArgs),
+    /// Close a ticket.
+    Close(StaffArgs),
+    /// Reopen a closed ticket.
+    Reopen(StaffArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StaffArgs {
+    /// The ticket number (`#12` or `12`).
+    pub id: String,
+    /// Who is acting (default: $USER).
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StatusArg {
+    Open,
+    Claimed,
+    Closed,
+}
+
+impl From<StatusArg> for TicketStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Open => TicketStatus::Open,
+            StatusArg::Claimed => TicketStatus::Claimed,
+            StatusArg::Closed => TicketStatus::Closed,
+        }
+    }
+}
+
+/// Opens the embedded store, with the path in the error.
+pub(crate) fn open_store(db: &Path) -> anyhow::Result<Arc<SqliteStore>> {
+    let store = SqliteStore::open(db)
+        .with_context(|| format!("opening the ticket database {}", db.display()))?;
+    Ok(Arc::new(store))
+}
+
+pub fn run(db: &Path, cmd: TicketsCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(db)?;
+    let mut out = std::io::stdout().lock();
+    let st = Style::detect();
+    match cmd {
+        TicketsCommand::List { json, status } => {
+            let tickets = store.tickets(status.map(Into::into))?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &tickets)?;
+                writeln!(out)?;
+            } else if tickets.is_empty() {
+                writeln!(out, "no tickets")?;
+            } else {
+                for t in &tickets {
+                    list_line(&mut out, &st, t)?;
+                }
+            }
+        }
+        TicketsCommand::Show { id, json } => {
+            let id = parse_id(&id)?;
+            let t = store
+                .ticket(id)?
+                .with_context(|| format!("no ticket {id}"))?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &t)?;
+                writeln!(out)?;
+            } else {
+                show(&mut out, &st, &t)?;
+            }
+        }
+        TicketsCommand::Claim(a) => return staff(&mut out, store.as_ref(), a, StaffAction::Claim),
+        TicketsCommand::Close(a) => return staff(&mut out, store.as_ref(), a, StaffAction::Close),
+        TicketsCommand::Reopen(a) => {
+            return staff(&mut out, store.as_ref(), a, StaffAction::Reopen)
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_id(s: &str) -> anyhow::Result<TicketId> {
+    s.trim_start_matches('#')
+        .parse::<i64>()
+        .map(TicketId)
+        .with_context(|| format!("'{s}' is not a ticket number"))
+}
+
+/// Exit 0 when the action took effect, 1 when it did not apply (e.g. the
+/// ticket was already closed).
+fn staff(
+    out: &mut impl Write,
+    store: &dyn Store,
+    a: StaffArgs,
+    action: StaffAction,
+) -> anyhow::Result<ExitCode> {
+    let ticket = parse_id(&a.id)?;
+    let by =
+        a.by.or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "cli".into());
+    // A command typed by a person is a new delivery every time.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let input = StaffInput {
+        id: InputId::new(format!("cli:{}:{ticket}:{by}:{nonce}", std::process::id())),
+        staff: UserId::new(by),
+        ticket,
+        action,
+    };
+    let reply = engine::staff_action(store, &SystemClock, &input)?;
+    let mut changed = false;
+    for o in &reply.outputs {
+        match o {
+            Output::TicketUpdated(u) => {
+                changed = true;
+                writeln!(out, "{}", u.text)?;
+            }
+            Output::Notice { text } | Output::Text { text } => writeln!(out, "{text}")?,
+            _ => {}
+        }
+    }
+    Ok(if changed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn list_line(out: &mut impl Write, st: &Style, t: &Ticket) -> std::io::Result<()> {
+    let about = t
+        .question
+        .as_deref()
+        .or_else(|| t.fields.first().map(|f| f.value.as_str()))
+        .unwrap_or("");
+    // Display only: the stored question is whole.
+    let about: String = about
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(60)
+        .collect();
+    writeln!(
+        out,
+        "{:>5}  {:<7}  {:<10}  {:<34}  {}",
+        t.id.to_string(),
+        t.status.as_str(),
+        t.product.as_str(),
+        t.entry.as_ref().map_or("-", |e| e.as_str()),
+        st.dim(&about)
+    )
+}
+
+fn show(out: &mut impl Write, st: &Style, t: &Ticket) -> std::io::Result<()> {
+    let fmt = |d: time::OffsetDateTime| {
+        d.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| d.to_string())
+    };
+    writeln!(
+        out,
+        "{}",
+        st.bold(&format!("Ticket {} · {} · {}", t.id, t.product, t.status))
+    )?;
+    writeln!(
+        out,
+        "  Entry:     {}",
+        t.entry.as_ref().map_or("-", |e| e.as_str())
+    )?;
+    writeln!(out, "  Customer:  {} in {}", t.customer, t.place)?;
+    if t.opened_by != t.customer {
+        writeln!(out, "  Opened by: {}", t.opened_by)?;
+    }
+    if let Some(c) = &t.claimed_by {
+        writeln!(out, "  Claimed:   {c}")?;
+    }
+    writeln!(out, "  Created:   {}", fmt(t.created_at))?;
+    writeln!(out, "  Updated:   {}", fmt(t.updated_at))?;
+    if let Some(q) = &t.question {
+        writeln!(out, "\n{}\n  {q}", st.accent("Question"))?;
+    }
+    if !t.tried.is_empty() {
+        let tried: Vec<&str> = t.tried.iter().map(|c| c.as_str()).collect();
+        writeln!(
+            out,
+            "\n{}\n  {}",
+            st.accent("Already tried"),
+            tried.join(", ")
+        )?;
+    }
+    writeln!(out, "\n{}", st.accent("Fields"))?;
+    for f in &t.fields {
+        writeln!(out, "  {} ({}):", f.label, st.dim(f.id.as_str()))?;
+        for l in f.value.lines() {
+            writeln!(out, "    {l}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! `triage chat` and `triage tickets` as a user runs them: the real binary,
+//! the shipped knowledge base, piped stdin. Includes a SIGKILL in the middle
+//! of an escalation and a session cut off by end of input.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+fn knowledge() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge")
+}
+
+fn triage(db: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_triage"));
+    c.arg("--kb")
+        .arg(knowledge())
+        .arg("--db")
+        .arg(db)
+        .env_remove("TRIAGE_DB")
+        .env_remove("TRIAGE_KB")
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+/// Runs `triage chat` with `lines` as stdin, to the end.
+fn chat(db: &Path, user: &str, lines: &[&str]) -> Output {
+    let mut child = triage(db)
+        .args(["chat", "--product", "c2c", "--user", user])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for l in lines {
+        writeln!(stdin, "{l}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "chat failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn tickets_json(db: &Path) -> serde_json::Value {
+    let out = triage(db)
+        .args(["tickets", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A chat process fed line by line, its stdout read as it comes.
+struct Live {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    seen: String,
+}
+
+impl Live {
+    fn start(db: &Path, user: &str) -> Self {
+        let mut child = triage(db)
+            .args(["chat", "--product", "c2c", "--user", user])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            stdin,
+            lines,
+            seen: String::new(),
+        }
+    }
+
+    fn send(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// Waits until a line containing `marker` is printed (no sleeping: the
+    /// output is the signal).
+    fn wait_for(&mut self, marker: &str) {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if line.contains(marker) {
+                        return;
+                    }
+                }
+                Err(e) => panic!("no {marker:?} ({e}); output so far:\n{}", self.seen),
+            }
+        }
+    }
+}
+
+const QUESTION: &str =
+    "the microphone permission is blocked in the call widget, callers can't talk";
+
+#[test]
+fn a_piped_session_files_exactly_one_complete_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("triage.db");
+    let out = chat(
+        &db,
+        "ann",
+        &[
+            QUESTION,
+            "escalate",
+            "c2c-app-4821",
+            "Chrome 131 on Windows 11",
+            "yesterday around lunch",
+            "2026-03-01 14:05 CET",
+            "Open the contact page, press call, allow the microphone: the agent hears nothing",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Question 3 of 4"), "{text}");
+    assert!(text.contains("please include a timezone"), "{text}");
+    assert!(text.contains("Ticket #1"), "{text}");
+
+    let tickets = tickets_json(&db);
+    let list = tickets.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    let t = &list[0];
+    assert_eq!(t["product"], "c2c");
+    assert_eq!(t["status"], "open");
+    assert_eq!(t["question"], QUESTION);
+    assert_eq!(t["fields"]["app_id"], "c2c-app-4821");
+    assert_eq!(t["fields"]["browser_os"], "Chrome 131 on Windows 11");
+    assert_eq!(t["fields"]["when"], "2026-03-01 14:05 CET");
+    assert_eq!(
+        t["fields"]["steps"],
+        "Open the contact page, press call, allow the microphone: the agent hears nothing"
+    );
+    assert!(t["tried"].is_array());
+}
+
+#[test]
+fn a_session_cut_off_after_two_fields_resumes_at_the_third() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("triage.db");
+    let out = chat(
+        &db,
+        "bea",
+        &[
+            QUESTION,
+            "escalate",
+            "c2c-app-4821",
+            "Safari 17.5 on iOS 17.5",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("saved at question 3 of 4"), "{text}");
+    assert_eq!(tickets_json(&db), serde_json::json!([]));
+
+    let out = chat(
+        &db,
+        "bea",
+        &[
+            "14:05 UTC+2",
+            "Tap the call button on the iPhone, allow the mic, nothing is heard",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let resumed = text.find("at field 3 of 4").expect("says where it resumes");
+    assert!(resumed < text.find("Question 3 of 4").unwrap(), "{text}");
+    let tickets = tickets_json(&db);
+    assert_eq!(tickets.as_array().unwrap().len(), 1);
+    assert_eq!(
+        tickets[0]["fields"]["browser_os"],
+        "Safari 17.5 on iOS 17.5"
+    );
+    assert_eq!(tickets[0]["fields"]["when"], "14:05 UTC+2");
+
+    // Another user starts from scratch.
+    let out = chat(&db, "cy", &["solved"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Resuming"));
+}
+
+#[test]
+fn sigkill_in_the_middle_of_an_escalation_loses_no_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("triage.db");
+
+    let mut live = Live::start(&db, "dan");
+    live.send(QUESTION);
+    live.send("escalate");
+    live.wait_for("Question 1 of 4");
+    live.send("c2c-app-4821");
+    live.wait_for("Question 2 of 4");
+    live.send("Firefox 133 on Ubuntu 24.04");
+    live.wait_for("Question 3 of 4");
+    live.child.kill().unwrap(); // SIGKILL
+    live.child.wait().unwrap();
+
+    let mut live = Live::start(&db, "dan");
+    live.wait_for("at field 3 of 4");
+    live.wait_for("Question 3 of 4");
+    live.send("2026-03-01 09:12 Europe/Berlin");
+    live.wait_for("Question 4 of 4");
+    live.send("Click call on the pricing page, allow the microphone, the call never starts");
+    live.wait_for("Ticket #1");
+    drop(live.stdin);
+    assert!(live.child.wait().unwrap().success());
+
+    let tickets = tickets_json(&db);
+    let list = tickets.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    let f = &list[0]["fields"];
+    assert_eq!(f["app_id"], "c2c-app-4821");
+    assert_eq!(f["browser_os"], "Firefox 133 on Ubuntu 24.04");
+    assert_eq!(f["when"], "2026-03-01 09:12 Europe/Berlin");
+    assert_eq!(
+        f["steps"],
+        "Click call on the pricing page, allow the microphone, the call never starts"
+    );
+}
+
+#[test]
+fn tickets_show_and_close_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("triage.db");
+    chat(
+        &db,
+        "eve",
+        &[
+            "escalate",
+            "c2c-app-1",
+            "Edge 131 on Windows 10",
+            "10:00 CET",
+            "Press call, wait, nothing happens at all",
+        ],
+    );
+    let show = triage(&db)
+        .args(["tickets", "show", "1", "--json"])
+        .output()
+        .unwrap();
+    let t: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(
+        (t["id"].as_i64(), &t["entry"], &t["question"]),
+        (Some(1), &serde_json::Value::Null, &serde_json::Value::Null)
+    );
+
+    let close = triage(&db)
+        .args(["tickets", "close", "#1", "--by", "sam"])
+        .output()
+        .unwrap();
+    assert!(close.status.success());
+    let again = triage(&db)
+        .args(["tickets", "close", "1", "--by", "sam"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1), "closing twice does not apply");
+
+    let closed = triage(&db)
+        .args(["tickets", "list", "--json", "--status", "closed"])
+        .output()
+        .unwrap();
+    let closed: serde_json::Value = serde_json::from_slice(&closed.stdout).unwrap();
+    assert_eq!(closed.as_array().unwrap().len(), 1);
+    let open = triage(&db)
+        .args(["tickets", "list", "--json", "--status", "open"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&open.stdout).unwrap(),
+        serde_json::json!([])
+    );
+
+    let missing = triage(&db).args(["tickets", "show", "9"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no ticket #9"));
+}
+
+#[test]
+fn report_json_counts_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("triage.db");
+    chat(&db, "fay", &[QUESTION, "tried 1", "solved"]);
+    let out = triage(&db)
+        .args(["report", "--since", "7", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["questions"], 1);
+    assert_eq!(r["escalated"], 0);
+    let text = triage(&db).args(["report"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("1 question\n"));
+}
