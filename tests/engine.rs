@@ -383,6 +383,7 @@ fn suggest_offers_choices_and_a_number_picks_one() {
 fn more_shows_the_other_matches() {
     let mut h = Harness::new();
     h.say("no audio");
+    h.say("tried 1");
     let r = h.say("more");
     assert_eq!(
         choices(&r)[0],
@@ -392,6 +393,10 @@ fn more_shows_the_other_matches() {
     );
     let r = h.say("1");
     assert_eq!(checklist(&r).entry.as_str(), "demo/blank");
+    // The log follows the entry shown; "tried 1" was about the other one.
+    let q = &h.store.queries_since(OffsetDateTime::UNIX_EPOCH).unwrap()[0];
+    assert_eq!(q.entry.as_ref().map(|e| e.as_str()), Some("demo/blank"));
+    assert!(q.tried.is_empty());
 }
 
 #[test]

@@ -200,7 +200,11 @@ pub(super) fn resume(engine: &Engine, key: &ConversationKey) -> Result<Resume, E
                 outputs.push(Output::Text {
                     text: format!("You were looking at: {}.", e.title),
                 });
-                outputs.push(feedback_choices(e, asked.as_ref()));
+                outputs.push(if e.checks.is_empty() || e.escalate_only {
+                    escalation_offer("Shall I open a ticket with support?")
+                } else {
+                    feedback_choices(e, asked.as_ref())
+                });
             }
             Phase::Answered {
                 entry: entry.clone(),
@@ -606,10 +610,13 @@ impl Step<'_> {
             (state, Action::PickEntry { entry }) => {
                 let asked = asked_of(&state);
                 if let Some(a) = &asked {
+                    // The log follows the entry now shown; checks tried on
+                    // an earlier one stay in the event log.
                     self.tx.update_query(
                         a.query,
                         &QueryUpdate {
                             entry: Some(entry.clone()),
+                            tried: Some(Vec::new()),
                             ..Default::default()
                         },
                     )?;
@@ -688,6 +695,11 @@ impl Step<'_> {
                         },
                     )?;
                 }
+                self.event(
+                    "tried",
+                    None,
+                    serde_json::json!({"entry": entry, "checks": tried}),
+                )?;
                 let nums: Vec<String> = checks.iter().map(usize::to_string).collect();
                 self.text(&format!("Noted: you already tried {}.", join_and(&nums)));
                 let Some(e) = self.kb.entry(entry.as_str()) else {
