@@ -328,6 +328,11 @@ pub struct Synonyms {
     /// is the canonical form.
     #[serde(default)]
     pub groups: Vec<Vec<String>>,
+    /// Words that carry no meaning for matching ("the", "hey", "und",
+    /// "le"): function words and chat filler in every language customers
+    /// write in. A word may not be both a stopword and in a group.
+    #[serde(default)]
+    pub stopwords: Vec<String>,
 }
 
 /// A validated knowledge base.
@@ -374,7 +379,10 @@ impl KnowledgeBase {
         for (path, src) in files {
             if is_synonyms_file(path) {
                 match parse_synonyms(src, path) {
-                    Ok(s) => kb.synonyms.groups.extend(s.groups),
+                    Ok(s) => {
+                        kb.synonyms.groups.extend(s.groups);
+                        kb.synonyms.stopwords.extend(s.stopwords);
+                    }
                     Err(mut p) => problems.append(&mut p),
                 }
                 continue;
@@ -616,6 +624,9 @@ fn parse_file(src: &str, origin: &Path) -> Result<(ParsedFile, Vec<Problem>), Ve
 pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>> {
     let syn: Synonyms = serde_yaml::from_str(src).map_err(|e| vec![yaml_problem(&e, origin)])?;
     let mut problems = Vec::new();
+    // Words are compared case-insensitively, as the matcher sees them.
+    let key = |w: &str| w.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
     for (i, g) in syn.groups.iter().enumerate() {
         let first = g.first().map(String::as_str).unwrap_or("");
         let span = locate(src, origin, "", first, 0);
@@ -627,8 +638,41 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
         }
         if g.iter().any(|w| w.trim().is_empty()) {
             problems.push(Problem {
-                span,
+                span: span.clone(),
                 message: format!("synonym group {} has an empty word", i + 1),
+            });
+        }
+        for w in g.iter().filter(|w| !w.trim().is_empty()) {
+            match group_of.get(&key(w)) {
+                Some(&j) if j == i => problems.push(Problem {
+                    span: locate_after(src, &span, w),
+                    message: format!("synonym group {} lists '{w}' twice", i + 1),
+                }),
+                Some(&j) => problems.push(Problem {
+                    span: locate_after(src, &span, w),
+                    message: format!(
+                        "'{w}' is in synonym groups {} and {}; a word can mean only one thing",
+                        j + 1,
+                        i + 1
+                    ),
+                }),
+                None => {
+                    group_of.insert(key(w), i);
+                }
+            }
+        }
+    }
+    let stop_span = locate(src, origin, "stopwords", "", 0);
+    for w in &syn.stopwords {
+        if w.trim().is_empty() || w.split_whitespace().count() > 1 {
+            problems.push(Problem {
+                span: locate_after(src, &stop_span, w),
+                message: format!("stopword '{w}' must be a single word"),
+            });
+        } else if let Some(&g) = group_of.get(&key(w)) {
+            problems.push(Problem {
+                span: locate_after(src, &stop_span, w),
+                message: format!("'{w}' is a stopword and in synonym group {}; pick one", g + 1),
             });
         }
     }

@@ -11,5 +11,6 @@ pub mod engine;
 pub mod kb;
 pub mod matcher;
 pub mod report;
+pub mod search;
 pub mod telemetry;
 pub mod tickets;

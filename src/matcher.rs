@@ -1,15 +1,18 @@
 //! Matching: turns a customer's text into a decision (`answer`, `suggest`,
 //! `none`) over the knowledge base's entries, with the check the words point
-//! at. This is the contract the engine and `triage match` rely on.
-//!
-//! PLACEHOLDER: the scoring below is a naive word overlap so that other
-//! modules can be built against the types; issue 3 replaces it.
+//! at. Recall comes from the tantivy index (`search`); this module adds the
+//! exact signals (pasted errors, HTTP statuses), product detection, the
+//! calibrated score and the decision. The engine and `triage match` rely on
+//! the types here.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock};
 
+use regex::Regex;
 use serde::Serialize;
 
-use crate::kb::{CheckId, EntryId, KnowledgeBase, ProductId};
+use crate::kb::{CheckId, Entry, EntryId, KnowledgeBase, ProductId};
+use crate::search::{self, IndexDoc, Lexicon, SearchIndex};
 
 /// A question to match.
 #[derive(Clone, Debug, Default)]
@@ -54,14 +57,367 @@ pub struct Match {
     pub check: Option<CheckId>,
 }
 
+/// The calibration: every weight and threshold of the scorer, in one place.
+///
+/// How they were chosen: the field factors and evidence weights were set by
+/// reasoning about what each signal means (an exact pasted error is nearly
+/// proof; words found only in a check's prose are weak), then the decision
+/// thresholds were swept on `shared/eval/dev.yaml` with `triage eval`,
+/// taking the widest band that keeps false abstention on in-scope items and
+/// wrong answers on the negatives both low, and rounding towards the middle
+/// of that band rather than its dev-optimal edge, since the held-out set is
+/// written differently.
+#[derive(Clone, Copy, Debug)]
+pub struct Calibration {
+    /// How much a query term counts when the entry has it only in this
+    /// field (the best field wins).
+    pub field_symptom: f32,
+    pub field_title: f32,
+    pub field_error: f32,
+    pub field_signal: f32,
+    pub field_check: f32,
+    pub field_alias: f32,
+    /// Weight of a query word the knowledge base has never seen, in the
+    /// coverage denominator: unknown words are what out-of-scope questions
+    /// are made of.
+    pub unknown_weight: f32,
+    /// Unknown words count at most this many times the known words'
+    /// weight, so long posts full of context are not drowned.
+    pub unknown_cap: f32,
+    /// A typo-corrected word counts this much of a correctly spelled one.
+    pub corrected_factor: f32,
+    /// Mix of the fuzzy evidence: share of the query explained, absolute
+    /// matched weight (saturating), best single symptom phrasing covered,
+    /// and word pairs shared with the entry's phrasings.
+    pub w_coverage: f32,
+    pub w_absolute: f32,
+    pub absolute_scale: f32,
+    pub w_symptom: f32,
+    pub w_bigram: f32,
+    /// Exact evidence, which dominates fuzzy evidence.
+    pub w_error: f32,
+    pub w_status: f32,
+    /// Product prior: bonus for the detected product, penalty for others.
+    pub product_bonus: f32,
+    pub product_penalty: f32,
+    /// Below this the decision is `none`.
+    pub suggest_min: f32,
+    /// At or above this, with `answer_margin` over the runner-up, the
+    /// decision is `answer`.
+    pub answer_min: f32,
+    pub answer_margin: f32,
+    /// Two entries of different products within this ratio of each other,
+    /// with nothing saying which product, are offered together.
+    pub ambiguous_ratio: f32,
+}
+
+pub const CALIBRATION: Calibration = Calibration {
+    field_symptom: 1.0,
+    field_title: 1.0,
+    field_error: 1.0,
+    field_signal: 0.8,
+    field_check: 0.45,
+    field_alias: 0.3,
+    unknown_weight: 1.2,
+    unknown_cap: 1.0,
+    corrected_factor: 0.85,
+    w_coverage: 0.45,
+    w_absolute: 0.25,
+    absolute_scale: 8.0,
+    w_symptom: 0.2,
+    w_bigram: 0.15,
+    w_error: 1.0,
+    w_status: 0.6,
+    product_bonus: 0.08,
+    product_penalty: 0.2,
+    suggest_min: 0.3,
+    answer_min: 0.45,
+    answer_margin: 0.08,
+    ambiguous_ratio: 0.85,
+};
+
+/// How many candidates tantivy hands to the scorer.
+const RECALL_LIMIT: usize = 40;
+/// At most this many distinct query terms go into the tantivy query (the
+/// rarest ones); a 10,000-character paste must not build a huge query.
+const MAX_QUERY_TERMS: usize = 64;
+/// Longer input is cut here before analysis.
+const MAX_INPUT_CHARS: usize = 20_000;
+/// Results returned, best first.
+const MAX_RESULTS: usize = 5;
+
+/// An entry's analyzed text, for scoring candidates.
+#[derive(Debug)]
+struct Profile {
+    /// Index into `Matcher::product_ids`.
+    product: usize,
+    /// (term id, field factor of the best field holding it), sorted by id.
+    terms: Vec<(u32, f32)>,
+    /// Unordered pairs of terms adjacent in a title, symptom, error or
+    /// signal phrase, as `min << 32 | max`, sorted.
+    bigrams: Vec<u64>,
+    /// The title and each symptom phrasing, as term ids.
+    phrasings: Vec<Vec<u32>>,
+    /// Each check's signals, as term id sequences.
+    checks: Vec<(CheckId, Vec<Vec<u32>>)>,
+}
+
+impl Profile {
+    fn factor(&self, t: u32) -> Option<f32> {
+        self.terms
+            .binary_search_by_key(&t, |&(id, _)| id)
+            .ok()
+            .map(|i| self.terms[i].1)
+    }
+
+    fn has_bigram(&self, a: u32, b: u32) -> bool {
+        self.bigrams.binary_search(&pair(a, b)).is_ok()
+    }
+}
+
+fn pair(a: u32, b: u32) -> u64 {
+    let (x, y) = if a <= b { (a, b) } else { (b, a) };
+    (u64::from(x) << 32) | u64::from(y)
+}
+
+/// An exact error string of an entry, as lowercase words.
+#[derive(Debug)]
+struct ErrorPattern {
+    entry: usize,
+    words: Vec<String>,
+}
+
 /// Matches questions against one knowledge base. Cheap to share (`Arc`).
 pub struct Matcher {
     kb: Arc<KnowledgeBase>,
+    lex: Lexicon,
+    index: SearchIndex,
+    /// Interned analyzed terms.
+    term_ids: HashMap<String, u32>,
+    /// Inverse document frequency of each term id over entries.
+    idf: Vec<f32>,
+    profiles: Vec<Profile>,
+    errors: Vec<ErrorPattern>,
+    /// Entries by the HTTP statuses they list.
+    by_status: HashMap<u16, Vec<usize>>,
+    product_ids: Vec<ProductId>,
+    /// Each product's aliases as term id sequences.
+    aliases: Vec<Vec<Vec<u32>>>,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("entries", &self.profiles.len())
+            .field("terms", &self.term_ids.len())
+            .finish()
+    }
+}
+
+/// Everything the scorer knows about one question.
+struct Analysis {
+    /// Analyzed terms in order: (term id if the knowledge base has it, weight).
+    seq: Vec<(Option<u32>, f32)>,
+    /// Distinct known terms with their query weight (idf x correction).
+    known: Vec<(u32, f32)>,
+    /// Total weight of the query: known terms plus (capped) unknown ones.
+    total: f32,
+    /// Lowercase surface words, for exact error matching.
+    words: Vec<String>,
+    statuses: Vec<u16>,
+    /// Product index detected from the text, when one stands out.
+    detected: Option<usize>,
+}
+
+/// Per-candidate evidence, kept for the decision and for `eval`'s misses.
+#[derive(Clone, Debug, Default)]
+struct Evidence {
+    entry: usize,
+    score: f32,
+    error: f32,
+    status: bool,
 }
 
 impl Matcher {
     pub fn new(kb: Arc<KnowledgeBase>) -> anyhow::Result<Self> {
-        Ok(Self { kb })
+        let kb_text = kb_strings(&kb);
+        let lex = Lexicon::new(kb.synonyms(), kb_text.iter().copied());
+        let product_ids: Vec<ProductId> = kb.products().iter().map(|p| p.id.clone()).collect();
+        let mut term_ids: HashMap<String, u32> = HashMap::new();
+        let mut intern = |t: String| -> u32 {
+            let next = term_ids.len() as u32;
+            *term_ids.entry(t).or_insert(next)
+        };
+
+        let c = CALIBRATION;
+        let mut docs = Vec::with_capacity(kb.entries().len());
+        let mut profiles = Vec::with_capacity(kb.entries().len());
+        let mut errors = Vec::new();
+        let mut by_status: HashMap<u16, Vec<usize>> = HashMap::new();
+        let alias_text: Vec<String> = kb
+            .products()
+            .iter()
+            .map(|p| {
+                let mut v = lex.analyze_kb(&p.name);
+                for a in &p.aliases {
+                    v.extend(lex.analyze_kb(a));
+                }
+                v.join(" ")
+            })
+            .collect();
+        let mut aliases: Vec<Vec<Vec<u32>>> = Vec::with_capacity(product_ids.len());
+        for p in kb.products() {
+            let list = p
+                .aliases
+                .iter()
+                .chain(std::iter::once(&p.name))
+                .map(|a| {
+                    lex.analyze_kb(a)
+                        .into_iter()
+                        .map(&mut intern)
+                        .collect::<Vec<_>>()
+                })
+                .filter(|v| !v.is_empty())
+                .collect();
+            aliases.push(list);
+        }
+
+        for (i, e) in kb.entries().iter().enumerate() {
+            let product = product_ids
+                .iter()
+                .position(|p| p.as_str() == e.id.product())
+                .unwrap_or(0);
+            let title = lex.analyze_kb(&e.title);
+            let symptoms: Vec<Vec<String>> = e.symptoms.iter().map(|s| lex.analyze_kb(s)).collect();
+            let errs: Vec<Vec<String>> = e.errors.iter().map(|s| lex.analyze_kb(s)).collect();
+            let signals: Vec<Vec<Vec<String>>> = e
+                .checks
+                .iter()
+                .map(|ch| ch.signals.iter().map(|s| lex.analyze_kb(s)).collect())
+                .collect();
+            let check_text: Vec<Vec<String>> = e
+                .checks
+                .iter()
+                .map(|ch| lex.analyze_kb(&format!("{} {} {}", ch.cause, ch.verify, ch.fix)))
+                .collect();
+            let note = e
+                .note
+                .as_deref()
+                .map(|n| lex.analyze_kb(n))
+                .unwrap_or_default();
+
+            let mut best: HashMap<u32, f32> = HashMap::new();
+            let put = |best: &mut HashMap<u32, f32>,
+                       terms: &[String],
+                       f: f32,
+                       intern: &mut dyn FnMut(String) -> u32| {
+                terms
+                    .iter()
+                    .map(|t| {
+                        let id = intern(t.clone());
+                        let slot = best.entry(id).or_insert(0.0);
+                        *slot = slot.max(f);
+                        id
+                    })
+                    .collect::<Vec<u32>>()
+            };
+            let mut phrasings = Vec::new();
+            let mut bigram_src: Vec<Vec<u32>> = Vec::new();
+            let t_ids = put(&mut best, &title, c.field_title, &mut intern);
+            phrasings.push(t_ids.clone());
+            bigram_src.push(t_ids);
+            for s in &symptoms {
+                let ids = put(&mut best, s, c.field_symptom, &mut intern);
+                phrasings.push(ids.clone());
+                bigram_src.push(ids);
+            }
+            for s in &errs {
+                bigram_src.push(put(&mut best, s, c.field_error, &mut intern));
+            }
+            let mut checks = Vec::with_capacity(e.checks.len());
+            for (ch, sigs) in e.checks.iter().zip(&signals) {
+                let mut seqs = Vec::with_capacity(sigs.len());
+                for s in sigs {
+                    let ids = put(&mut best, s, c.field_signal, &mut intern);
+                    bigram_src.push(ids.clone());
+                    seqs.push(ids);
+                }
+                checks.push((ch.id.clone(), seqs));
+            }
+            for s in check_text.iter().chain(std::iter::once(&note)) {
+                put(&mut best, s, c.field_check, &mut intern);
+            }
+            for t in alias_text[product].split_whitespace() {
+                put(&mut best, &[t.to_owned()], c.field_alias, &mut intern);
+            }
+            let mut terms: Vec<(u32, f32)> = best.into_iter().collect();
+            terms.sort_by_key(|&(id, _)| id);
+            let mut bigrams: Vec<u64> = bigram_src
+                .iter()
+                .flat_map(|s| s.windows(2).map(|w| pair(w[0], w[1])).collect::<Vec<_>>())
+                .collect();
+            bigrams.sort_unstable();
+            bigrams.dedup();
+            profiles.push(Profile {
+                product,
+                terms,
+                bigrams,
+                phrasings,
+                checks,
+            });
+
+            for err in &e.errors {
+                let words = search::words(err);
+                if !words.is_empty() {
+                    errors.push(ErrorPattern { entry: i, words });
+                }
+            }
+            for s in &e.statuses {
+                by_status.entry(*s).or_default().push(i);
+            }
+            let checks_joined: Vec<String> = check_text.iter().map(|v| v.join(" ")).collect();
+            docs.push(IndexDoc {
+                product: e.id.product().to_owned(),
+                title: title.join(" "),
+                symptoms: symptoms.iter().map(|v| v.join(" ")).collect(),
+                errors: errs.iter().map(|v| v.join(" ")).collect(),
+                signals: signals.iter().flatten().map(|v| v.join(" ")).collect(),
+                checks: checks_joined,
+                aliases: alias_text[product].clone(),
+            });
+        }
+
+        let n = profiles.len() as f32;
+        let mut df = vec![0u32; term_ids.len()];
+        for p in &profiles {
+            for &(t, f) in &p.terms {
+                // Product aliases are on every entry of a product; they say
+                // which product, not which entry, so they do not count.
+                if f > c.field_alias {
+                    df[t as usize] += 1;
+                }
+            }
+        }
+        let idf = df
+            .iter()
+            .map(|&d| {
+                let d = d as f32;
+                (1.0 + (n - d + 0.5) / (d + 0.5)).ln()
+            })
+            .collect();
+        let index = SearchIndex::build(&docs)?;
+        Ok(Self {
+            kb,
+            lex,
+            index,
+            term_ids,
+            idf,
+            profiles,
+            errors,
+            by_status,
+            product_ids,
+            aliases,
+        })
     }
 
     pub fn kb(&self) -> &Arc<KnowledgeBase> {
@@ -69,41 +425,519 @@ impl Matcher {
     }
 
     pub fn find(&self, q: &Query<'_>) -> Match {
-        let words: Vec<String> = q
-            .text
-            .to_lowercase()
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| w.len() > 2)
-            .map(str::to_owned)
-            .collect();
-        let mut scored: Vec<Candidate> = self
-            .kb
-            .entries()
+        let none = |product: Option<ProductId>| Match {
+            decision: Decision::None,
+            product,
+            results: Vec::new(),
+            check: None,
+        };
+        let restrict = match q.product {
+            Some(p) => match self.product_ids.iter().position(|x| x == p) {
+                Some(i) => Some(i),
+                // A channel set to a product the knowledge base lacks has
+                // nothing to search.
+                None => return none(q.product.cloned()),
+            },
+            None => None,
+        };
+        let text = truncate_chars(q.text, MAX_INPUT_CHARS);
+        if text.trim().is_empty() {
+            return none(q.product.cloned());
+        }
+        let a = self.analyze(text);
+        let scored = self.score(&a, restrict);
+        self.decide(&a, scored, restrict, q.product)
+    }
+
+    fn analyze(&self, text: &str) -> Analysis {
+        let c = CALIBRATION;
+        let terms = self.lex.analyze(text);
+        let mut seq = Vec::with_capacity(terms.len());
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut known: Vec<(u32, f32)> = Vec::new();
+        let mut unknown = 0.0f32;
+        for t in &terms {
+            let id = self.term_ids.get(&t.text).copied();
+            let corr = if t.corrected { c.corrected_factor } else { 1.0 };
+            let w = match id {
+                Some(id) => self.idf[id as usize] * corr,
+                None => 0.0,
+            };
+            seq.push((id, w));
+            if !seen.insert(&t.text) {
+                continue;
+            }
+            match id {
+                Some(id) if w > 0.0 => known.push((id, w)),
+                _ => {
+                    // Numbers and one-letter leftovers say little either way.
+                    if t.text.chars().count() > 1 && !t.text.chars().all(|ch| ch.is_ascii_digit()) {
+                        unknown += c.unknown_weight;
+                    }
+                }
+            }
+        }
+        let known_total: f32 = known.iter().map(|&(_, w)| w).sum();
+        let total = known_total + unknown.min(c.unknown_cap * known_total.max(1.0));
+        let words = search::words(text);
+        let statuses = statuses(text);
+        let detected = self.detect_product(&seq);
+        Analysis {
+            seq,
+            known,
+            total,
+            words,
+            statuses,
+            detected,
+        }
+    }
+
+    /// The product whose aliases the text uses most, when one stands out.
+    fn detect_product(&self, seq: &[(Option<u32>, f32)]) -> Option<usize> {
+        let ids: Vec<Option<u32>> = seq.iter().map(|&(id, _)| id).collect();
+        let mut hits = vec![0usize; self.aliases.len()];
+        for (p, list) in self.aliases.iter().enumerate() {
+            for alias in list {
+                if contains_seq(&ids, alias) {
+                    hits[p] += alias.len();
+                }
+            }
+        }
+        let best = hits.iter().copied().max().unwrap_or(0);
+        if best == 0 {
+            return None;
+        }
+        let top: Vec<usize> = (0..hits.len()).filter(|&p| hits[p] == best).collect();
+        match top.as_slice() {
+            [p] => Some(*p),
+            _ => None,
+        }
+    }
+
+    fn score(&self, a: &Analysis, restrict: Option<usize>) -> Vec<Evidence> {
+        let c = CALIBRATION;
+        // The rarest terms go to tantivy; each carries its correction factor.
+        let mut qterms: Vec<(u32, f32)> = a.known.clone();
+        qterms.sort_by(|x, y| y.1.total_cmp(&x.1));
+        qterms.truncate(MAX_QUERY_TERMS);
+        let id_text: HashMap<u32, &str> = {
+            let wanted: HashSet<u32> = qterms.iter().map(|&(id, _)| id).collect();
+            self.term_ids
+                .iter()
+                .filter(|(_, id)| wanted.contains(id))
+                .map(|(t, &id)| (id, t.as_str()))
+                .collect()
+        };
+        let weighted: Vec<(String, f32)> = qterms
             .iter()
-            .filter(|e| q.product.is_none_or(|p| e.id.product() == p.as_str()))
+            .filter_map(|&(id, w)| {
+                let corr = w / self.idf[id as usize].max(f32::EPSILON);
+                id_text.get(&id).map(|t| ((*t).to_owned(), corr))
+            })
+            .collect();
+        let restrict_name = restrict.map(|p| self.product_ids[p].as_str());
+        let mut cands: Vec<usize> = self
+            .index
+            .search(&weighted, restrict_name, RECALL_LIMIT)
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = %err, "tantivy search failed; matching on exact signals only");
+                Vec::new()
+            })
+            .into_iter()
+            .map(|(ord, _)| ord)
+            .collect();
+
+        // Exact signals: their entries are candidates whatever BM25 says.
+        let error_hits = self.error_hits(&a.words);
+        let mut status_hits: HashSet<usize> = HashSet::new();
+        for s in &a.statuses {
+            if let Some(list) = self.by_status.get(s) {
+                status_hits.extend(list.iter().copied());
+            }
+        }
+        for &e in error_hits.keys().chain(status_hits.iter()) {
+            if !cands.contains(&e) {
+                cands.push(e);
+            }
+        }
+        if let Some(p) = restrict {
+            cands.retain(|&e| self.profiles[e].product == p);
+        }
+
+        let query_bigrams: Vec<(u32, u32, f32)> = a
+            .seq
+            .windows(2)
+            .filter_map(|w| match (w[0], w[1]) {
+                ((Some(x), wx), (Some(y), wy)) if x != y => Some((x, y, (wx + wy) / 2.0)),
+                _ => None,
+            })
+            .collect();
+        let known_set: HashMap<u32, f32> = a.known.iter().copied().collect();
+
+        cands
+            .into_iter()
             .map(|e| {
-                let hay = format!("{} {}", e.title, e.symptoms.join(" ")).to_lowercase();
-                let hits = words.iter().filter(|w| hay.contains(w.as_str())).count();
-                Candidate {
-                    id: e.id.clone(),
-                    title: e.title.clone(),
-                    score: hits as f32 / (words.len().max(1) as f32),
+                let p = &self.profiles[e];
+                let matched: f32 = a
+                    .known
+                    .iter()
+                    .filter_map(|&(t, w)| p.factor(t).map(|f| f * w))
+                    .sum();
+                let coverage = if a.total > 0.0 {
+                    matched / a.total
+                } else {
+                    0.0
+                };
+                let absolute = 1.0 - (-matched / c.absolute_scale).exp();
+                let symptom = p
+                    .phrasings
+                    .iter()
+                    .map(|ph| {
+                        let mut uniq: Vec<u32> = ph.clone();
+                        uniq.sort_unstable();
+                        uniq.dedup();
+                        let all: f32 = uniq.iter().map(|&t| self.idf[t as usize]).sum();
+                        let hit: f32 = uniq
+                            .iter()
+                            .filter(|t| known_set.contains_key(t))
+                            .map(|&t| self.idf[t as usize])
+                            .sum();
+                        if all > 0.0 {
+                            hit / all
+                        } else {
+                            0.0
+                        }
+                    })
+                    .fold(0.0f32, f32::max);
+                let bigram_w: f32 = query_bigrams
+                    .iter()
+                    .filter(|&&(x, y, _)| p.has_bigram(x, y))
+                    .map(|&(_, _, w)| w)
+                    .sum();
+                let bigram = 1.0 - (-bigram_w / 4.0).exp();
+                let error = error_hits.get(&e).copied().unwrap_or(0.0);
+                let status = status_hits.contains(&e);
+                let mut score = c.w_coverage * coverage
+                    + c.w_absolute * absolute
+                    + c.w_symptom * symptom
+                    + c.w_bigram * bigram
+                    + c.w_error * error
+                    + if status { c.w_status } else { 0.0 };
+                if restrict.is_none() {
+                    match a.detected {
+                        Some(d) if d == p.product => score += c.product_bonus,
+                        Some(_) => score -= c.product_penalty,
+                        None => {}
+                    }
+                }
+                Evidence {
+                    entry: e,
+                    score: score.max(0.0),
+                    error,
+                    status,
                 }
             })
-            .filter(|c| c.score > 0.0)
-            .collect();
-        scored.sort_by(|a, b| b.score.total_cmp(&a.score));
-        scored.truncate(5);
-        let decision = match scored.first() {
-            Some(c) if c.score > 0.5 => Decision::Answer,
-            Some(_) => Decision::Suggest,
-            None => Decision::None,
+            .collect()
+    }
+
+    /// Entries whose exact error strings the text contains, with the share
+    /// of the error's words found in order (1.0 = pasted verbatim). Short
+    /// errors (two words or fewer) must appear contiguously.
+    fn error_hits(&self, words: &[String]) -> HashMap<usize, f32> {
+        let mut out: HashMap<usize, f32> = HashMap::new();
+        if words.is_empty() {
+            return out;
+        }
+        let present: HashSet<&str> = words.iter().map(String::as_str).collect();
+        for pat in &self.errors {
+            let m = pat.words.len();
+            let found = pat
+                .words
+                .iter()
+                .filter(|w| present.contains(w.as_str()))
+                .count();
+            if (found as f32) < 0.8 * m as f32 {
+                continue;
+            }
+            let strength = if m <= 3 {
+                if words.windows(m).any(|w| w == pat.words.as_slice()) {
+                    1.0
+                } else {
+                    0.0
+                }
+            } else {
+                let l = lcs(&pat.words, words) as f32 / m as f32;
+                if l >= 0.8 {
+                    l
+                } else {
+                    0.0
+                }
+            };
+            if strength > 0.0 {
+                let slot = out.entry(pat.entry).or_insert(0.0);
+                *slot = slot.max(strength);
+            }
+        }
+        out
+    }
+
+    fn decide(
+        &self,
+        a: &Analysis,
+        mut scored: Vec<Evidence>,
+        restrict: Option<usize>,
+        channel: Option<&ProductId>,
+    ) -> Match {
+        let c = CALIBRATION;
+        scored.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.entry.cmp(&y.entry)));
+        let top = scored.first().cloned().unwrap_or_default();
+        let second = scored.get(1).map_or(0.0, |e| e.score);
+        let exact = top.error > 0.0 || top.status;
+        let decision = if scored.is_empty() || top.score < c.suggest_min {
+            Decision::None
+        } else if top.score >= c.answer_min && (top.score - second >= c.answer_margin || exact) {
+            Decision::Answer
+        } else {
+            Decision::Suggest
         };
+        // Equally likely in two products and nothing says which: offer both.
+        let mut decision = decision;
+        if decision == Decision::Answer && restrict.is_none() && a.detected.is_none() {
+            if let Some(s) = scored.get(1) {
+                if self.profiles[s.entry].product != self.profiles[top.entry].product
+                    && s.score >= c.ambiguous_ratio * top.score
+                {
+                    decision = Decision::Suggest;
+                }
+            }
+        }
+        let product = channel
+            .cloned()
+            .or_else(|| a.detected.map(|p| self.product_ids[p].clone()))
+            .or_else(|| {
+                (decision == Decision::Answer)
+                    .then(|| self.product_ids[self.profiles[top.entry].product].clone())
+            });
+        if decision == Decision::None {
+            return Match {
+                decision,
+                product,
+                results: Vec::new(),
+                check: None,
+            };
+        }
+        let entries = self.kb.entries();
+        let results = scored
+            .iter()
+            .take(MAX_RESULTS)
+            .filter(|e| e.score > 0.0)
+            .map(|e| Candidate {
+                id: entries[e.entry].id.clone(),
+                title: entries[e.entry].title.clone(),
+                score: confidence(e.score),
+            })
+            .collect();
+        let check = self.pinpoint(a, top.entry, &entries[top.entry]);
         Match {
             decision,
-            product: q.product.cloned(),
-            results: scored,
-            check: None,
+            product,
+            results,
+            check,
         }
+    }
+
+    /// The check whose signals the text uses, when exactly one stands out.
+    fn pinpoint(&self, a: &Analysis, e: usize, entry: &Entry) -> Option<CheckId> {
+        let ids: Vec<Option<u32>> = a.seq.iter().map(|&(id, _)| id).collect();
+        let mut best: Option<(f32, &CheckId)> = None;
+        let mut tie = false;
+        for (id, signals) in &self.profiles[e].checks {
+            let w: f32 = signals
+                .iter()
+                .filter(|s| !s.is_empty() && contains_seq(&ids, s))
+                .map(|s| s.iter().map(|&t| self.idf[t as usize]).sum::<f32>())
+                .sum();
+            if w <= 0.0 {
+                continue;
+            }
+            match best {
+                Some((bw, _)) if w < bw => {}
+                Some((bw, _)) if w == bw => tie = true,
+                _ => {
+                    best = Some((w, id));
+                    tie = false;
+                }
+            }
+        }
+        let _ = entry;
+        match (best, tie) {
+            (Some((_, id)), false) => Some(id.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Maps an internal score to a 0..1 confidence: 0.5 at the `suggest`
+/// threshold, rising towards 1 with exact evidence.
+fn confidence(score: f32) -> f32 {
+    let s = score.max(0.0);
+    let c = s / (s + CALIBRATION.suggest_min);
+    (c * 1000.0).round() / 1000.0
+}
+
+/// Every piece of text the knowledge base holds, for the typo vocabulary.
+fn kb_strings(kb: &KnowledgeBase) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for p in kb.products() {
+        out.push(&p.name);
+        out.extend(p.aliases.iter().map(String::as_str));
+    }
+    for e in kb.entries() {
+        out.push(&e.title);
+        out.extend(e.symptoms.iter().map(String::as_str));
+        out.extend(e.errors.iter().map(String::as_str));
+        if let Some(n) = &e.note {
+            out.push(n);
+        }
+        for c in &e.checks {
+            out.push(&c.cause);
+            out.push(&c.verify);
+            out.push(&c.fix);
+            out.extend(c.signals.iter().map(String::as_str));
+        }
+    }
+    out
+}
+
+fn truncate_chars(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// True when `needle` occurs contiguously in `hay` (all known terms).
+fn contains_seq(hay: &[Option<u32>], needle: &[u32]) -> bool {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return false;
+    }
+    hay.windows(needle.len())
+        .any(|w| w.iter().zip(needle).all(|(h, n)| *h == Some(*n)))
+}
+
+/// Length of the longest common subsequence of `a` (short) in `b`.
+fn lcs(a: &[String], b: &[String]) -> usize {
+    let mut prev = vec![0usize; a.len() + 1];
+    let mut cur = vec![0usize; a.len() + 1];
+    for y in b {
+        for (i, x) in a.iter().enumerate() {
+            cur[i + 1] = if x == y {
+                prev[i] + 1
+            } else {
+                cur[i].max(prev[i + 1])
+            };
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[a.len()]
+}
+
+/// Standard HTTP statuses a customer may paste.
+const HTTP_STATUSES: &[u16] = &[
+    400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418,
+    421, 422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505, 507, 508, 511,
+];
+
+/// HTTP statuses written in a status-like context: "429", "HTTP 403",
+/// "status 404", "403 Forbidden", "(423)", "429s", "returns 400". Counts
+/// ("10 requests", "500 users", "2 minutes") are not statuses.
+pub fn statuses(text: &str) -> Vec<u16> {
+    static NUM: LazyLock<Regex> =
+        // A literal pattern: compiling it cannot fail.
+        LazyLock::new(|| Regex::new(r"\d+(?:[.,]\d+)*").expect("static regex"));
+    static BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?ix)(?:\b(?:https?|status|code|codes|error|err|errors|erro|erreur|fehler|returns?|returned|returning|respond(?:s|ed)?|response|responses|answer(?:s|ed)?|got|get|gets|getting|gettin|gives?|giving|givin|throws?|threw|throwing|fails?|failed|failing|with|a|an|un|una|um|uma|ein|eine|einen|une|recibo|receive[sd]?|receiving|bekomme|bekommen|reçois|recebo)\s*[:\#]?|->|=>|→|:|\()\s*$",
+        )
+        .expect("static regex")
+    });
+    static AFTER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?ix)^(?:s\b|\s*\)|\s*[:\-]?\s*\(?\s*(?:bad\s+req|unauthori[sz]ed|forbidden|not\s+found|locked|too\s+many|conflict|gone|payload|unprocessable|internal|bad\s+gateway|service\s+unavailable|gateway|method\s+not|unsupported|request\s+timeout|precondition|error|errors|status|response|responses|code)\b)",
+        )
+        .expect("static regex")
+    });
+    static UNIT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?ix)^\s*(?:%|\$|€|ms\b|px\b|kb\b|mb\b|gb\b|k\b|x\b|req(?:uest)?s?\b|min(?:ute)?s?\b|sec(?:ond)?s?\b|hours?\b|hrs?\b|days?\b|weeks?\b|months?\b|years?\b|users?\b|people\b|visitors?\b|customers?\b|agents?\b|calls?\b|messages?\b|times\b|words?\b|lines?\b|items?\b|rows?\b|entries\b|pages\b|euros?\b|dollars?\b|employees\b|sites\b|domains\b|tickets\b|seats\b)",
+        )
+        .expect("static regex")
+    });
+    let mut out = Vec::new();
+    let trimmed = text.trim();
+    for m in NUM.find_iter(text) {
+        let s = m.as_str();
+        if s.len() != 3 {
+            continue;
+        }
+        let Ok(code) = s.parse::<u16>() else { continue };
+        if !HTTP_STATUSES.contains(&code) {
+            continue;
+        }
+        let before = &text[..m.start()];
+        let after = &text[m.end()..];
+        if before.ends_with(['$', '€', '£', '#', '/', '.', '-', '+'])
+            || after.starts_with(['.', '/'])
+        {
+            continue;
+        }
+        if UNIT.is_match(after) {
+            continue;
+        }
+        let alone = trimmed.trim_matches(|c: char| !c.is_alphanumeric()) == s;
+        let tail: String = before
+            .chars()
+            .rev()
+            .take(24)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if alone || BEFORE.is_match(&tail) || AFTER.is_match(after) {
+            if !out.contains(&code) {
+                out.push(code);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_need_a_status_like_context() {
+        assert_eq!(statuses("429"), [429]);
+        assert_eq!(statuses("getting HTTP 403 on init"), [403]);
+        assert_eq!(statuses("status 404 from the api"), [404]);
+        assert_eq!(statuses("403 Forbidden on our subdomain"), [403]);
+        assert_eq!(statuses("POST .../init (423) again"), [423]);
+        assert_eq!(statuses("429s all over devtools"), [429]);
+        assert_eq!(statuses("sdk init -> 423 since this morning"), [423]);
+        assert!(statuses("we have 500 users and 10 requests").is_empty());
+        assert!(statuses("it took 2 minutes, about 404 seconds").is_empty());
+        assert!(statuses("version 4.403.1").is_empty());
+        assert!(statuses("order #404 costs $429").is_empty());
+    }
+
+    #[test]
+    fn lcs_counts_in_order_words() {
+        let a: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let b: Vec<String> = ["a", "x", "b", "y", "c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(lcs(&a, &b), 3);
     }
 }

@@ -1,11 +1,19 @@
-//! `triage match` and `triage eval`.
-//!
-//! PLACEHOLDER: issue 3 implements these.
+//! `triage match` (one question, or a JSONL stream of them, per DESIGN.md
+//! §2's contract) and `triage eval` (top-1, top-3, MRR, abstention and
+//! false abstention over evaluation files, per kind, with every miss).
 
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Args;
+use serde::Deserialize;
+
+use crate::kb::{KnowledgeBase, ProductId};
+use crate::matcher::{Decision, Match, Matcher, Query};
 
 #[derive(Debug, Args)]
 pub struct MatchArgs {
@@ -29,10 +37,329 @@ pub struct EvalArgs {
     pub files: Vec<PathBuf>,
 }
 
-pub fn run_match(_kb: &Path, _args: MatchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`triage match` is not implemented yet")
+fn matcher(dir: &Path) -> anyhow::Result<Matcher> {
+    let kb = super::load_kb(dir)?;
+    Matcher::new(Arc::new(kb)).context("building the search index")
 }
 
-pub fn run_eval(_kb: &Path, _args: EvalArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`triage eval` is not implemented yet")
+/// Resolves a product name against the knowledge base, with the known ones
+/// in the error.
+fn product_id(kb: &KnowledgeBase, name: &str) -> Result<ProductId, String> {
+    match kb.product(name) {
+        Some(p) => Ok(p.id.clone()),
+        None => {
+            let known: Vec<&str> = kb.products().iter().map(|p| p.id.as_str()).collect();
+            Err(format!(
+                "unknown product '{name}' (known: {})",
+                known.join(", ")
+            ))
+        }
+    }
+}
+
+pub fn run_match(kb: &Path, args: MatchArgs) -> anyhow::Result<ExitCode> {
+    if args.jsonl {
+        if args.product.is_some() || args.json {
+            anyhow::bail!("--jsonl takes the product from each line; drop --product/--json");
+        }
+        let m = matcher(kb)?;
+        let stdin = std::io::stdin();
+        let stdout = std::io::stdout();
+        stream(&m, stdin.lock(), &mut stdout.lock())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(text) = args.text else {
+        anyhow::bail!("give the question to match, e.g. `triage match \"the widget doesn't show\"`, or use --jsonl");
+    };
+    let m = matcher(kb)?;
+    let product = match &args.product {
+        Some(p) => Some(product_id(m.kb(), p).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let result = m.find(&Query {
+        text: &text,
+        product: product.as_ref(),
+    });
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &result)?;
+        writeln!(out)?;
+    } else {
+        render(&m, &result, &mut out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line of `match --jsonl` input.
+#[derive(Debug, Deserialize)]
+struct JsonlQuery {
+    query: String,
+    #[serde(default)]
+    product: Option<String>,
+}
+
+/// Answers each input line with one output line, in order, flushing as it
+/// goes. A malformed line gets `{"error": "..."}` and the stream goes on.
+pub fn stream(m: &Matcher, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
+    for (n, line) in input.lines().enumerate() {
+        let line = line.context("reading stdin")?;
+        let value = match answer_line(m, &line) {
+            Ok(result) => serde_json::to_value(&result)?,
+            Err(msg) => serde_json::json!({ "error": format!("line {}: {msg}", n + 1) }),
+        };
+        serde_json::to_writer(&mut *out, &value)?;
+        writeln!(out)?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+fn answer_line(m: &Matcher, line: &str) -> Result<Match, String> {
+    let q: JsonlQuery =
+        serde_json::from_str(line).map_err(|e| format!("not a query object: {e}"))?;
+    let product = match q.product.as_deref() {
+        Some(p) => Some(product_id(m.kb(), p)?),
+        None => None,
+    };
+    Ok(m.find(&Query {
+        text: &q.query,
+        product: product.as_ref(),
+    }))
+}
+
+fn render(m: &Matcher, r: &Match, out: &mut impl Write) -> std::io::Result<()> {
+    let product = r.product.as_ref().map_or("unknown", |p| p.as_str());
+    let what = match r.decision {
+        Decision::Answer => "answer",
+        Decision::Suggest => "suggest (close or weak: offer these to choose from)",
+        Decision::None => "none (no confident match; offer escalation)",
+    };
+    writeln!(out, "decision: {what}")?;
+    writeln!(out, "product:  {product}")?;
+    for (i, c) in r.results.iter().enumerate() {
+        writeln!(out, "{}. {}  ({:.2})  {}", i + 1, c.id, c.score, c.title)?;
+        if i == 0 {
+            if let Some(check) = &r.check {
+                let cause = m
+                    .kb()
+                    .entry(c.id.as_str())
+                    .and_then(|e| e.checks.iter().find(|k| k.id == *check))
+                    .map_or("", |k| k.cause.as_str());
+                writeln!(out, "   points at check '{check}': {cause}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One evaluation item (the format of eval/dev.yaml).
+#[derive(Debug, Deserialize)]
+pub struct EvalItem {
+    pub query: String,
+    #[serde(default)]
+    pub expect: Vec<String>,
+    #[serde(default)]
+    pub product: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// Counts for one group of items.
+#[derive(Debug, Default, Clone)]
+struct Tally {
+    items: usize,
+    in_scope: usize,
+    top1: usize,
+    top3: usize,
+    rr: f64,
+    false_none: usize,
+    negatives: usize,
+    abstained: usize,
+}
+
+impl Tally {
+    fn add(&mut self, item: &EvalItem, r: &Match) {
+        self.items += 1;
+        if item.expect.is_empty() {
+            self.negatives += 1;
+            if r.decision == Decision::None {
+                self.abstained += 1;
+            }
+            return;
+        }
+        self.in_scope += 1;
+        if r.decision == Decision::None {
+            self.false_none += 1;
+            return;
+        }
+        let rank = r
+            .results
+            .iter()
+            .position(|c| item.expect.iter().any(|e| e == c.id.as_str()));
+        if let Some(k) = rank {
+            if k == 0 {
+                self.top1 += 1;
+            }
+            if k < 3 {
+                self.top3 += 1;
+            }
+            self.rr += 1.0 / (k as f64 + 1.0);
+        }
+    }
+}
+
+fn ratio(n: usize, d: usize) -> String {
+    if d == 0 {
+        "   -".into()
+    } else {
+        format!("{:.3}", n as f64 / d as f64)
+    }
+}
+
+pub fn run_eval(kb: &Path, args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let m = matcher(kb)?;
+    let mut items: Vec<EvalItem> = Vec::new();
+    for f in &args.files {
+        let src = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let mut v: Vec<EvalItem> =
+            serde_yaml::from_str(&src).with_context(|| format!("parsing {}", f.display()))?;
+        items.append(&mut v);
+    }
+    let mut out = std::io::stdout().lock();
+    for item in &items {
+        for id in &item.expect {
+            if m.kb().entry(id).is_none() {
+                writeln!(
+                    out,
+                    "warning: expected id '{id}' is not in the knowledge base"
+                )?;
+            }
+        }
+    }
+    let mut total = Tally::default();
+    let mut kinds: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut misses: Vec<String> = Vec::new();
+    for item in &items {
+        let product = match item.product.as_deref() {
+            Some(p) => Some(product_id(m.kb(), p).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let r = m.find(&Query {
+            text: &item.query,
+            product: product.as_ref(),
+        });
+        total.add(item, &r);
+        let kind = item.kind.clone().unwrap_or_else(|| "-".into());
+        kinds.entry(kind.clone()).or_default().add(item, &r);
+        let hit = if item.expect.is_empty() {
+            r.decision == Decision::None
+        } else {
+            r.decision != Decision::None
+                && r.results
+                    .first()
+                    .is_some_and(|c| item.expect.iter().any(|e| e == c.id.as_str()))
+        };
+        if !hit {
+            misses.push(describe_miss(item, &kind, &r));
+        }
+    }
+
+    writeln!(
+        out,
+        "items: {} ({} in scope, {} negatives)",
+        total.items, total.in_scope, total.negatives
+    )?;
+    writeln!(
+        out,
+        "top-1:             {}",
+        ratio(total.top1, total.in_scope)
+    )?;
+    writeln!(
+        out,
+        "top-3:             {}",
+        ratio(total.top3, total.in_scope)
+    )?;
+    writeln!(
+        out,
+        "MRR:               {}",
+        if total.in_scope == 0 {
+            "   -".into()
+        } else {
+            format!("{:.3}", total.rr / total.in_scope as f64)
+        }
+    )?;
+    writeln!(
+        out,
+        "abstention:        {}  (negatives answered none)",
+        ratio(total.abstained, total.negatives)
+    )?;
+    writeln!(
+        out,
+        "false abstention:  {}  (in-scope answered none)",
+        ratio(total.false_none, total.in_scope)
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<14} {:>5} {:>6} {:>6} {:>6} {:>8} {:>8}",
+        "kind", "n", "top-1", "top-3", "MRR", "abstain", "false-0"
+    )?;
+    for (k, t) in &kinds {
+        let mrr = if t.in_scope == 0 {
+            "   -".into()
+        } else {
+            format!("{:.3}", t.rr / t.in_scope as f64)
+        };
+        writeln!(
+            out,
+            "{:<14} {:>5} {:>6} {:>6} {:>6} {:>8} {:>8}",
+            k,
+            t.items,
+            ratio(t.top1, t.in_scope),
+            ratio(t.top3, t.in_scope),
+            mrr,
+            ratio(t.abstained, t.negatives),
+            ratio(t.false_none, t.in_scope)
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "misses: {}", misses.len())?;
+    for m in &misses {
+        writeln!(out, "{m}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_miss(item: &EvalItem, kind: &str, r: &Match) -> String {
+    let q: String = item.query.split_whitespace().collect::<Vec<_>>().join(" ");
+    let q = if q.chars().count() > 140 {
+        format!("{}…", q.chars().take(140).collect::<String>())
+    } else {
+        q
+    };
+    let expect = if item.expect.is_empty() {
+        "none".to_owned()
+    } else {
+        item.expect.join(" | ")
+    };
+    let got: Vec<String> = r
+        .results
+        .iter()
+        .take(3)
+        .map(|c| format!("{} {:.2}", c.id, c.score))
+        .collect();
+    let channel = item
+        .product
+        .as_deref()
+        .map(|p| format!(" [channel {p}]"))
+        .unwrap_or_default();
+    format!(
+        "- [{kind}]{channel} {q}\n    expected {expect}; got {:?}: {}",
+        r.decision,
+        if got.is_empty() {
+            "-".into()
+        } else {
+            got.join(", ")
+        }
+    )
 }

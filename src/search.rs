@@ -1,0 +1,718 @@
+//! Search: the analyzer that turns entry text and user text into the same
+//! terms (accent folding, chat slang, typo correction against the knowledge
+//! base's own vocabulary, English stemming, synonyms) and the in-RAM tantivy
+//! index over entries that the matcher queries with those terms.
+
+use std::collections::{HashMap, HashSet};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
+};
+use tantivy::tokenizer::{Language, LowerCaser, Stemmer, TextAnalyzer, WhitespaceTokenizer};
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::kb::Synonyms;
+
+/// Words longer than this are ids, hashes or base64, not vocabulary.
+const MAX_WORD_CHARS: usize = 40;
+
+/// Tantivy's name for the tokenizer of the pre-analyzed term fields.
+const TERMS_TOKENIZER: &str = "triage_terms";
+
+/// One analyzed term of a text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnalyzedTerm {
+    /// The final term: a stem, or a synonym group's canonical term.
+    pub text: String,
+    /// True when the user's word was not in the vocabulary and was replaced
+    /// by its nearest vocabulary word.
+    pub corrected: bool,
+}
+
+/// A vocabulary word the typo corrector can propose.
+#[derive(Clone, Debug)]
+struct VocabWord {
+    /// Its stem, so a correction does not need to be stemmed again.
+    stem: String,
+    /// How often the knowledge base uses it; breaks ties between candidates.
+    freq: u32,
+}
+
+/// One synonym phrase, as a stem sequence, and what it stands for.
+#[derive(Clone, Debug)]
+struct Phrase {
+    stems: Vec<String>,
+    canonical: String,
+}
+
+/// The text analyzer shared by the index and the queries. Built once from
+/// the knowledge base (its vocabulary is the typo corrector's dictionary).
+#[derive(Clone)]
+pub struct Lexicon {
+    /// tantivy's English stemmer over whitespace-separated, lowercase words.
+    stemmer: TextAnalyzer,
+    /// One-word synonyms and slang (`mic`, `doesnt`, `ppl`), stem to the
+    /// group's one-word canonical term; applied before phrases.
+    single: HashMap<String, String>,
+    /// Multi-word synonyms (and words whose group's canonical is a phrase),
+    /// keyed by their first term after `single`, longest first.
+    phrases: HashMap<String, Vec<Phrase>>,
+    /// Stems that carry no meaning for matching (function words in the
+    /// languages customers write in).
+    stop: HashSet<String>,
+    /// Surface words of the knowledge base and the synonyms file.
+    vocab: HashMap<String, VocabWord>,
+    /// Vocabulary words bucketed by (first char, length in chars) so typo
+    /// correction scans a handful of words, not the whole vocabulary.
+    buckets: HashMap<(char, usize), Vec<String>>,
+    /// Every stem the knowledge base or the synonyms use; a user word whose
+    /// stem is here is not a typo.
+    known_stems: HashSet<String>,
+}
+
+impl std::fmt::Debug for Lexicon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lexicon")
+            .field("phrases", &self.phrases.len())
+            .field("stopwords", &self.stop.len())
+            .field("vocab", &self.vocab.len())
+            .finish()
+    }
+}
+
+fn english_stemmer() -> TextAnalyzer {
+    TextAnalyzer::builder(WhitespaceTokenizer::default())
+        .filter(LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// Splits text into folded, lowercase words: accents removed (micrófono ->
+/// microfono), apostrophes inside words dropped (doesn't -> doesnt), and
+/// camelCase identifiers emitted whole and in parts (joinQueue -> joinqueue
+/// join queue), so `joinQueue()` and "join the queue" share terms.
+pub fn words(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.nfkd().filter(|c| !is_combining_mark(*c)).collect();
+    let mut out = Vec::new();
+    let mut word: Vec<char> = Vec::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_alphanumeric() {
+            word.push(c);
+            continue;
+        }
+        let apostrophe = matches!(c, '\'' | '\u{2019}')
+            && !word.is_empty()
+            && chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+        if !apostrophe {
+            flush_word(&mut word, &mut out);
+        }
+    }
+    flush_word(&mut word, &mut out);
+    out
+}
+
+fn flush_word(word: &mut Vec<char>, out: &mut Vec<String>) {
+    if word.is_empty() {
+        return;
+    }
+    if word.len() <= MAX_WORD_CHARS {
+        let mut parts: Vec<String> = Vec::new();
+        let mut camel = false;
+        let mut start = 0;
+        for i in 1..word.len() {
+            let (a, b) = (word[i - 1], word[i]);
+            let case_break = a.is_lowercase() && b.is_uppercase();
+            // `429s`, `404ing`: a status with a suffix.
+            let digit_break = a.is_ascii_digit() && b.is_alphabetic() && i >= 3;
+            if case_break || digit_break {
+                camel |= case_break;
+                parts.push(lower(&word[start..i]));
+                start = i;
+            }
+        }
+        if parts.is_empty() {
+            out.push(lower(word));
+        } else {
+            parts.push(lower(&word[start..]));
+            if camel {
+                out.push(lower(word));
+            }
+            out.extend(parts);
+        }
+    }
+    word.clear();
+}
+
+fn lower(cs: &[char]) -> String {
+    cs.iter().flat_map(|c| c.to_lowercase()).collect()
+}
+
+impl Lexicon {
+    /// Builds the analyzer from the synonyms file and the knowledge base's
+    /// text (every string an entry or product holds).
+    pub fn new<'a>(synonyms: &Synonyms, kb_text: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut lex = Lexicon {
+            stemmer: english_stemmer(),
+            single: HashMap::new(),
+            phrases: HashMap::new(),
+            stop: HashSet::new(),
+            vocab: HashMap::new(),
+            buckets: HashMap::new(),
+            known_stems: HashSet::new(),
+        };
+        let mut freq: HashMap<String, u32> = HashMap::new();
+        for text in kb_text {
+            for w in words(text) {
+                *freq.entry(w).or_default() += 1;
+            }
+        }
+        for group in &synonyms.groups {
+            for item in group {
+                for w in words(item) {
+                    freq.entry(w).or_default();
+                }
+            }
+        }
+        for w in synonyms.stopwords.iter().flat_map(|s| words(s)) {
+            let stem = lex.stem_words(std::slice::from_ref(&w)).pop().unwrap_or(w);
+            lex.stop.insert(stem);
+        }
+        let all: Vec<String> = freq.keys().cloned().collect();
+        let stems = lex.stem_words(&all);
+        for (w, stem) in all.into_iter().zip(stems) {
+            lex.known_stems.insert(stem.clone());
+            let f = freq.get(&w).copied().unwrap_or(0);
+            let n = w.chars().count();
+            if let Some(first) = w.chars().next() {
+                if n >= 4 && !w.chars().any(|c| c.is_ascii_digit()) {
+                    lex.buckets.entry((first, n)).or_default().push(w.clone());
+                }
+            }
+            lex.vocab.insert(w, VocabWord { stem, freq: f });
+        }
+        // Pass 1: one-word items of groups whose canonical is one word.
+        let mut canonicals: Vec<(Vec<String>, String)> = Vec::new();
+        for group in &synonyms.groups {
+            let Some(first) = group.first() else { continue };
+            let canon = lex.stem_words(&words(first));
+            if let [c] = canon.as_slice() {
+                for item in group {
+                    if let [s] = lex.stem_words(&words(item)).as_slice() {
+                        if s != c {
+                            lex.single.entry(s.clone()).or_insert_with(|| c.clone());
+                        }
+                    }
+                }
+            }
+            canonicals.push((canon, String::new()));
+        }
+        // Pass 2: phrases, normalized by pass 1 so "doesn't appear" and
+        // "does not appear" are one phrase.
+        for (group, (canon, _)) in synonyms.groups.iter().zip(&canonicals) {
+            let canonical = lex.normalize_single(canon.clone()).join("_");
+            for item in group {
+                let stems = lex.normalize_single(lex.stem_words(&words(item)));
+                if stems.len() < 2 && canon.len() < 2 {
+                    continue; // handled by pass 1
+                }
+                let stems = lex.trim_stop(stems);
+                let Some(head) = stems.first().cloned() else {
+                    continue;
+                };
+                if stems.len() == 1 && stems[0] == canonical {
+                    continue;
+                }
+                let list = lex.phrases.entry(head).or_default();
+                if list.iter().any(|p| p.stems == stems) {
+                    continue; // the first group that claims a phrase wins
+                }
+                list.push(Phrase {
+                    stems,
+                    canonical: canonical.clone(),
+                });
+            }
+        }
+        for list in lex.phrases.values_mut() {
+            list.sort_by(|a, b| b.stems.len().cmp(&a.stems.len()));
+        }
+        lex
+    }
+
+    /// Drops leading and trailing stopwords of a phrase ("does not appear"
+    /// -> "not appear") unless that would leave a lone word ("isn't there"
+    /// must not become "not").
+    fn trim_stop(&self, stems: Vec<String>) -> Vec<String> {
+        let start = stems.iter().position(|s| !self.stop.contains(s));
+        let end = stems.iter().rposition(|s| !self.stop.contains(s));
+        match (start, end) {
+            (Some(a), Some(b)) if b > a || stems.len() == 1 => stems[a..=b].to_vec(),
+            _ => stems,
+        }
+    }
+
+    fn normalize_single(&self, stems: Vec<String>) -> Vec<String> {
+        stems
+            .into_iter()
+            .map(|s| self.single.get(&s).cloned().unwrap_or(s))
+            .collect()
+    }
+
+    /// Stems lowercase words one-to-one with tantivy's English stemmer.
+    fn stem_words(&self, words: &[String]) -> Vec<String> {
+        let joined = words.join(" ");
+        let mut analyzer = self.stemmer.clone();
+        let mut stream = analyzer.token_stream(&joined);
+        let mut out = Vec::with_capacity(words.len());
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    /// True when `term` (an analyzed term) is a stopword.
+    pub fn is_stop(&self, term: &str) -> bool {
+        self.stop.contains(term)
+    }
+
+    /// The typo corrector: the nearest vocabulary word within a
+    /// length-aware edit distance, or `None` for words too short to correct
+    /// safely. Thresholds: no correction under 5 characters (`mic`, `conf`
+    /// and `cant` are abbreviations, not typos), one edit up to 7
+    /// characters (`widgt`), two from 8 (`micraphone`, `recomended`); the
+    /// first letter must agree, as it nearly always does in real typos.
+    fn correct(&self, word: &str) -> Option<&str> {
+        let n = word.chars().count();
+        if n < 5 || word.chars().any(|c| !c.is_alphabetic()) {
+            return None;
+        }
+        let max = if n >= 8 { 2 } else { 1 };
+        let first = word.chars().next()?;
+        let mut best: Option<(usize, u32, &str)> = None;
+        for len in n.saturating_sub(max).max(4)..=n + max {
+            let Some(bucket) = self.buckets.get(&(first, len)) else {
+                continue;
+            };
+            for cand in bucket {
+                let d = strsim::osa_distance(word, cand);
+                if d == 0 || d > max {
+                    continue;
+                }
+                let f = self.vocab.get(cand).map_or(0, |v| v.freq);
+                let better = match best {
+                    None => true,
+                    Some((bd, bf, bw)) => {
+                        (d, std::cmp::Reverse(f), cand.as_str()) < (bd, std::cmp::Reverse(bf), bw)
+                    }
+                };
+                if better {
+                    best = Some((d, f, cand));
+                }
+            }
+        }
+        best.map(|(_, _, w)| w)
+    }
+
+    /// Analyzes knowledge-base text: no typo correction (the knowledge base
+    /// is the vocabulary).
+    pub fn analyze_kb(&self, text: &str) -> Vec<String> {
+        self.analyze_inner(text, false)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    }
+
+    /// Analyzes user text, correcting typos against the vocabulary.
+    pub fn analyze(&self, text: &str) -> Vec<AnalyzedTerm> {
+        self.analyze_inner(text, true)
+    }
+
+    fn analyze_inner(&self, text: &str, correct: bool) -> Vec<AnalyzedTerm> {
+        let ws = words(text);
+        let stems = self.stem_words(&ws);
+        if stems.len() != ws.len() {
+            // The stemmer maps whitespace-free words one-to-one; if that
+            // ever changes, fall back to the stems without corrections.
+            return self.phrase_and_stop(stems.into_iter().map(|s| (s, false)).collect());
+        }
+        let mut memo: HashMap<&str, Option<String>> = HashMap::new();
+        let mut seq: Vec<(String, bool)> = Vec::with_capacity(ws.len());
+        for (w, stem) in ws.iter().zip(stems) {
+            if !correct || self.is_known(w, &stem) {
+                seq.push((stem, false));
+                continue;
+            }
+            let fixed = memo
+                .entry(w.as_str())
+                .or_insert_with(|| self.repair(w))
+                .clone();
+            match fixed {
+                Some(s) => seq.push((s, true)),
+                None => seq.push((stem, false)),
+            }
+        }
+        let seq = seq
+            .into_iter()
+            .map(|(s, c)| (self.single.get(&s).cloned().unwrap_or(s), c))
+            .collect();
+        self.phrase_and_stop(seq)
+    }
+
+    fn is_known(&self, word: &str, stem: &str) -> bool {
+        self.vocab.contains_key(word) || self.known_stems.contains(stem) || self.stop.contains(stem)
+    }
+
+    /// The stem of the vocabulary word a misspelt or clipped word stands for.
+    fn repair(&self, word: &str) -> Option<String> {
+        // Dropped g: showin, gettin, nothin.
+        if let Some(base) = word.strip_suffix("in") {
+            let full = format!("{base}ing");
+            if let Some(v) = self.vocab.get(&full) {
+                return Some(v.stem.clone());
+            }
+            let stem = self.stem_words(&[full]).pop()?;
+            if self.known_stems.contains(&stem) {
+                return Some(stem);
+            }
+        }
+        let w = self.correct(word)?;
+        self.vocab.get(w).map(|v| v.stem.clone())
+    }
+
+    /// Rewrites synonym phrases to their canonical term, then drops
+    /// stopwords. Phrases may skip up to two stopwords between their words
+    /// ("doesn't even show up" still reads as "not show").
+    fn phrase_and_stop(&self, seq: Vec<(String, bool)>) -> Vec<AnalyzedTerm> {
+        let mut out = Vec::with_capacity(seq.len());
+        let mut i = 0;
+        while i < seq.len() {
+            let mut matched = None;
+            if let Some(list) = self.phrases.get(&seq[i].0) {
+                for p in list {
+                    if let Some(end) = self.match_phrase(&seq, i, &p.stems) {
+                        matched = Some((end, p));
+                        break;
+                    }
+                }
+            }
+            match matched {
+                Some((end, p)) => {
+                    let corrected = seq[i..end].iter().any(|(_, c)| *c);
+                    out.push(AnalyzedTerm {
+                        text: p.canonical.clone(),
+                        corrected,
+                    });
+                    i = end;
+                }
+                None => {
+                    let (text, corrected) = seq[i].clone();
+                    if !self.stop.contains(&text) {
+                        out.push(AnalyzedTerm { text, corrected });
+                    }
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// Where phrase `p` ends if it starts at `start`, or `None`.
+    fn match_phrase(&self, seq: &[(String, bool)], start: usize, p: &[String]) -> Option<usize> {
+        let mut i = start;
+        for (k, want) in p.iter().enumerate() {
+            if k > 0 {
+                let mut skipped = 0;
+                while i < seq.len()
+                    && seq[i].0 != *want
+                    && self.stop.contains(&seq[i].0)
+                    && skipped < 2
+                {
+                    i += 1;
+                    skipped += 1;
+                }
+            }
+            if i >= seq.len() || seq[i].0 != *want {
+                return None;
+            }
+            i += 1;
+        }
+        Some(i)
+    }
+}
+
+/// The index fields, as returned by the schema builder.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields {
+    pub title: Field,
+    pub symptoms: Field,
+    pub errors: Field,
+    /// Words that point at one check ("corporate proxy", "CSP").
+    pub signals: Field,
+    /// A check's cause, verification and fix prose.
+    pub checks: Field,
+    pub aliases: Field,
+    /// The entry's product id, untokenized, for channel restriction.
+    pub product: Field,
+    /// The entry's position in the knowledge base.
+    pub ord: Field,
+}
+
+/// How much a term found in each field counts. Symptoms are what customers
+/// write, so they weigh most; checks hold causes and fixes, which customers
+/// mention less often and which share words across entries.
+#[derive(Clone, Copy, Debug)]
+pub struct Boosts {
+    pub title: f32,
+    pub symptoms: f32,
+    pub errors: f32,
+    pub signals: f32,
+    pub checks: f32,
+    pub aliases: f32,
+}
+
+pub const BOOSTS: Boosts = Boosts {
+    title: 1.5,
+    symptoms: 2.0,
+    errors: 1.5,
+    signals: 1.2,
+    checks: 0.6,
+    aliases: 0.5,
+};
+
+/// One entry's analyzed text, ready to index (terms joined by spaces).
+#[derive(Clone, Debug, Default)]
+pub struct IndexDoc {
+    pub product: String,
+    pub title: String,
+    pub symptoms: Vec<String>,
+    pub errors: Vec<String>,
+    pub signals: Vec<String>,
+    pub checks: Vec<String>,
+    pub aliases: String,
+}
+
+/// The in-RAM tantivy index over entries. One reader for its whole life;
+/// each search takes a fresh searcher.
+pub struct SearchIndex {
+    fields: Fields,
+    reader: IndexReader,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("fields", &self.fields)
+            .finish()
+    }
+}
+
+impl SearchIndex {
+    /// Indexes `docs`; a document's position is its ordinal in results.
+    pub fn build(docs: &[IndexDoc]) -> tantivy::Result<Self> {
+        let mut sb = Schema::builder();
+        let text = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TERMS_TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        );
+        let fields = Fields {
+            title: sb.add_text_field("title", text.clone()),
+            symptoms: sb.add_text_field("symptoms", text.clone()),
+            errors: sb.add_text_field("errors", text.clone()),
+            signals: sb.add_text_field("signals", text.clone()),
+            checks: sb.add_text_field("checks", text.clone()),
+            aliases: sb.add_text_field("aliases", text),
+            product: sb.add_text_field("product", STRING),
+            ord: sb.add_u64_field("ord", FAST),
+        };
+        let index = Index::create_in_ram(sb.build());
+        // Terms arrive analyzed by the Lexicon (stemmed, synonyms resolved),
+        // so the index only splits on whitespace.
+        index.tokenizers().register(
+            TERMS_TOKENIZER,
+            TextAnalyzer::builder(WhitespaceTokenizer::default()).build(),
+        );
+        let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 64_000_000)?;
+        for (ord, d) in docs.iter().enumerate() {
+            let mut doc = TantivyDocument::default();
+            doc.add_u64(fields.ord, ord as u64);
+            doc.add_text(fields.product, &d.product);
+            doc.add_text(fields.title, &d.title);
+            for s in &d.symptoms {
+                doc.add_text(fields.symptoms, s);
+            }
+            for s in &d.errors {
+                doc.add_text(fields.errors, s);
+            }
+            for s in &d.signals {
+                doc.add_text(fields.signals, s);
+            }
+            for s in &d.checks {
+                doc.add_text(fields.checks, s);
+            }
+            doc.add_text(fields.aliases, &d.aliases);
+            writer.add_document(doc)?;
+        }
+        writer.commit()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex { fields, reader })
+    }
+
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// BM25 over the weighted `terms` (each term's weight multiplies the
+    /// field boosts), restricted to `product` when given. Returns
+    /// `(ordinal, score)` best first. User text never reaches a query
+    /// parser: every clause is a `TermQuery` built here.
+    pub fn search(
+        &self,
+        terms: &[(String, f32)],
+        product: Option<&str>,
+        limit: usize,
+    ) -> tantivy::Result<Vec<(usize, f32)>> {
+        if terms.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let f = &self.fields;
+        let per_field = [
+            (f.title, BOOSTS.title),
+            (f.symptoms, BOOSTS.symptoms),
+            (f.errors, BOOSTS.errors),
+            (f.signals, BOOSTS.signals),
+            (f.checks, BOOSTS.checks),
+            (f.aliases, BOOSTS.aliases),
+        ];
+        let mut should: Vec<(Occur, Box<dyn Query>)> =
+            Vec::with_capacity(terms.len() * per_field.len());
+        for (t, w) in terms {
+            for (field, boost) in per_field {
+                let q = TermQuery::new(
+                    Term::from_field_text(field, t),
+                    IndexRecordOption::WithFreqs,
+                );
+                should.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(q), boost * w)),
+                ));
+            }
+        }
+        let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(should));
+        let query: Box<dyn Query> = match product {
+            Some(p) => {
+                let filter = TermQuery::new(
+                    Term::from_field_text(f.product, p),
+                    IndexRecordOption::Basic,
+                );
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, text_query),
+                    (
+                        Occur::Must,
+                        Box::new(ConstScoreQuery::new(Box::new(filter), 0.0)),
+                    ),
+                ]))
+            }
+            None => text_query,
+        };
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit))?;
+        let mut columns = HashMap::new();
+        let mut out = Vec::with_capacity(top.len());
+        for (
+            score,
+            DocAddress {
+                segment_ord,
+                doc_id,
+            },
+        ) in top
+        {
+            let col = match columns.entry(segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                    searcher
+                        .segment_reader(segment_ord)
+                        .fast_fields()
+                        .u64("ord")?,
+                ),
+            };
+            if let Some(ord) = col.first(doc_id) {
+                out.push((ord as usize, score));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lexicon() -> Lexicon {
+        let syn = Synonyms {
+            groups: vec![
+                vec!["microphone".into(), "mic".into(), "micrófono".into()],
+                vec![
+                    "not showing".into(),
+                    "doesn't appear".into(),
+                    "missing".into(),
+                    "invisible".into(),
+                ],
+                vec!["not".into(), "doesnt".into(), "aint".into(), "cant".into()],
+            ],
+            stopwords: vec![
+                "the".into(),
+                "a".into(),
+                "on".into(),
+                "my".into(),
+                "up".into(),
+                "even".into(),
+            ],
+        };
+        Lexicon::new(
+            &syn,
+            [
+                "The widget does not appear",
+                "microphone permission fails",
+                "joinQueue() throws",
+            ],
+        )
+    }
+
+    #[test]
+    fn words_fold_accents_and_split_identifiers() {
+        assert_eq!(
+            words("Micrófono doesn't work"),
+            ["microfono", "doesnt", "work"]
+        );
+        assert_eq!(words("joinQueue()"), ["joinqueue", "join", "queue"]);
+        assert_eq!(words("429s"), ["429", "s"]);
+    }
+
+    #[test]
+    fn typos_are_corrected_but_short_words_are_not() {
+        let lex = lexicon();
+        assert_eq!(
+            lex.analyze_kb("micraphone")[0],
+            lex.analyze("micraphone")[0].text
+        );
+        assert!(lex.analyze("micraphone")[0].corrected);
+        assert_eq!(lex.analyze("widgt")[0].text, "widget");
+        assert_eq!(lex.analyze("wid")[0].text, "wid");
+    }
+
+    #[test]
+    fn synonyms_map_phrases_and_foreign_words_to_one_term() {
+        let lex = lexicon();
+        let a = lex.analyze_kb("the widget doesn't appear");
+        let b = lex.analyze_kb("widget missing");
+        assert_eq!(a, b);
+        assert_eq!(lex.analyze_kb("el micrófono"), lex.analyze_kb("el mic"));
+    }
+}
