@@ -20,7 +20,10 @@ pub struct RawResponse {
 
 impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -35,7 +38,10 @@ pub async fn request(
     let payload = body.map(Value::to_string).unwrap_or_default();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if body.is_some() {
-        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", payload.len()));
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            payload.len()
+        ));
     } else if matches!(method, "POST" | "PUT" | "PATCH") {
         head.push_str("Content-Length: 0\r\n");
     }
@@ -49,7 +55,9 @@ pub async fn request(
     stream.write_all(payload.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;
-    parse(&raw).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed HTTP response"))
+    parse(&raw).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed HTTP response")
+    })
 }
 
 fn parse(raw: &[u8]) -> Option<RawResponse> {
@@ -62,22 +70,31 @@ fn parse(raw: &[u8]) -> Option<RawResponse> {
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked")) {
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"))
+    {
         body = dechunk(&body)?;
     }
     let body = if body.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
     };
-    Some(RawResponse { status, headers, body })
+    Some(RawResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).trim(), 16).ok()?;
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).trim(), 16).ok()?;
         data = &data[line_end + 2..];
         if size == 0 {
             return Some(out);
@@ -117,7 +134,9 @@ impl GatewayClient {
     pub async fn send(&mut self, frame: Value) {
         use futures::SinkExt;
         self.ws
-            .send(tokio_tungstenite::tungstenite::Message::Text(frame.to_string()))
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                frame.to_string(),
+            ))
             .await
             .expect("send a gateway frame");
     }
@@ -133,13 +152,19 @@ impl GatewayClient {
                 Ok(next) => next,
             };
             return match next {
-                Some(Ok(Message::Text(text))) => WsEvent::Frame(serde_json::from_str(&text).expect("gateway frames are JSON")),
-                Some(Ok(Message::Binary(bytes))) => {
-                    let mut text = String::new();
-                    flate2::read::ZlibDecoder::new(bytes.as_slice()).read_to_string(&mut text).expect("zlib frame inflates");
+                Some(Ok(Message::Text(text))) => {
                     WsEvent::Frame(serde_json::from_str(&text).expect("gateway frames are JSON"))
                 }
-                Some(Ok(Message::Close(frame))) => WsEvent::Closed(frame.map(|f| u16::from(f.code))),
+                Some(Ok(Message::Binary(bytes))) => {
+                    let mut text = String::new();
+                    flate2::read::ZlibDecoder::new(bytes.as_slice())
+                        .read_to_string(&mut text)
+                        .expect("zlib frame inflates");
+                    WsEvent::Frame(serde_json::from_str(&text).expect("gateway frames are JSON"))
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    WsEvent::Closed(frame.map(|f| u16::from(f.code)))
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => WsEvent::Closed(None),
             };
@@ -165,7 +190,10 @@ impl GatewayClient {
         }}))
         .await;
         let ready = self.frame(timeout).await;
-        assert_eq!(ready["t"], "READY", "IDENTIFY is answered with READY: {ready}");
+        assert_eq!(
+            ready["t"], "READY",
+            "IDENTIFY is answered with READY: {ready}"
+        );
         ready
     }
 }

@@ -38,7 +38,8 @@ async fn connection(shared: Arc<Shared>, socket: WebSocket) {
         st.connection = Some(Connection { id, tx: tx.clone() });
         id
     });
-    let hello = json!({"op": 10, "d": {"heartbeat_interval": shared.settings.heartbeat_interval_ms}});
+    let hello =
+        json!({"op": 10, "d": {"heartbeat_interval": shared.settings.heartbeat_interval_ms}});
     let _ = tx.send(Outbound::Frame(hello));
 
     let (mut sink, mut stream) = socket.split();
@@ -114,8 +115,15 @@ fn encode(frame: &Value, zlib: bool) -> Message {
         return Message::Text(text.into());
     }
     let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(text.as_bytes()).expect("writing to a Vec cannot fail");
-    Message::Binary(encoder.finish().expect("finishing a Vec-backed encoder cannot fail").into())
+    encoder
+        .write_all(text.as_bytes())
+        .expect("writing to a Vec cannot fail");
+    Message::Binary(
+        encoder
+            .finish()
+            .expect("finishing a Vec-backed encoder cannot fail")
+            .into(),
+    )
 }
 
 /// Handles one frame from the bot; replies go through the connection's queue.
@@ -124,10 +132,8 @@ fn on_text(shared: &Arc<Shared>, conn: usize, tx: &mpsc::UnboundedSender<Outboun
     shared.record_frame(conn, Direction::Received, frame.clone(), None, false);
     let d = &frame["d"];
     match frame["op"].as_u64() {
-        Some(1) => {
-            if shared.read(|st| st.ack_heartbeats) {
-                let _ = tx.send(Outbound::Frame(json!({"op": 11})));
-            }
+        Some(1) if shared.read(|st| st.ack_heartbeats) => {
+            let _ = tx.send(Outbound::Frame(json!({"op": 11})));
         }
         Some(2) => identify(shared, conn, tx, d),
         Some(6) => resume(shared, conn, tx, d),
@@ -148,7 +154,12 @@ fn identify(shared: &Arc<Shared>, conn: usize, tx: &mpsc::UnboundedSender<Outbou
     shared.with(|st| {
         let session_id = format!("fake-session-{}", payloads::next_id());
         st.intents = d["intents"].as_u64();
-        st.session = Some(Session { id: session_id.clone(), seq: 0, sent: Vec::new(), attached: Some(conn) });
+        st.session = Some(Session {
+            id: session_id.clone(),
+            seq: 0,
+            sent: Vec::new(),
+            attached: Some(conn),
+        });
         let ready = shared.world.ready(&session_id, &shared.gateway_url());
         shared.dispatch_locked(st, "READY", ready);
         // Threads made in an earlier session are the guild's active threads, as on Discord.
@@ -160,12 +171,18 @@ fn identify(shared: &Arc<Shared>, conn: usize, tx: &mpsc::UnboundedSender<Outbou
 
 fn resume(shared: &Arc<Shared>, conn: usize, tx: &mpsc::UnboundedSender<Outbound>, d: &Value) {
     let resumed = shared.with(|st| {
-        let Some(session) = st.session.as_mut() else { return false };
+        let Some(session) = st.session.as_mut() else {
+            return false;
+        };
         if d["session_id"].as_str() != Some(session.id.as_str()) || !token_ok(shared, d) {
             return false;
         }
         let after = d["seq"].as_u64().unwrap_or(0);
-        for frame in session.sent.iter().filter(|f| f["s"].as_u64().unwrap_or(0) > after) {
+        for frame in session
+            .sent
+            .iter()
+            .filter(|f| f["s"].as_u64().unwrap_or(0) > after)
+        {
             let _ = tx.send(Outbound::Frame(frame.clone()));
         }
         session.attached = Some(conn);

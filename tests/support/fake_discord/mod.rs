@@ -92,9 +92,17 @@ impl FakeDiscord {
     /// Binds 127.0.0.1:0 and serves. Panics if Discord's OpenAPI spec cannot be loaded.
     pub async fn start(opts: FakeOptions) -> FakeDiscord {
         openapi::spec();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("a bound listener has an address");
-        let state = State { reject_identify: opts.reject_identify, ack_heartbeats: true, ..State::default() };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let state = State {
+            reject_identify: opts.reject_identify,
+            ack_heartbeats: true,
+            ..State::default()
+        };
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             changed: watch::channel(0).0,
@@ -161,14 +169,23 @@ impl FakeDiscord {
             }
             Ok(self.shared.dispatch_locked(st, t, d))
         });
-        outcome.unwrap_or_else(|()| panic!("fake_discord: dispatch({t}) before the bot identified: wait_ready first"))
+        outcome.unwrap_or_else(|()| {
+            panic!("fake_discord: dispatch({t}) before the bot identified: wait_ready first")
+        })
     }
 
     /// Sends any JSON frame as is on the current connection (op 7 RECONNECT, op 9
     /// INVALID_SESSION, a malformed dispatch...). Panics when the bot is not connected.
     pub fn send_raw(&self, frame: Value) {
-        let sent = self.shared.read(|st| st.connection.as_ref().map(|c| c.tx.send(Outbound::Frame(frame)).is_ok()));
-        assert!(sent == Some(true), "fake_discord: send_raw with no gateway connection");
+        let sent = self.shared.read(|st| {
+            st.connection
+                .as_ref()
+                .map(|c| c.tx.send(Outbound::Frame(frame)).is_ok())
+        });
+        assert!(
+            sent == Some(true),
+            "fake_discord: send_raw with no gateway connection"
+        );
     }
 
     /// Closes the current gateway connection with `code` (e.g. 4000 unknown error, 4004 bad
@@ -190,7 +207,11 @@ impl FakeDiscord {
     }
 
     fn send_outbound(&self, out: Outbound) -> bool {
-        self.shared.read(|st| st.connection.as_ref().is_some_and(|c| c.tx.send(out).is_ok()))
+        self.shared.read(|st| {
+            st.connection
+                .as_ref()
+                .is_some_and(|c| c.tx.send(out).is_ok())
+        })
     }
 
     /// From now on, answer IDENTIFY with close 4004 (or stop doing so).
@@ -218,27 +239,47 @@ impl FakeDiscord {
         self.shared
             .wait_for(timeout, |st| st.frames.iter().find(|f| pred(f)).cloned())
             .await
-            .unwrap_or_else(|()| panic!("fake_discord: no matching gateway frame within {timeout:?}\n{}", self.describe()))
+            .unwrap_or_else(|()| {
+                panic!(
+                    "fake_discord: no matching gateway frame within {timeout:?}\n{}",
+                    self.describe()
+                )
+            })
     }
 
     /// Waits for a frame with opcode `op` sent by the bot (1 heartbeat, 2 IDENTIFY, 6 RESUME...).
     pub async fn wait_gateway_op(&self, op: u64, timeout: Duration) -> Frame {
-        self.wait_gateway(timeout, |f| f.direction == Direction::Received && f.op() == Some(op)).await
+        self.wait_gateway(timeout, |f| {
+            f.direction == Direction::Received && f.op() == Some(op)
+        })
+        .await
     }
 
     /// Waits for the `n`-th (1-based) frame with opcode `op` sent by the bot.
     pub async fn wait_gateway_op_count(&self, op: u64, n: usize, timeout: Duration) -> Frame {
         self.shared
             .wait_for(timeout, |st| {
-                st.frames.iter().filter(|f| f.direction == Direction::Received && f.op() == Some(op)).nth(n - 1).cloned()
+                st.frames
+                    .iter()
+                    .filter(|f| f.direction == Direction::Received && f.op() == Some(op))
+                    .nth(n - 1)
+                    .cloned()
             })
             .await
-            .unwrap_or_else(|()| panic!("fake_discord: no {n}th op {op} within {timeout:?}\n{}", self.describe()))
+            .unwrap_or_else(|()| {
+                panic!(
+                    "fake_discord: no {n}th op {op} within {timeout:?}\n{}",
+                    self.describe()
+                )
+            })
     }
 
     /// Waits until a dispatch named `t` has been written to the bot (READY, RESUMED...).
     pub async fn wait_dispatch_sent(&self, t: &str, timeout: Duration) -> Frame {
-        self.wait_gateway(timeout, |f| f.direction == Direction::Sent && f.t() == Some(t)).await
+        self.wait_gateway(timeout, |f| {
+            f.direction == Direction::Sent && f.t() == Some(t)
+        })
+        .await
     }
 
     /// Waits until READY has been written to the bot (its session exists; dispatching is possible).
@@ -263,15 +304,29 @@ impl FakeDiscord {
 
     /// Waits for a request (any so far, or a later one) matching `pred`; panics with the list
     /// of requests seen when `timeout` passes.
-    pub async fn wait_request(&self, timeout: Duration, pred: impl Fn(&Recorded) -> bool) -> Recorded {
+    pub async fn wait_request(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&Recorded) -> bool,
+    ) -> Recorded {
         self.wait_request_after(0, timeout, pred).await
     }
 
     /// Like [`Self::wait_request`], among requests with `index >= mark` only.
-    pub async fn wait_request_after(&self, mark: usize, timeout: Duration, pred: impl Fn(&Recorded) -> bool) -> Recorded {
+    pub async fn wait_request_after(
+        &self,
+        mark: usize,
+        timeout: Duration,
+        pred: impl Fn(&Recorded) -> bool,
+    ) -> Recorded {
         self.try_wait_request_after(mark, timeout, pred)
             .await
-            .unwrap_or_else(|| panic!("fake_discord: no matching request within {timeout:?}\n{}", self.describe()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "fake_discord: no matching request within {timeout:?}\n{}",
+                    self.describe()
+                )
+            })
     }
 
     /// Like [`Self::wait_request_after`] but `None` on timeout.
@@ -281,7 +336,12 @@ impl FakeDiscord {
         timeout: Duration,
         pred: impl Fn(&Recorded) -> bool,
     ) -> Option<Recorded> {
-        self.shared.wait_for(timeout, |st| st.requests.iter().skip(mark).find(|r| pred(r)).cloned()).await.ok()
+        self.shared
+            .wait_for(timeout, |st| {
+                st.requests.iter().skip(mark).find(|r| pred(r)).cloned()
+            })
+            .await
+            .ok()
     }
 
     /// Waits for the bot's callback to `interaction` (the payload you dispatched). The body is
@@ -291,9 +351,12 @@ impl FakeDiscord {
         let path = format!(
             "/interactions/{}/{}/callback",
             payloads::id_of(interaction, "id"),
-            interaction["token"].as_str().expect("an interaction has a token")
+            interaction["token"]
+                .as_str()
+                .expect("an interaction has a token")
         );
-        self.wait_request(timeout, |r| r.method == "POST" && r.path == path).await
+        self.wait_request(timeout, |r| r.method == "POST" && r.path == path)
+            .await
     }
 
     /// Makes requests matching `method` and `pattern` (path below `/api/v10`; `*` or `{name}`
@@ -306,12 +369,32 @@ impl FakeDiscord {
 
     /// Like [`Self::override_route`] for the next `times` matching requests only (e.g. one 500,
     /// then normal service).
-    pub fn override_route_times(&self, method: &str, pattern: &str, status: u16, body: Value, times: usize) {
+    pub fn override_route_times(
+        &self,
+        method: &str,
+        pattern: &str,
+        status: u16,
+        body: Value,
+        times: usize,
+    ) {
         self.push_override(method, pattern, status, body, Some(times));
     }
 
-    fn push_override(&self, method: &str, pattern: &str, status: u16, body: Value, remaining: Option<usize>) {
-        let o = Override { method: method.to_string(), pattern: pattern.to_string(), status, body, remaining };
+    fn push_override(
+        &self,
+        method: &str,
+        pattern: &str,
+        status: u16,
+        body: Value,
+        remaining: Option<usize>,
+    ) {
+        let o = Override {
+            method: method.to_string(),
+            pattern: pattern.to_string(),
+            status,
+            body,
+            remaining,
+        };
         self.shared.with(|st| st.overrides.push(o));
     }
 
@@ -329,7 +412,11 @@ impl FakeDiscord {
         let violations = self.violations();
         if !violations.is_empty() {
             let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
-            panic!("fake_discord: {} request(s) Discord would refuse:\n{}", violations.len(), list.join("\n"));
+            panic!(
+                "fake_discord: {} request(s) Discord would refuse:\n{}",
+                violations.len(),
+                list.join("\n")
+            );
         }
     }
 
@@ -342,7 +429,11 @@ impl FakeDiscord {
     pub fn command_id(&self, name: &str) -> u64 {
         self.shared
             .read(|st| {
-                let mut found: Vec<&(Option<u64>, Value)> = st.commands.iter().filter(|(_, c)| c["name"] == name).collect();
+                let mut found: Vec<&(Option<u64>, Value)> = st
+                    .commands
+                    .iter()
+                    .filter(|(_, c)| c["name"] == name)
+                    .collect();
                 found.sort_by_key(|(g, _)| g.is_none());
                 found.first().map(|(_, c)| payloads::id_of(c, "id"))
             })
@@ -377,12 +468,18 @@ impl FakeDiscord {
     /// [`payloads::button_click`].
     pub fn original_message(&self, interaction: &Value) -> Option<Value> {
         let id = payloads::id_of(interaction, "id");
-        self.shared.read(|st| st.interactions.get(&id).and_then(|ix| ix.original).and_then(|m| st.messages.get(&m).cloned()))
+        self.shared.read(|st| {
+            st.interactions
+                .get(&id)
+                .and_then(|ix| ix.original)
+                .and_then(|m| st.messages.get(&m).cloned())
+        })
     }
 
     /// Threads the fake knows (created by the bot or dispatched by tests).
     pub fn threads(&self) -> Vec<Value> {
-        self.shared.read(|st| st.threads.values().cloned().collect())
+        self.shared
+            .read(|st| st.threads.values().cloned().collect())
     }
 
     pub fn thread(&self, id: u64) -> Option<Value> {
@@ -391,7 +488,12 @@ impl FakeDiscord {
 
     /// User ids that are members of a thread.
     pub fn thread_members(&self, thread_id: u64) -> Vec<u64> {
-        self.shared.read(|st| st.thread_members.get(&thread_id).cloned().unwrap_or_default())
+        self.shared.read(|st| {
+            st.thread_members
+                .get(&thread_id)
+                .cloned()
+                .unwrap_or_default()
+        })
     }
 
     // -----------------------------------------------------------------------------------------
@@ -401,7 +503,8 @@ impl FakeDiscord {
     /// Sends a request with the bot's `Authorization` header; `path` is below `/api/v10`.
     pub async fn raw_request(&self, method: &str, path: &str, body: Option<&Value>) -> RawResponse {
         let auth = format!("Bot {}", self.token());
-        self.raw_request_with(method, path, &[("Authorization", auth.as_str())], body).await
+        self.raw_request_with(method, path, &[("Authorization", auth.as_str())], body)
+            .await
     }
 
     /// Sends a request with exactly these headers; `path` is below `/api/v10`.
@@ -412,9 +515,15 @@ impl FakeDiscord {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> RawResponse {
-        client::request(self.addr(), method, &format!("/api/v10{path}"), headers, body)
-            .await
-            .unwrap_or_else(|e| panic!("fake_discord: raw {method} {path}: {e}"))
+        client::request(
+            self.addr(),
+            method,
+            &format!("/api/v10{path}"),
+            headers,
+            body,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("fake_discord: raw {method} {path}: {e}"))
     }
 
     /// A summary of what happened, for timeout messages.
@@ -422,7 +531,10 @@ impl FakeDiscord {
         self.shared.read(|st| {
             let mut out = String::from("requests:\n");
             for r in &st.requests {
-                out.push_str(&format!("  #{} {} {} -> {}\n", r.index, r.method, r.path, r.status));
+                out.push_str(&format!(
+                    "  #{} {} {} -> {}\n",
+                    r.index, r.method, r.path, r.status
+                ));
             }
             out.push_str("gateway frames:\n");
             for f in &st.frames {
@@ -431,7 +543,10 @@ impl FakeDiscord {
                     (false, Some(t)) => format!("op 0 {t} s={:?}", f.seq()),
                     (false, None) => format!("op {:?}", f.op()),
                 };
-                out.push_str(&format!("  #{} conn {} {:?} {what}\n", f.index, f.connection, f.direction));
+                out.push_str(&format!(
+                    "  #{} conn {} {:?} {what}\n",
+                    f.index, f.connection, f.direction
+                ));
             }
             for v in &st.violations {
                 out.push_str(&format!("violation: {v}\n"));

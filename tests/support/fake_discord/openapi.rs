@@ -16,7 +16,10 @@ use jsonschema::{Draft, ValidationError, Validator};
 use serde_json::{json, Map, Value};
 
 /// Where the spec lives unless `DISCORD_OPENAPI_SPEC` says otherwise.
-const DEFAULT_SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/discord-api-spec/openapi.json");
+const DEFAULT_SPEC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/discord-api-spec/openapi.json"
+);
 
 /// The parsed spec plus the cache of compiled validators.
 pub struct OpenApi {
@@ -27,8 +30,10 @@ pub struct OpenApi {
     /// `components.schemas` after the [`QUIRKS`] patches; bundles are cut from here.
     schemas: Map<String, Value>,
     /// Compiled validators by (METHOD, template); `None` when the operation takes no JSON body.
-    cache: Mutex<HashMap<(String, String), Option<Arc<Validator>>>>,
+    cache: Mutex<ValidatorCache>,
 }
+
+type ValidatorCache = HashMap<(String, String), Option<Arc<Validator>>>;
 
 /// One path template such as `/channels/{channel_id}/messages`.
 struct Template {
@@ -68,58 +73,74 @@ pub struct Quirk {
 }
 
 /// The spec quirks the fake patches, narrowly.
-pub const QUIRKS: &[Quirk] = &[Quirk {
-    name: "default_member_permissions is a string",
-    why: "The spec types `default_member_permissions` in command create/update requests as an \
+pub const QUIRKS: &[Quirk] = &[
+    Quirk {
+        name: "default_member_permissions is a string",
+        why: "The spec types `default_member_permissions` in command create/update requests as an \
           integer, but Discord documents it as a string bitfield (its own response schema says \
           string) and serenity's CreateCommand sends a string such as \"8\". The patch accepts a \
           decimal string as well; the integer form keeps its limits.",
-    apply: |schemas| {
-        for name in ["ApplicationCommandCreateRequest", "ApplicationCommandUpdateRequest", "ApplicationCommandPatchRequestPartial"] {
-            let prop = schemas
-                .get_mut(name)
-                .and_then(|s| s.pointer_mut("/properties/default_member_permissions"))
-                .ok_or_else(|| format!("{name}.default_member_permissions not found"))?;
-            if prop.get("type") != Some(&json!(["integer", "null"])) {
-                return Err(format!("{name}.default_member_permissions is no longer an integer: {prop}"));
+        apply: |schemas| {
+            for name in [
+                "ApplicationCommandCreateRequest",
+                "ApplicationCommandUpdateRequest",
+                "ApplicationCommandPatchRequestPartial",
+            ] {
+                let prop = schemas
+                    .get_mut(name)
+                    .and_then(|s| s.pointer_mut("/properties/default_member_permissions"))
+                    .ok_or_else(|| format!("{name}.default_member_permissions not found"))?;
+                if prop.get("type") != Some(&json!(["integer", "null"])) {
+                    return Err(format!(
+                        "{name}.default_member_permissions is no longer an integer: {prop}"
+                    ));
+                }
+                let original = prop.take();
+                *prop =
+                    json!({"anyOf": [original, {"type": "string", "pattern": "^[0-9]{1,20}$"}]});
             }
-            let original = prop.take();
-            *prop = json!({"anyOf": [original, {"type": "string", "pattern": "^[0-9]{1,20}$"}]});
-        }
-        Ok(())
+            Ok(())
+        },
     },
-}, Quirk {
-    name: "a new attachment's id is an index",
-    why: "The spec makes `attachments[].id` a snowflake string, but for a file uploaded in the \
+    Quirk {
+        name: "a new attachment's id is an index",
+        why:
+            "The spec makes `attachments[].id` a snowflake string, but for a file uploaded in the \
           same request Discord's docs give the id as the integer index of its `files[n]` part, \
           and serenity's CreateAttachment sends `\"id\": 0`. The patch also accepts a \
           non-negative integer; existing attachments keep their snowflake.",
-    apply: |schemas| {
-        let prop = schemas
-            .get_mut("MessageAttachmentRequest")
-            .and_then(|s| s.pointer_mut("/properties/id"))
-            .ok_or("MessageAttachmentRequest.id not found")?;
-        if prop != &json!({"$ref": "#/components/schemas/SnowflakeType"}) {
-            return Err(format!("MessageAttachmentRequest.id is no longer a plain snowflake: {prop}"));
-        }
-        let original = prop.take();
-        *prop = json!({"anyOf": [original, {"type": "integer", "minimum": 0, "maximum": 9}]});
-        Ok(())
+        apply: |schemas| {
+            let prop = schemas
+                .get_mut("MessageAttachmentRequest")
+                .and_then(|s| s.pointer_mut("/properties/id"))
+                .ok_or("MessageAttachmentRequest.id not found")?;
+            if prop != &json!({"$ref": "#/components/schemas/SnowflakeType"}) {
+                return Err(format!(
+                    "MessageAttachmentRequest.id is no longer a plain snowflake: {prop}"
+                ));
+            }
+            let original = prop.take();
+            *prop = json!({"anyOf": [original, {"type": "integer", "minimum": 0, "maximum": 9}]});
+            Ok(())
+        },
     },
-}];
+];
 
 /// The spec, loaded once per test binary. Panics (at the first fake start) when the file is
 /// missing: running without the check would let invalid bodies pass silently.
 pub fn spec() -> &'static OpenApi {
     static SPEC: OnceLock<OpenApi> = OnceLock::new();
     SPEC.get_or_init(|| {
-        OpenApi::from_document(spec_document()).unwrap_or_else(|e| panic!("fake_discord: {}: {e}", spec_path().display()))
+        OpenApi::from_document(spec_document())
+            .unwrap_or_else(|e| panic!("fake_discord: {}: {e}", spec_path().display()))
     })
 }
 
 /// Where the spec is read from.
 pub fn spec_path() -> PathBuf {
-    std::env::var_os("DISCORD_OPENAPI_SPEC").map(PathBuf::from).unwrap_or_else(|| DEFAULT_SPEC.into())
+    std::env::var_os("DISCORD_OPENAPI_SPEC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| DEFAULT_SPEC.into())
 }
 
 /// The spec document as published (no quirks applied).
@@ -139,23 +160,35 @@ impl OpenApi {
 
     /// Builds the checker applying only `quirks` (tests use `&[]` to show a quirk is needed).
     pub fn from_document_with(mut doc: Value, quirks: &[Quirk]) -> Result<Self, String> {
-        let paths = doc.get_mut("paths").and_then(|p| p.as_object_mut()).map(std::mem::take).ok_or("no `paths`")?;
+        let paths = doc
+            .get_mut("paths")
+            .and_then(|p| p.as_object_mut())
+            .map(std::mem::take)
+            .ok_or("no `paths`")?;
         let mut schemas = doc
             .pointer_mut("/components/schemas")
             .and_then(|s| s.as_object_mut())
             .map(std::mem::take)
             .ok_or("no `components.schemas`")?;
         for quirk in quirks {
-            (quirk.apply)(&mut schemas).map_err(|e| format!("quirk `{}` no longer applies: {e}", quirk.name))?;
+            (quirk.apply)(&mut schemas)
+                .map_err(|e| format!("quirk `{}` no longer applies: {e}", quirk.name))?;
         }
         let templates = paths
             .keys()
             .map(|text| Template {
                 text: text.clone(),
-                segments: split(text).map(|s| (!s.starts_with('{')).then(|| s.to_string())).collect(),
+                segments: split(text)
+                    .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
+                    .collect(),
             })
             .collect();
-        Ok(OpenApi { templates, paths, schemas, cache: Mutex::new(HashMap::new()) })
+        Ok(OpenApi {
+            templates,
+            paths,
+            schemas,
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The operation for a concrete request path (relative to `/api/v10`), preferring the template
@@ -167,21 +200,38 @@ impl OpenApi {
             .templates
             .iter()
             .filter(|t| t.segments.len() == segs.len())
-            .filter(|t| t.segments.iter().zip(&segs).all(|(t, s)| t.as_deref().map_or(true, |lit| lit == *s)))
-            .filter(|t| self.paths[&t.text].get(method.to_ascii_lowercase()).is_some())
+            .filter(|t| {
+                t.segments
+                    .iter()
+                    .zip(&segs)
+                    .all(|(t, s)| t.as_deref().is_none_or(|lit| lit == *s))
+            })
+            .filter(|t| {
+                self.paths[&t.text]
+                    .get(method.to_ascii_lowercase())
+                    .is_some()
+            })
             .max_by_key(|t| t.segments.iter().filter(|s| s.is_some()).count())?;
         let op = &self.paths[&best.text][method.to_ascii_lowercase()];
         Some(Operation {
             method,
             template: best.text.clone(),
-            operation_id: op.get("operationId").and_then(Value::as_str).unwrap_or("").to_string(),
+            operation_id: op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
         })
     }
 
     /// The request body schema of an operation, bundled with every component it references so
     /// it stands alone. `None` when the operation takes no JSON body.
     pub fn request_schema(&self, method: &str, template: &str) -> Option<Value> {
-        let body = self.paths.get(template)?.get(method.to_ascii_lowercase())?.get("requestBody")?;
+        let body = self
+            .paths
+            .get(template)?
+            .get(method.to_ascii_lowercase())?
+            .get("requestBody")?;
         let content = body.get("content")?;
         let schema = content
             .get("application/json")
@@ -190,8 +240,10 @@ impl OpenApi {
             .clone();
         let mut needed = HashSet::new();
         self.collect_refs(&schema, &mut needed);
-        let components: Map<String, Value> =
-            needed.into_iter().map(|name| (name.clone(), self.schemas[&name].clone())).collect();
+        let components: Map<String, Value> = needed
+            .into_iter()
+            .map(|name| (name.clone(), self.schemas[&name].clone()))
+            .collect();
         Some(json!({
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "allOf": [schema],
@@ -203,7 +255,11 @@ impl OpenApi {
     fn collect_refs(&self, v: &Value, out: &mut HashSet<String>) {
         match v {
             Value::Object(map) => {
-                if let Some(name) = map.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/")) {
+                if let Some(name) = map
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
                     if self.schemas.contains_key(name) && out.insert(name.to_string()) {
                         self.collect_refs(&self.schemas[name], out);
                     }
@@ -218,7 +274,10 @@ impl OpenApi {
     /// The compiled validator for an operation, compiled on first use.
     fn validator(&self, op: &Operation) -> Option<Arc<Validator>> {
         let key = (op.method.clone(), op.template.clone());
-        let mut cache = self.cache.lock().expect("validator cache lock is never poisoned");
+        let mut cache = self
+            .cache
+            .lock()
+            .expect("validator cache lock is never poisoned");
         cache
             .entry(key)
             .or_insert_with(|| {
@@ -227,7 +286,12 @@ impl OpenApi {
                     .with_draft(Draft::Draft202012)
                     .should_validate_formats(true)
                     .build(&schema)
-                    .unwrap_or_else(|e| panic!("spec schema for {} {} does not compile: {e}", op.method, op.template));
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "spec schema for {} {} does not compile: {e}",
+                            op.method, op.template
+                        )
+                    });
                 Some(Arc::new(validator))
             })
             .clone()
@@ -235,7 +299,9 @@ impl OpenApi {
 
     /// Checks a JSON body against the operation's request schema.
     pub fn validate(&self, op: &Operation, body: &Value) -> Result<(), Invalid> {
-        let Some(validator) = self.validator(op) else { return Ok(()) };
+        let Some(validator) = self.validator(op) else {
+            return Ok(());
+        };
         let mut found = Vec::new();
         for error in validator.iter_errors(body) {
             explain(&error, &mut found);
@@ -243,13 +309,26 @@ impl OpenApi {
         if found.is_empty() {
             return Ok(());
         }
-        let messages = found.iter().map(|(path, _, msg)| format!("/{}: {msg}", path.join("/"))).collect();
-        Err(Invalid { errors: nest_errors(&found), messages })
+        let messages = found
+            .iter()
+            .map(|(path, _, msg)| format!("/{}: {msg}", path.join("/")))
+            .collect();
+        Err(Invalid {
+            errors: nest_errors(&found),
+            messages,
+        })
     }
 
     /// Resolves and checks in one go; `Ok(None)` when the path is not in the spec.
-    pub fn check(&self, method: &str, path: &str, body: &Value) -> Result<Option<Operation>, Invalid> {
-        let Some(op) = self.operation(method, path) else { return Ok(None) };
+    pub fn check(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<Option<Operation>, Invalid> {
+        let Some(op) = self.operation(method, path) else {
+            return Ok(None);
+        };
         self.validate(&op, body)?;
         Ok(Some(op))
     }
@@ -266,14 +345,20 @@ type Problem = (Vec<String>, String, String);
 /// branch the body was evidently meant for (the one whose `type` discriminator matched, ignoring
 /// the `{"type":"null"}` alternative), so the message points at the real field.
 fn explain(error: &ValidationError<'_>, out: &mut Vec<Problem>) {
-    let path: Vec<String> = split(error.instance_path.as_str()).map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+    let path: Vec<String> = split(error.instance_path.as_str())
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect();
     let base = error.instance_path.as_str();
     let (code, message) = match &error.kind {
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
             let candidates: Vec<&Vec<ValidationError<'static>>> = context
                 .iter()
                 .filter(|branch| !branch.iter().any(|e| is_discriminator_miss(e, base)))
-                .filter(|branch| !(branch.len() == 1 && branch[0].instance_path.as_str() == base && matches!(branch[0].kind, ValidationErrorKind::Type { .. })))
+                .filter(|branch| {
+                    !(branch.len() == 1
+                        && branch[0].instance_path.as_str() == base
+                        && matches!(branch[0].kind, ValidationErrorKind::Type { .. }))
+                })
                 .collect();
             // Without a discriminator (autocomplete's integer/number/string choice lists), the
             // branch with the fewest errors is the one the body was written for.
@@ -283,25 +368,41 @@ fn explain(error: &ValidationError<'_>, out: &mut Vec<Problem>) {
                 branch.iter().for_each(|e| explain(e, out));
                 return;
             }
-            ("UNION_TYPE_CHOICES".to_string(), "Value does not match any of the allowed shapes.".to_string())
+            (
+                "UNION_TYPE_CHOICES".to_string(),
+                "Value does not match any of the allowed shapes.".to_string(),
+            )
         }
-        ValidationErrorKind::MaxLength { limit } | ValidationErrorKind::MaxItems { limit } => {
-            ("BASE_TYPE_MAX_LENGTH".into(), format!("Must be {limit} or fewer in length."))
-        }
-        ValidationErrorKind::MinLength { limit } | ValidationErrorKind::MinItems { limit } => {
-            ("BASE_TYPE_MIN_LENGTH".into(), format!("Must be {limit} or more in length."))
-        }
-        ValidationErrorKind::Maximum { limit } => ("NUMBER_TYPE_MAX".into(), format!("Must be less than or equal to {limit}.")),
-        ValidationErrorKind::Minimum { limit } => ("NUMBER_TYPE_MIN".into(), format!("Must be greater than or equal to {limit}.")),
+        ValidationErrorKind::MaxLength { limit } | ValidationErrorKind::MaxItems { limit } => (
+            "BASE_TYPE_MAX_LENGTH".into(),
+            format!("Must be {limit} or fewer in length."),
+        ),
+        ValidationErrorKind::MinLength { limit } | ValidationErrorKind::MinItems { limit } => (
+            "BASE_TYPE_MIN_LENGTH".into(),
+            format!("Must be {limit} or more in length."),
+        ),
+        ValidationErrorKind::Maximum { limit } => (
+            "NUMBER_TYPE_MAX".into(),
+            format!("Must be less than or equal to {limit}."),
+        ),
+        ValidationErrorKind::Minimum { limit } => (
+            "NUMBER_TYPE_MIN".into(),
+            format!("Must be greater than or equal to {limit}."),
+        ),
         ValidationErrorKind::Required { property } => {
             let mut p = path.clone();
             p.push(property.as_str().unwrap_or_default().to_string());
-            out.push((p, "BASE_TYPE_REQUIRED".into(), "This field is required".into()));
+            out.push((
+                p,
+                "BASE_TYPE_REQUIRED".into(),
+                "This field is required".into(),
+            ));
             return;
         }
-        ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => {
-            ("BASE_TYPE_CHOICES".into(), format!("Value must be one of the allowed values ({error})."))
-        }
+        ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => (
+            "BASE_TYPE_CHOICES".into(),
+            format!("Value must be one of the allowed values ({error})."),
+        ),
         ValidationErrorKind::Type { .. } => ("BASE_TYPE_BAD_TYPE".into(), error.to_string()),
         ValidationErrorKind::Pattern { .. } => ("STRING_TYPE_REGEX".into(), error.to_string()),
         ValidationErrorKind::Format { .. } => ("BASE_TYPE_BAD_FORMAT".into(), error.to_string()),
@@ -313,7 +414,10 @@ fn explain(error: &ValidationError<'_>, out: &mut Vec<Problem>) {
 /// True when the error says "this branch's `type` is not the body's `type`".
 fn is_discriminator_miss(e: &ValidationError<'_>, base: &str) -> bool {
     e.instance_path.as_str() == format!("{base}/type")
-        && matches!(e.kind, ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. })
+        && matches!(
+            e.kind,
+            ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. }
+        )
 }
 
 /// Discord's nested form-error object from flat problems: path `a/0/b` becomes

@@ -72,7 +72,8 @@ pub mod perms {
         | CREATE_PRIVATE_THREADS
         | SEND_MESSAGES_IN_THREADS;
     /// What the support bot needs: post, open and manage ticket threads, ping the support role.
-    pub const BOT_DEFAULT: u64 = EVERYONE_DEFAULT | MANAGE_MESSAGES | MANAGE_THREADS | MENTION_EVERYONE;
+    pub const BOT_DEFAULT: u64 =
+        EVERYONE_DEFAULT | MANAGE_MESSAGES | MANAGE_THREADS | MENTION_EVERYONE;
 }
 
 /// Channel types (Discord's values).
@@ -147,8 +148,12 @@ pub fn sf(id: u64) -> Value {
 /// Reads a snowflake field (string or number) from a payload, e.g. `id_of(&ix, "id")`.
 pub fn id_of(v: &Value, field: &str) -> u64 {
     match v.get(field) {
-        Some(Value::String(s)) => s.parse().unwrap_or_else(|_| panic!("{field} is not a snowflake: {s}")),
-        Some(Value::Number(n)) => n.as_u64().unwrap_or_else(|| panic!("{field} is not a snowflake: {n}")),
+        Some(Value::String(s)) => s
+            .parse()
+            .unwrap_or_else(|_| panic!("{field} is not a snowflake: {s}")),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .unwrap_or_else(|| panic!("{field} is not a snowflake: {n}")),
         other => panic!("payload has no snowflake `{field}` (found {other:?}) in {v}"),
     }
 }
@@ -170,11 +175,21 @@ pub struct User {
 
 impl User {
     pub fn person(id: u64, username: &str) -> Self {
-        User { id, username: username.into(), global_name: Some(capitalize(username)), bot: false }
+        User {
+            id,
+            username: username.into(),
+            global_name: Some(capitalize(username)),
+            bot: false,
+        }
     }
 
     pub fn bot(id: u64, username: &str) -> Self {
-        User { id, username: username.into(), global_name: None, bot: true }
+        User {
+            id,
+            username: username.into(),
+            global_name: None,
+            bot: true,
+        }
     }
 
     pub fn json(&self) -> Value {
@@ -237,7 +252,11 @@ pub struct Member {
 
 impl Member {
     pub fn new(user: User, roles: Vec<u64>) -> Self {
-        Member { user, roles, nick: None }
+        Member {
+            user,
+            roles,
+            nick: None,
+        }
     }
 
     /// The member object as in GUILD_CREATE and MESSAGE_CREATE (`user` included).
@@ -304,9 +323,24 @@ impl Default for World {
     fn default() -> Self {
         use ids::*;
         let staff_only = vec![
-            Overwrite { id: EVERYONE_ROLE, kind: 0, allow: 0, deny: perms::VIEW_CHANNEL },
-            Overwrite { id: SUPPORT_ROLE, kind: 0, allow: perms::VIEW_CHANNEL, deny: 0 },
-            Overwrite { id: BOT_ROLE, kind: 0, allow: perms::VIEW_CHANNEL, deny: 0 },
+            Overwrite {
+                id: EVERYONE_ROLE,
+                kind: 0,
+                allow: 0,
+                deny: perms::VIEW_CHANNEL,
+            },
+            Overwrite {
+                id: SUPPORT_ROLE,
+                kind: 0,
+                allow: perms::VIEW_CHANNEL,
+                deny: 0,
+            },
+            Overwrite {
+                id: BOT_ROLE,
+                kind: 0,
+                allow: perms::VIEW_CHANNEL,
+                deny: 0,
+            },
         ];
         World {
             application_id: APPLICATION,
@@ -324,7 +358,9 @@ impl Default for World {
                 Role {
                     id: SUPPORT_ROLE,
                     name: "Support".into(),
-                    permissions: perms::EVERYONE_DEFAULT | perms::MANAGE_MESSAGES | perms::MANAGE_THREADS,
+                    permissions: perms::EVERYONE_DEFAULT
+                        | perms::MANAGE_MESSAGES
+                        | perms::MANAGE_THREADS,
                     position: 1,
                     bot_id: None,
                 },
@@ -429,14 +465,19 @@ impl World {
         if base == perms::ALL {
             return base;
         }
-        let Some(channel) = self.channel(channel_id) else { return base };
+        let Some(channel) = self.channel(channel_id) else {
+            return base;
+        };
         let mut bits = base;
         let ow = &channel.overwrites;
         if let Some(o) = ow.iter().find(|o| o.kind == 0 && o.id == self.guild_id) {
             bits = (bits & !o.deny) | o.allow;
         }
         let (mut allow, mut deny) = (0, 0);
-        for o in ow.iter().filter(|o| o.kind == 0 && member.roles.contains(&o.id)) {
+        for o in ow
+            .iter()
+            .filter(|o| o.kind == 0 && member.roles.contains(&o.id))
+        {
             allow |= o.allow;
             deny |= o.deny;
         }
@@ -490,7 +531,10 @@ impl World {
     fn partial_channel(&self, channel_id: u64, thread: Option<&Value>, member: &Member) -> Value {
         if let Some(t) = thread {
             let mut t = t.clone();
-            let parent = t["parent_id"].as_str().and_then(|p| p.parse().ok()).unwrap_or(0);
+            let parent = t["parent_id"]
+                .as_str()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
             t["permissions"] = json!(self.permissions_in(member, parent).to_string());
             return t;
         }
@@ -619,7 +663,9 @@ impl World {
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -630,7 +676,11 @@ fn capitalize(s: &str) -> String {
 fn mentions(world: &World, content: &str) -> Vec<Value> {
     let mut found = Vec::new();
     for part in content.split("<@").skip(1) {
-        let digits: String = part.trim_start_matches('!').chars().take_while(char::is_ascii_digit).collect();
+        let digits: String = part
+            .trim_start_matches('!')
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         if let Ok(id) = digits.parse::<u64>() {
             if let Some(m) = world.members.iter().find(|m| m.user.id == id) {
                 found.push(m.user.json());
@@ -645,7 +695,10 @@ fn mentions(world: &World, content: &str) -> Vec<Value> {
 pub fn message(world: &World, author_id: u64, channel_id: u64, content: &str) -> Value {
     let author = world.member(author_id);
     let mut member = author.json();
-    member.as_object_mut().expect("member is an object").remove("user");
+    member
+        .as_object_mut()
+        .expect("member is an object")
+        .remove("user");
     json!({
         "id": sf(next_id()),
         "channel_id": sf(channel_id),
@@ -715,14 +768,22 @@ fn mention_roles(content: &str) -> Vec<Value> {
     content
         .split("<@&")
         .skip(1)
-        .filter_map(|p| p.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<u64>().ok())
+        .filter_map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse::<u64>()
+                .ok()
+        })
         .map(sf)
         .collect()
 }
 
 /// Attachment objects for the `attachments` a request declared (multipart uploads).
 fn attachments_of(body: &Value) -> Value {
-    let Some(list) = body.get("attachments").and_then(Value::as_array) else { return json!([]) };
+    let Some(list) = body.get("attachments").and_then(Value::as_array) else {
+        return json!([]);
+    };
     Value::Array(
         list.iter()
             .filter_map(|a| {
@@ -743,7 +804,11 @@ fn attachments_of(body: &Value) -> Value {
 pub fn apply_edit(message: &mut Value, body: &Value) {
     for field in ["content", "embeds", "components", "flags"] {
         if let Some(v) = body.get(field) {
-            message[field] = if v.is_null() && field != "content" { json!([]) } else { v.clone() };
+            message[field] = if v.is_null() && field != "content" {
+                json!([])
+            } else {
+                v.clone()
+            };
             if field == "flags" && v.is_null() {
                 message[field] = json!(0);
             }
@@ -768,7 +833,14 @@ pub const EPHEMERAL_FLAG: u64 = 1 << 6;
 pub const LOADING_FLAG: u64 = 1 << 7;
 
 /// A thread channel object (reply to thread creation, THREAD_CREATE's `d` with `newly_created`).
-pub fn thread(world: &World, id: u64, parent_id: u64, owner_id: u64, name: &str, kind: u8) -> Value {
+pub fn thread(
+    world: &World,
+    id: u64,
+    parent_id: u64,
+    owner_id: u64,
+    name: &str,
+    kind: u8,
+) -> Value {
     let mut metadata = json!({
         "archived": false,
         "auto_archive_duration": 4320,
@@ -855,7 +927,13 @@ pub fn opt_subcommand(name: &str, options: Vec<Value>) -> Value {
 }
 
 /// Fields every interaction carries. `id` and `token` are fresh for each call.
-fn interaction_base(world: &World, kind: u8, user_id: u64, channel_id: u64, thread: Option<&Value>) -> Value {
+fn interaction_base(
+    world: &World,
+    kind: u8,
+    user_id: u64,
+    channel_id: u64,
+    thread: Option<&Value>,
+) -> Value {
     let member = world.member(user_id);
     let id = next_id();
     json!({
@@ -879,7 +957,9 @@ fn interaction_base(world: &World, kind: u8, user_id: u64, channel_id: u64, thre
 }
 
 fn thread_parent(thread: Option<&Value>) -> Option<u64> {
-    thread.and_then(|t| t["parent_id"].as_str()).and_then(|p| p.parse().ok())
+    thread
+        .and_then(|t| t["parent_id"].as_str())
+        .and_then(|p| p.parse().ok())
 }
 
 /// Fills `resolved` for user/channel/role options, walking into subcommands.
@@ -896,16 +976,23 @@ fn resolve_options(world: &World, options: &[Value], resolved: &mut Map<String, 
                 let member = world.member(id);
                 entry(resolved, "users").insert(id.to_string(), member.user.json());
                 let mut m = world.interaction_member(member, 0);
-                m.as_object_mut().expect("member is an object").remove("user");
+                m.as_object_mut()
+                    .expect("member is an object")
+                    .remove("user");
                 entry(resolved, "members").insert(id.to_string(), m);
             }
             (Some(7), Some(id)) => {
-                let ch = world.channel(id).unwrap_or_else(|| panic!("world has no channel {id}"));
-                let partial = json!({"id": sf(id), "type": ch.kind, "name": ch.name, "permissions": "0"});
+                let ch = world
+                    .channel(id)
+                    .unwrap_or_else(|| panic!("world has no channel {id}"));
+                let partial =
+                    json!({"id": sf(id), "type": ch.kind, "name": ch.name, "permissions": "0"});
                 entry(resolved, "channels").insert(id.to_string(), partial);
             }
             (Some(8), Some(id)) => {
-                let role = world.role(id).unwrap_or_else(|| panic!("world has no role {id}"));
+                let role = world
+                    .role(id)
+                    .unwrap_or_else(|| panic!("world has no role {id}"));
                 entry(resolved, "roles").insert(id.to_string(), role.json());
             }
             _ => {}
@@ -914,7 +1001,10 @@ fn resolve_options(world: &World, options: &[Value], resolved: &mut Map<String, 
 }
 
 fn entry<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
-    map.entry(key).or_insert_with(|| json!({})).as_object_mut().expect("resolved entries are objects")
+    map.entry(key)
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("resolved entries are objects")
 }
 
 /// A slash command (interaction type 2, command type 1) invoked by `user_id` in `channel_id`.
@@ -928,7 +1018,13 @@ pub fn slash_command(
     name: &str,
     options: Vec<Value>,
 ) -> Value {
-    let mut ix = interaction_base(world, interaction_type::APPLICATION_COMMAND, user_id, channel_id, None);
+    let mut ix = interaction_base(
+        world,
+        interaction_type::APPLICATION_COMMAND,
+        user_id,
+        channel_id,
+        None,
+    );
     let mut resolved = Map::new();
     resolve_options(world, &options, &mut resolved);
     let mut data = json!({"id": sf(command_id), "name": name, "type": 1, "options": options, "guild_id": sf(world.guild_id)});
@@ -950,7 +1046,13 @@ pub fn slash_command_in_thread(
 ) -> Value {
     let thread_id = id_of(thread, "id");
     let mut ix = slash_command(world, user_id, thread_id, command_id, name, options);
-    let base = interaction_base(world, interaction_type::APPLICATION_COMMAND, user_id, thread_id, Some(thread));
+    let base = interaction_base(
+        world,
+        interaction_type::APPLICATION_COMMAND,
+        user_id,
+        thread_id,
+        Some(thread),
+    );
     for key in ["channel", "member", "app_permissions"] {
         ix[key] = base[key].clone();
     }
@@ -977,10 +1079,22 @@ pub fn autocomplete(
 }
 
 /// A message context-menu command (type 2, data.type 3) on `target` (a full message object).
-pub fn message_command(world: &World, user_id: u64, command_id: u64, name: &str, target: &Value) -> Value {
+pub fn message_command(
+    world: &World,
+    user_id: u64,
+    command_id: u64,
+    name: &str,
+    target: &Value,
+) -> Value {
     let channel_id = id_of(target, "channel_id");
     let target_id = id_of(target, "id");
-    let mut ix = interaction_base(world, interaction_type::APPLICATION_COMMAND, user_id, channel_id, None);
+    let mut ix = interaction_base(
+        world,
+        interaction_type::APPLICATION_COMMAND,
+        user_id,
+        channel_id,
+        None,
+    );
     ix["data"] = json!({
         "id": sf(command_id),
         "name": name,
@@ -998,7 +1112,10 @@ pub fn custom_ids(components_holder: &Value) -> Vec<(String, u64)> {
         match v {
             Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
             Value::Object(map) => {
-                if let (Some(id), Some(kind)) = (map.get("custom_id").and_then(Value::as_str), map.get("type").and_then(Value::as_u64)) {
+                if let (Some(id), Some(kind)) = (
+                    map.get("custom_id").and_then(Value::as_str),
+                    map.get("type").and_then(Value::as_u64),
+                ) {
                     out.push((id.to_string(), kind));
                 }
                 for key in ["components", "component"] {
@@ -1017,7 +1134,13 @@ pub fn custom_ids(components_holder: &Value) -> Vec<(String, u64)> {
 
 fn component_interaction(world: &World, user_id: u64, message: &Value, data: Value) -> Value {
     let channel_id = id_of(message, "channel_id");
-    let mut ix = interaction_base(world, interaction_type::MESSAGE_COMPONENT, user_id, channel_id, None);
+    let mut ix = interaction_base(
+        world,
+        interaction_type::MESSAGE_COMPONENT,
+        user_id,
+        channel_id,
+        None,
+    );
     ix["data"] = data;
     ix["message"] = message.clone();
     ix
@@ -1032,21 +1155,40 @@ pub fn button_click(world: &World, user_id: u64, message: &Value, custom_id: &st
         found.iter().any(|(id, kind)| id == custom_id && *kind == 2),
         "message has no button `{custom_id}`; it has {found:?}"
     );
-    component_interaction(world, user_id, message, json!({"custom_id": custom_id, "component_type": 2}))
+    component_interaction(
+        world,
+        user_id,
+        message,
+        json!({"custom_id": custom_id, "component_type": 2}),
+    )
 }
 
 /// A string select (type 3, component_type 3) choosing `values` on a message the bot sent.
 /// Panics when the select or one of the values does not exist.
-pub fn select_choice(world: &World, user_id: u64, message: &Value, custom_id: &str, values: &[&str]) -> Value {
+pub fn select_choice(
+    world: &World,
+    user_id: u64,
+    message: &Value,
+    custom_id: &str,
+    values: &[&str],
+) -> Value {
     let select = find_component(&message["components"], custom_id)
         .filter(|c| c["type"] == json!(3))
-        .unwrap_or_else(|| panic!("message has no string select `{custom_id}`: {:?}", custom_ids(message)));
+        .unwrap_or_else(|| {
+            panic!(
+                "message has no string select `{custom_id}`: {:?}",
+                custom_ids(message)
+            )
+        });
     let offered: Vec<&str> = select["options"]
         .as_array()
         .map(|o| o.iter().filter_map(|o| o["value"].as_str()).collect())
         .unwrap_or_default();
     for v in values {
-        assert!(offered.contains(v), "select `{custom_id}` offers {offered:?}, not `{v}`");
+        assert!(
+            offered.contains(v),
+            "select `{custom_id}` offers {offered:?}, not `{v}`"
+        );
     }
     component_interaction(
         world,
@@ -1063,7 +1205,9 @@ fn find_component<'a>(v: &'a Value, custom_id: &str) -> Option<&'a Value> {
             if map.get("custom_id").and_then(Value::as_str) == Some(custom_id) {
                 return Some(v);
             }
-            ["components", "component"].iter().find_map(|k| map.get(*k).and_then(|c| find_component(c, custom_id)))
+            ["components", "component"]
+                .iter()
+                .find_map(|k| map.get(*k).and_then(|c| find_component(c, custom_id)))
         }
         _ => None,
     }
@@ -1072,7 +1216,13 @@ fn find_component<'a>(v: &'a Value, custom_id: &str) -> Option<&'a Value> {
 /// A modal submit (type 5) answering `modal`: the `data` of the bot's type-9 callback (take it
 /// from the recorded request). `fields` are `(custom_id, value)` of its text inputs; panics when
 /// the modal has no such input. Add `ix["message"]` yourself when the modal came from a button.
-pub fn modal_submit(world: &World, user_id: u64, channel_id: u64, modal: &Value, fields: &[(&str, &str)]) -> Value {
+pub fn modal_submit(
+    world: &World,
+    user_id: u64,
+    channel_id: u64,
+    modal: &Value,
+    fields: &[(&str, &str)],
+) -> Value {
     let inputs = custom_ids(modal);
     for (id, _) in fields {
         assert!(
@@ -1080,12 +1230,20 @@ pub fn modal_submit(world: &World, user_id: u64, channel_id: u64, modal: &Value,
             "modal has no text input `{id}`; it has {inputs:?}"
         );
     }
-    let custom_id = modal["custom_id"].as_str().expect("modal data has a custom_id");
+    let custom_id = modal["custom_id"]
+        .as_str()
+        .expect("modal data has a custom_id");
     let rows: Vec<Value> = fields
         .iter()
         .map(|(id, value)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]}))
         .collect();
-    let mut ix = interaction_base(world, interaction_type::MODAL_SUBMIT, user_id, channel_id, None);
+    let mut ix = interaction_base(
+        world,
+        interaction_type::MODAL_SUBMIT,
+        user_id,
+        channel_id,
+        None,
+    );
     ix["data"] = json!({"custom_id": custom_id, "components": rows});
     ix
 }

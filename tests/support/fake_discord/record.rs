@@ -40,7 +40,10 @@ impl Recorded {
 
     /// A header's value (name case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The query parameters, skipping empty pieces.
@@ -142,7 +145,8 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if pat.last() == Some(&"**") {
         let fixed = &pat[..pat.len() - 1];
-        return segs.len() >= fixed.len() && fixed.iter().zip(&segs).all(|(p, s)| segment_matches(p, s));
+        return segs.len() >= fixed.len()
+            && fixed.iter().zip(&segs).all(|(p, s)| segment_matches(p, s));
     }
     pat.len() == segs.len() && pat.iter().zip(&segs).all(|(p, s)| segment_matches(p, s))
 }

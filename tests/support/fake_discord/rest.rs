@@ -38,9 +38,18 @@ impl Incoming {
     fn parse(method: &Method, uri: &Uri, headers: &HeaderMap, raw: &Bytes) -> Self {
         let headers: Vec<(String, String)> = headers
             .iter()
-            .map(|(n, v)| (n.as_str().to_ascii_lowercase(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
-        let content_type = headers.iter().find(|(n, _)| n == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
+        let content_type = headers
+            .iter()
+            .find(|(n, _)| n == "content-type")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
         let (mut body, mut files, mut bad_json) = (Value::Null, Vec::new(), false);
         if content_type.starts_with("multipart/form-data") {
             let (payload, names) = parse_multipart(&content_type, raw);
@@ -55,7 +64,13 @@ impl Incoming {
         }
         Incoming {
             method: method.as_str().to_ascii_uppercase(),
-            path: uri.path().strip_prefix("/api/v10").map(|p| if p.is_empty() { "/".into() } else { p.to_string() }),
+            path: uri.path().strip_prefix("/api/v10").map(|p| {
+                if p.is_empty() {
+                    "/".into()
+                } else {
+                    p.to_string()
+                }
+            }),
             full_path: uri.path().to_string(),
             query: uri.query().unwrap_or("").to_string(),
             headers,
@@ -67,7 +82,10 @@ impl Incoming {
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     fn path(&self) -> &str {
@@ -75,7 +93,11 @@ impl Incoming {
     }
 
     fn query_value(&self, key: &str) -> Option<&str> {
-        self.query.split('&').filter_map(|p| p.split_once('=')).find(|(k, _)| *k == key).map(|(_, v)| v)
+        self.query
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
     }
 }
 
@@ -96,11 +118,17 @@ impl Reply {
     }
 
     fn no_content() -> Self {
-        Reply { status: 204, body: Value::Null }
+        Reply {
+            status: 204,
+            body: Value::Null,
+        }
     }
 
     fn error(status: u16, code: u64, message: &str) -> Self {
-        Reply { status, body: payloads::error_body(code, message) }
+        Reply {
+            status,
+            body: payloads::error_body(code, message),
+        }
     }
 
     fn not_found() -> Self {
@@ -143,9 +171,15 @@ impl IntoResponse for Reply {
                 ("retry-after", format!("{}", retry.ceil() as u64)),
                 ("x-ratelimit-retry-after", retry.to_string()),
                 ("x-ratelimit-global", global.to_string()),
-                ("x-ratelimit-scope", if global { "global" } else { "user" }.to_string()),
+                (
+                    "x-ratelimit-scope",
+                    if global { "global" } else { "user" }.to_string(),
+                ),
             ] {
-                headers.insert(name, HeaderValue::from_str(&value).expect("ASCII header value"));
+                headers.insert(
+                    name,
+                    HeaderValue::from_str(&value).expect("ASCII header value"),
+                );
             }
         }
         response
@@ -182,22 +216,40 @@ pub(crate) async fn handle(
 }
 
 fn answer(shared: &Shared, req: &Incoming, operation: &mut Option<String>) -> Reply {
-    let Some(path) = req.path.as_deref() else { return Reply::not_found() };
+    let Some(path) = req.path.as_deref() else {
+        return Reply::not_found();
+    };
     let op = openapi::spec().operation(&req.method, path);
     *operation = op.as_ref().map(|o| o.operation_id.clone());
 
-    if needs_auth(path) && req.header("authorization") != Some(&format!("Bot {}", shared.settings.token)) {
+    if needs_auth(path)
+        && req.header("authorization") != Some(&format!("Bot {}", shared.settings.token))
+    {
         return Reply::error(401, 0, "401: Unauthorized");
     }
 
     let mut refusal = None;
     if req.bad_json {
-        refusal = Some(refuse(shared, req, "json", 400, payloads::error_body(50109, "The request body contains invalid JSON."), vec!["body is not JSON".into()]));
+        refusal = Some(refuse(
+            shared,
+            req,
+            "json",
+            400,
+            payloads::error_body(50109, "The request body contains invalid JSON."),
+            vec!["body is not JSON".into()],
+        ));
     } else if let Some(op) = &op {
         let sends_body = req.had_body || matches!(req.method.as_str(), "POST" | "PUT" | "PATCH");
         if sends_body {
             if let Err(Invalid { errors, messages }) = openapi::spec().validate(op, &req.body) {
-                refusal = Some(refuse(shared, req, &op.operation_id, 400, payloads::invalid_form_body(errors), messages));
+                refusal = Some(refuse(
+                    shared,
+                    req,
+                    &op.operation_id,
+                    400,
+                    payloads::invalid_form_body(errors),
+                    messages,
+                ));
             }
         }
     }
@@ -223,15 +275,32 @@ fn answer(shared: &Shared, req: &Incoming, operation: &mut Option<String>) -> Re
 /// Interaction callbacks and webhook-token routes are authenticated by their token, not the bot's.
 fn needs_auth(path: &str) -> bool {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    !matches!(segs.as_slice(), ["interactions", ..] | ["webhooks", _, _, ..])
+    !matches!(
+        segs.as_slice(),
+        ["interactions", ..] | ["webhooks", _, _, ..]
+    )
 }
 
 /// Records a refused body as a violation and builds the 400 Discord would send.
-fn refuse(shared: &Shared, req: &Incoming, rule: &str, status: u16, body: Value, messages: Vec<String>) -> Reply {
+fn refuse(
+    shared: &Shared,
+    req: &Incoming,
+    rule: &str,
+    status: u16,
+    body: Value,
+    messages: Vec<String>,
+) -> Reply {
     shared.with(|st| refuse_locked(st, req, rule, status, body, messages))
 }
 
-fn refuse_locked(st: &mut State, req: &Incoming, rule: &str, status: u16, body: Value, messages: Vec<String>) -> Reply {
+fn refuse_locked(
+    st: &mut State,
+    req: &Incoming,
+    rule: &str,
+    status: u16,
+    body: Value,
+    messages: Vec<String>,
+) -> Reply {
     st.violations.push(Violation {
         method: req.method.clone(),
         path: req.path().to_string(),
@@ -245,12 +314,14 @@ fn refuse_locked(st: &mut State, req: &Incoming, rule: &str, status: u16, body: 
 
 fn take_override(shared: &Shared, req: &Incoming, path: &str) -> Option<Reply> {
     shared.with(|st| {
-        let i = st
-            .overrides
-            .iter()
-            .position(|o| o.method.eq_ignore_ascii_case(&req.method) && path_matches(&o.pattern, path))?;
+        let i = st.overrides.iter().position(|o| {
+            o.method.eq_ignore_ascii_case(&req.method) && path_matches(&o.pattern, path)
+        })?;
         let o = &mut st.overrides[i];
-        let reply = Reply { status: o.status, body: o.body.clone() };
+        let reply = Reply {
+            status: o.status,
+            body: o.body.clone(),
+        };
         if let Some(left) = o.remaining.as_mut() {
             *left -= 1;
             if *left == 0 {
@@ -388,7 +459,16 @@ fn message_rules(st: &mut State, req: &Incoming, body: &Value, creating: bool) -
         Some(Value::Null) | None => false,
         Some(_) => true,
     };
-    let empty = !["content", "embeds", "components", "sticker_ids", "attachments", "poll"].iter().any(|f| has(f))
+    let empty = ![
+        "content",
+        "embeds",
+        "components",
+        "sticker_ids",
+        "attachments",
+        "poll",
+    ]
+    .iter()
+    .any(|f| has(f))
         && req.files.is_empty();
     if creating && empty {
         return Some(refuse_locked(
@@ -433,18 +513,25 @@ fn put_commands(shared: &Shared, st: &mut State, req: &Incoming, guild: Option<u
     let list = req.body.as_array().cloned().unwrap_or_default();
     let registered: Vec<Value> = list
         .iter()
-        .map(|cmd| payloads::registered_command(&shared.world, command_id_for(st, guild, cmd), guild, cmd))
+        .map(|cmd| {
+            payloads::registered_command(&shared.world, command_id_for(st, guild, cmd), guild, cmd)
+        })
         .collect();
     st.commands.retain(|(g, _)| *g != guild);
-    st.commands.extend(registered.iter().map(|c| (guild, c.clone())));
+    st.commands
+        .extend(registered.iter().map(|c| (guild, c.clone())));
     Reply::ok(Value::Array(registered))
 }
 
 fn post_command(shared: &Shared, st: &mut State, req: &Incoming, guild: Option<u64>) -> Reply {
     let id = command_id_for(st, guild, &req.body);
     let cmd = payloads::registered_command(&shared.world, id, guild, &req.body);
-    let existed = st.commands.iter().any(|(g, c)| *g == guild && c["id"] == cmd["id"]);
-    st.commands.retain(|(g, c)| !(*g == guild && c["id"] == cmd["id"]));
+    let existed = st
+        .commands
+        .iter()
+        .any(|(g, c)| *g == guild && c["id"] == cmd["id"]);
+    st.commands
+        .retain(|(g, c)| !(*g == guild && c["id"] == cmd["id"]));
     st.commands.push((guild, cmd.clone()));
     if existed {
         Reply::ok(cmd)
@@ -454,7 +541,14 @@ fn post_command(shared: &Shared, st: &mut State, req: &Incoming, guild: Option<u
 }
 
 fn list_commands(st: &State, guild: Option<u64>) -> Reply {
-    Reply::ok(st.commands.iter().filter(|(g, _)| *g == guild).map(|(_, c)| c.clone()).collect::<Vec<_>>().into())
+    Reply::ok(
+        st.commands
+            .iter()
+            .filter(|(g, _)| *g == guild)
+            .map(|(_, c)| c.clone())
+            .collect::<Vec<_>>()
+            .into(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,7 +579,14 @@ fn callback(shared: &Shared, st: &mut State, req: &Incoming, id: u64, token: &st
     if !allowed.contains(&response_type) {
         let message = format!("Interaction response type {response_type} is not valid for interaction type {ix_kind} (allowed: {allowed:?})");
         let errors = json!({"type": {"_errors": [{"code": "INTERACTION_RESPONSE_TYPE_INVALID", "message": message}]}});
-        return refuse_locked(st, req, "interaction response type", 400, payloads::invalid_form_body(errors), vec![message]);
+        return refuse_locked(
+            st,
+            req,
+            "interaction response type",
+            400,
+            payloads::invalid_form_body(errors),
+            vec![message],
+        );
     }
     let data = req.body.get("data").cloned().unwrap_or(Value::Null);
     if matches!(response_type, 4 | 7 | 9) {
@@ -496,13 +597,19 @@ fn callback(shared: &Shared, st: &mut State, req: &Incoming, id: u64, token: &st
     let original = match response_type {
         4 => {
             let kind = if ix_kind == 2 { 20 } else { 0 };
-            Some(payloads::id_of(&shared.create_bot_message(st, channel_id, &data, kind), "id"))
+            Some(payloads::id_of(
+                &shared.create_bot_message(st, channel_id, &data, kind),
+                "id",
+            ))
         }
         5 => {
             let flags = data.get("flags").and_then(Value::as_u64).unwrap_or(0) | LOADING_FLAG;
             let placeholder = json!({"content": "", "flags": flags});
             let kind = if ix_kind == 2 { 20 } else { 0 };
-            Some(payloads::id_of(&shared.create_bot_message(st, channel_id, &placeholder, kind), "id"))
+            Some(payloads::id_of(
+                &shared.create_bot_message(st, channel_id, &placeholder, kind),
+                "id",
+            ))
         }
         6 => source,
         7 => {
@@ -524,13 +631,18 @@ fn interaction_by_token(st: &State, app_ok: bool, token: &str) -> Option<u64> {
     if !app_ok {
         return None;
     }
-    st.interactions.iter().find(|(_, ix)| ix.token == token).map(|(id, _)| *id)
+    st.interactions
+        .iter()
+        .find(|(_, ix)| ix.token == token)
+        .map(|(id, _)| *id)
 }
 
 /// POST /webhooks/{app}/{token}: a follow-up message. Discord creates the interaction's webhook
 /// when the interaction is acknowledged, so a follow-up before the callback is Unknown Webhook.
 fn followup(shared: &Shared, st: &mut State, req: &Incoming, app_ok: bool, token: &str) -> Reply {
-    let Some(id) = interaction_by_token(st, app_ok, token) else { return Reply::unknown_webhook() };
+    let Some(id) = interaction_by_token(st, app_ok, token) else {
+        return Reply::unknown_webhook();
+    };
     let ix = &st.interactions[&id];
     if ix.callback.is_none() {
         return Reply::unknown_webhook();
@@ -553,21 +665,33 @@ fn webhook_message(
     token: &str,
     message: &str,
 ) -> Reply {
-    let Some(id) = interaction_by_token(st, app_ok, token) else { return Reply::unknown_webhook() };
+    let Some(id) = interaction_by_token(st, app_ok, token) else {
+        return Reply::unknown_webhook();
+    };
     let ix = &st.interactions[&id];
     let target = if message == "@original" {
         ix.original
     } else {
-        snowflake(message).filter(|m| st.messages.get(m).is_some_and(|msg| msg["channel_id"] == json!(ix.channel_id.to_string())))
+        snowflake(message).filter(|m| {
+            st.messages
+                .get(m)
+                .is_some_and(|msg| msg["channel_id"] == json!(ix.channel_id.to_string()))
+        })
     };
-    let Some(mid) = target.filter(|m| st.messages.contains_key(m)) else { return Reply::unknown_message() };
+    let Some(mid) = target.filter(|m| st.messages.contains_key(m)) else {
+        return Reply::unknown_message();
+    };
     match method {
         "GET" => Reply::ok(st.messages[&mid].clone()),
         "PATCH" => {
             if let Some(refused) = message_rules(st, req, &req.body, false) {
                 return refused;
             }
-            Reply::ok(shared.edit_message(st, mid, &req.body).expect("message exists"))
+            Reply::ok(
+                shared
+                    .edit_message(st, mid, &req.body)
+                    .expect("message exists"),
+            )
         }
         _ => {
             st.messages.remove(&mid);
@@ -589,7 +713,11 @@ fn post_message(shared: &Shared, st: &mut State, req: &Incoming, channel_id: u64
         return Reply::unknown_channel();
     }
     let bits = shared.bot_permissions(st, channel_id);
-    let send = if is_thread(st, channel_id) { perms::SEND_MESSAGES_IN_THREADS } else { perms::SEND_MESSAGES };
+    let send = if is_thread(st, channel_id) {
+        perms::SEND_MESSAGES_IN_THREADS
+    } else {
+        perms::SEND_MESSAGES
+    };
     if bits & perms::VIEW_CHANNEL == 0 {
         return Reply::error(403, 50001, "Missing Access");
     }
@@ -599,7 +727,15 @@ fn post_message(shared: &Shared, st: &mut State, req: &Incoming, channel_id: u64
     if let Some(refused) = message_rules(st, req, &req.body, true) {
         return refused;
     }
-    let kind = if req.body.get("message_reference").is_some_and(Value::is_object) { 19 } else { 0 };
+    let kind = if req
+        .body
+        .get("message_reference")
+        .is_some_and(Value::is_object)
+    {
+        19
+    } else {
+        0
+    };
     Reply::ok(shared.create_bot_message(st, channel_id, &req.body, kind))
 }
 
@@ -607,7 +743,11 @@ fn list_messages(shared: &Shared, st: &State, req: &Incoming, channel_id: u64) -
     if shared.channel_json(st, channel_id).is_none() {
         return Reply::unknown_channel();
     }
-    let limit = req.query_value("limit").and_then(|l| l.parse().ok()).unwrap_or(50usize).min(100);
+    let limit = req
+        .query_value("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(50usize)
+        .min(100);
     let channel = channel_id.to_string();
     let newest_first: Vec<Value> = st
         .message_order
@@ -621,20 +761,38 @@ fn list_messages(shared: &Shared, st: &State, req: &Incoming, channel_id: u64) -
     Reply::ok(Value::Array(newest_first))
 }
 
-fn channel_message(shared: &Shared, st: &mut State, req: &Incoming, method: &str, channel_id: u64, message_id: u64) -> Reply {
+fn channel_message(
+    shared: &Shared,
+    st: &mut State,
+    req: &Incoming,
+    method: &str,
+    channel_id: u64,
+    message_id: u64,
+) -> Reply {
     let channel = channel_id.to_string();
-    let Some(msg) = st.messages.get(&message_id).filter(|m| m["channel_id"].as_str() == Some(channel.as_str())) else {
+    let Some(msg) = st
+        .messages
+        .get(&message_id)
+        .filter(|m| m["channel_id"].as_str() == Some(channel.as_str()))
+    else {
         return Reply::unknown_message();
     };
-    let by_bot = msg.pointer("/author/id").and_then(Value::as_str) == Some(&shared.world.application_id.to_string());
+    let by_bot = msg.pointer("/author/id").and_then(Value::as_str)
+        == Some(&shared.world.application_id.to_string());
     match method {
         "GET" => Reply::ok(msg.clone()),
-        "PATCH" if !by_bot => Reply::error(403, 50005, "Cannot edit a message authored by another user"),
+        "PATCH" if !by_bot => {
+            Reply::error(403, 50005, "Cannot edit a message authored by another user")
+        }
         "PATCH" => {
             if let Some(refused) = message_rules(st, req, &req.body, false) {
                 return refused;
             }
-            Reply::ok(shared.edit_message(st, message_id, &req.body).expect("message exists"))
+            Reply::ok(
+                shared
+                    .edit_message(st, message_id, &req.body)
+                    .expect("message exists"),
+            )
         }
         _ => {
             if !by_bot && shared.bot_permissions(st, channel_id) & perms::MANAGE_MESSAGES == 0 {
@@ -649,12 +807,20 @@ fn channel_message(shared: &Shared, st: &mut State, req: &Incoming, method: &str
 /// POST /channels/{id}/threads and /channels/{id}/messages/{m}/threads. Answers 201 with the
 /// thread and dispatches THREAD_CREATE, as Discord does. A forum post also creates its starter
 /// message (whose id is the thread's id).
-fn create_thread(shared: &Shared, st: &mut State, req: &Incoming, parent_id: u64, from_message: Option<u64>) -> Reply {
+fn create_thread(
+    shared: &Shared,
+    st: &mut State,
+    req: &Incoming,
+    parent_id: u64,
+    from_message: Option<u64>,
+) -> Reply {
     let world = &shared.world;
     if is_thread(st, parent_id) {
         return Reply::error(400, 50024, "Cannot execute action on this channel type");
     }
-    let Some(parent) = world.channel(parent_id) else { return Reply::unknown_channel() };
+    let Some(parent) = world.channel(parent_id) else {
+        return Reply::unknown_channel();
+    };
     let bits = shared.bot_permissions(st, parent_id);
     if bits & perms::VIEW_CHANNEL == 0 {
         return Reply::error(403, 50001, "Missing Access");
@@ -665,13 +831,27 @@ fn create_thread(shared: &Shared, st: &mut State, req: &Incoming, parent_id: u64
         (channel_type::FORUM, None) => {
             let Some(starter) = req.body.get("message").filter(|m| m.is_object()).cloned() else {
                 let errors = json!({"message": {"_errors": [{"code": "BASE_TYPE_REQUIRED", "message": "This field is required"}]}});
-                return refuse_locked(st, req, "forum post needs a message", 400, payloads::invalid_form_body(errors), vec!["forum posts need `message`".into()]);
+                return refuse_locked(
+                    st,
+                    req,
+                    "forum post needs a message",
+                    400,
+                    payloads::invalid_form_body(errors),
+                    vec!["forum posts need `message`".into()],
+                );
             };
             if bits & perms::SEND_MESSAGES == 0 {
                 return Reply::missing_permissions();
             }
             let id = payloads::next_id();
-            let mut thread = payloads::thread(world, id, parent_id, bot, &name, channel_type::PUBLIC_THREAD);
+            let mut thread = payloads::thread(
+                world,
+                id,
+                parent_id,
+                bot,
+                &name,
+                channel_type::PUBLIC_THREAD,
+            );
             if let Some(tags) = req.body.get("applied_tags").filter(|t| t.is_array()) {
                 thread["applied_tags"] = tags.clone();
             }
@@ -684,20 +864,33 @@ fn create_thread(shared: &Shared, st: &mut State, req: &Incoming, parent_id: u64
             let kind = match from_message {
                 Some(_) if parent.kind == 5 => channel_type::ANNOUNCEMENT_THREAD,
                 Some(_) => channel_type::PUBLIC_THREAD,
-                None => req.body["type"].as_u64().map_or(channel_type::PRIVATE_THREAD, |t| t as u8),
+                None => req.body["type"]
+                    .as_u64()
+                    .map_or(channel_type::PRIVATE_THREAD, |t| t as u8),
             };
-            let needed = if kind == channel_type::PRIVATE_THREAD { perms::CREATE_PRIVATE_THREADS } else { perms::CREATE_PUBLIC_THREADS };
+            let needed = if kind == channel_type::PRIVATE_THREAD {
+                perms::CREATE_PRIVATE_THREADS
+            } else {
+                perms::CREATE_PUBLIC_THREADS
+            };
             if bits & needed == 0 {
                 return Reply::missing_permissions();
             }
             let id = match from_message {
                 Some(mid) => {
-                    let in_parent = st.messages.get(&mid).is_some_and(|m| m["channel_id"] == json!(parent_id.to_string()));
+                    let in_parent = st
+                        .messages
+                        .get(&mid)
+                        .is_some_and(|m| m["channel_id"] == json!(parent_id.to_string()));
                     if !in_parent {
                         return Reply::unknown_message();
                     }
                     if st.threads.contains_key(&mid) {
-                        return Reply::error(400, 160004, "A thread has already been created for this message");
+                        return Reply::error(
+                            400,
+                            160004,
+                            "A thread has already been created for this message",
+                        );
                     }
                     mid
                 }
@@ -722,7 +915,8 @@ fn create_thread(shared: &Shared, st: &mut State, req: &Incoming, parent_id: u64
 /// Stores a new thread with the bot as its member and announces it on the gateway.
 fn finish_thread(shared: &Shared, st: &mut State, id: u64, thread: Value) {
     st.threads.insert(id, thread.clone());
-    st.thread_members.insert(id, vec![shared.world.application_id]);
+    st.thread_members
+        .insert(id, vec![shared.world.application_id]);
     if st.session.is_some() {
         shared.dispatch_locked(st, "THREAD_CREATE", payloads::thread_create(&thread));
     }
@@ -755,15 +949,26 @@ fn edit_channel(shared: &Shared, st: &mut State, req: &Incoming, channel_id: u64
 }
 
 /// PUT/DELETE /channels/{thread}/thread-members/{user | @me}.
-fn thread_member(shared: &Shared, st: &mut State, method: &str, thread_id: u64, user: &str) -> Reply {
+fn thread_member(
+    shared: &Shared,
+    st: &mut State,
+    method: &str,
+    thread_id: u64,
+    user: &str,
+) -> Reply {
     if !is_thread(st, thread_id) {
         return match shared.channel_json(st, thread_id) {
             Some(_) => Reply::error(400, 50024, "Cannot execute action on this channel type"),
             None => Reply::unknown_channel(),
         };
     }
-    let user_id = if user == "@me" { Some(shared.world.application_id) } else { snowflake(user) };
-    let Some(user_id) = user_id.filter(|u| shared.world.members.iter().any(|m| m.user.id == *u)) else {
+    let user_id = if user == "@me" {
+        Some(shared.world.application_id)
+    } else {
+        snowflake(user)
+    };
+    let Some(user_id) = user_id.filter(|u| shared.world.members.iter().any(|m| m.user.id == *u))
+    else {
         return Reply::error(404, 10013, "Unknown User");
     };
     let members = st.thread_members.entry(thread_id).or_default();
@@ -784,7 +989,10 @@ fn thread_member(shared: &Shared, st: &mut State, method: &str, thread_id: u64, 
 /// Extracts `payload_json` (parsed) and the file names from a multipart body. Minimal: enough
 /// for what reqwest sends for serenity's attachments.
 fn parse_multipart(content_type: &str, body: &[u8]) -> (Option<Result<Value, ()>>, Vec<String>) {
-    let Some(boundary) = content_type.split(';').find_map(|p| p.trim().strip_prefix("boundary=")) else {
+    let Some(boundary) = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))
+    else {
         return (Some(Err(())), Vec::new());
     };
     let delimiter = format!("--{}", boundary.trim_matches('"'));
@@ -792,13 +1000,22 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> (Option<Result<Value, ()>
     let mut files = Vec::new();
     for part in split_bytes(body, delimiter.as_bytes()).into_iter().skip(1) {
         let part = part.strip_prefix(b"\r\n").unwrap_or(part);
-        let Some(split) = find(part, b"\r\n\r\n") else { continue };
+        let Some(split) = find(part, b"\r\n\r\n") else {
+            continue;
+        };
         let head = String::from_utf8_lossy(&part[..split]).to_string();
         let content = &part[split + 4..];
         let content = content.strip_suffix(b"\r\n").unwrap_or(content);
-        let disposition = head.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition")).unwrap_or("");
+        let disposition = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
+            .unwrap_or("");
         let param = |key: &str| {
-            disposition.split(';').find_map(|p| p.trim().strip_prefix(&format!("{key}=")).map(|v| v.trim_matches('"').to_string()))
+            disposition.split(';').find_map(|p| {
+                p.trim()
+                    .strip_prefix(&format!("{key}="))
+                    .map(|v| v.trim_matches('"').to_string())
+            })
         };
         if let Some(filename) = param("filename") {
             files.push(filename);

@@ -165,10 +165,24 @@ impl Shared {
         }
     }
 
-    pub fn record_frame(&self, connection: usize, direction: Direction, payload: Value, close: Option<u16>, is_close: bool) {
+    pub fn record_frame(
+        &self,
+        connection: usize,
+        direction: Direction,
+        payload: Value,
+        close: Option<u16>,
+        is_close: bool,
+    ) {
         self.with(|st| {
             let index = st.frames.len();
-            st.frames.push(Frame { index, direction, connection, payload, close, is_close });
+            st.frames.push(Frame {
+                index,
+                direction,
+                connection,
+                payload,
+                close,
+                is_close,
+            });
         });
     }
 
@@ -195,11 +209,21 @@ impl Shared {
 
     /// Updates the fake's objects from a dispatch it is about to send.
     fn track(&self, st: &mut State, t: &str, d: &Value) {
-        let id = |field: &str| d.get(field).and_then(Value::as_str).and_then(|s| s.parse::<u64>().ok());
+        let id = |field: &str| {
+            d.get(field)
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<u64>().ok())
+        };
         match t {
             "INTERACTION_CREATE" => {
-                if let (Some(ix_id), Some(token)) = (id("id"), d.get("token").and_then(Value::as_str)) {
-                    let source_message = d.get("message").and_then(|m| m.get("id")).and_then(Value::as_str).and_then(|s| s.parse().ok());
+                if let (Some(ix_id), Some(token)) =
+                    (id("id"), d.get("token").and_then(Value::as_str))
+                {
+                    let source_message = d
+                        .get("message")
+                        .and_then(|m| m.get("id"))
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse().ok());
                     if let (Some(mid), Some(msg)) = (source_message, d.get("message")) {
                         st.messages.entry(mid).or_insert_with(|| msg.clone());
                     }
@@ -241,9 +265,15 @@ impl Shared {
         if !matches!(t, "MESSAGE_CREATE" | "MESSAGE_UPDATE") {
             return Some(d);
         }
-        let Some(bits) = st.intents else { return Some(d) };
+        let Some(bits) = st.intents else {
+            return Some(d);
+        };
         let in_guild = d.get("guild_id").is_some_and(|g| !g.is_null());
-        let needed = if in_guild { intents::GUILD_MESSAGES } else { intents::DIRECT_MESSAGES };
+        let needed = if in_guild {
+            intents::GUILD_MESSAGES
+        } else {
+            intents::DIRECT_MESSAGES
+        };
         if bits & needed == 0 {
             return None;
         }
@@ -252,7 +282,10 @@ impl Shared {
         let mentions_bot = d
             .get("mentions")
             .and_then(Value::as_array)
-            .is_some_and(|m| m.iter().any(|u| u.get("id").and_then(Value::as_str) == Some(bot.as_str())));
+            .is_some_and(|m| {
+                m.iter()
+                    .any(|u| u.get("id").and_then(Value::as_str) == Some(bot.as_str()))
+            });
         if in_guild && bits & intents::MESSAGE_CONTENT == 0 && !by_bot && !mentions_bot {
             d["content"] = json!("");
             for field in ["embeds", "attachments", "components"] {
@@ -265,11 +298,24 @@ impl Shared {
     }
 
     /// Stores a message the bot created and echoes it on the gateway (unless ephemeral).
-    pub fn create_bot_message(&self, st: &mut State, channel_id: u64, body: &Value, kind: u8) -> Value {
+    pub fn create_bot_message(
+        &self,
+        st: &mut State,
+        channel_id: u64,
+        body: &Value,
+        kind: u8,
+    ) -> Value {
         self.create_bot_message_with_id(st, payloads::next_id(), channel_id, body, kind)
     }
 
-    pub fn create_bot_message_with_id(&self, st: &mut State, id: u64, channel_id: u64, body: &Value, kind: u8) -> Value {
+    pub fn create_bot_message_with_id(
+        &self,
+        st: &mut State,
+        id: u64,
+        channel_id: u64,
+        body: &Value,
+        kind: u8,
+    ) -> Value {
         let msg = payloads::bot_message(&self.world, id, channel_id, body, kind);
         st.messages.insert(id, msg.clone());
         st.message_order.push(id);
