@@ -163,6 +163,8 @@ impl GatewayClient {
                     WsEvent::Frame(serde_json::from_str(&text).expect("gateway frames are JSON"))
                 }
                 Some(Ok(Message::Close(frame))) => {
+                    // Finish the close handshake (tungstenite queued our answer; send it).
+                    let _ = futures::SinkExt::close(&mut self.ws).await;
                     WsEvent::Closed(frame.map(|f| u16::from(f.code)))
                 }
                 Some(Ok(_)) => continue,
