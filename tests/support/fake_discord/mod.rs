@@ -12,9 +12,27 @@
 //! test with `fake.assert_no_violations()`), enforces the interaction rules (3 s, single ack),
 //! and injects faults. Waits are condition-based with a timeout; nothing sleeps.
 //!
+//! ```text
+//! let fake = FakeDiscord::start(FakeOptions::default()).await;
+//! // start the bot with token fake.token() and API base fake.base_url(), then:
+//! fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands")).await; // ready
+//! let id = fake.command_id("diagnose");
+//! let ix = payloads::slash_command(fake.world(), ids::ALICE, ids::HELP_CHANNEL, id, "diagnose",
+//!     vec![payloads::opt_string("symptom", "widget not showing")]);
+//! fake.dispatch("INTERACTION_CREATE", ix.clone());
+//! let answer = fake.wait_callback(&ix, T).await;            // answer.body = {"type": 4, ...}
+//! let msg = fake.original_message(&ix).unwrap();            // the message with its buttons
+//! fake.dispatch("INTERACTION_CREATE", payloads::button_click(fake.world(), ids::ALICE, &msg, "diag:escalate"));
+//! fake.assert_no_violations();
+//! ```
+//!
+//! Like Discord, the fake echoes the bot's own messages as MESSAGE_CREATE (the bot must ignore
+//! them) and blanks the content of users' guild messages unless the bot asked for the
+//! MESSAGE_CONTENT intent (or is mentioned).
+//!
 //! Files: `state.rs` (shared state), `rest.rs` (REST), `gateway.rs` (websocket), `openapi.rs`
-//! (body checks), `payloads.rs` (JSON builders), `record.rs` (what is recorded), `client.rs`
-//! (raw HTTP for bodies serenity will not send).
+//! (body checks), `payloads/` (JSON builders), `record.rs` (what is recorded), `client.rs`
+//! (raw HTTP and a bare gateway client, for what serenity will not send).
 
 // Each test binary that includes this module uses a different part of it; the rest (and the
 // re-exports below) would be reported as unused in that binary.
