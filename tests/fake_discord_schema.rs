@@ -642,6 +642,42 @@ async fn rest_answers_parse_with_serenity_and_serenity_bodies_pass_the_spec() {
     );
 
     fake.assert_no_violations();
+
+    // A new session's GUILD_CREATE lists the threads made so far; then every dispatch the fake
+    // sent in this test (READY, GUILD_CREATE, THREAD_CREATE, the echoes of the bot's messages,
+    // the interactions) must parse as a known serenity event.
+    let mut again = GatewayClient::connect(&fake.gateway_url()).await;
+    again
+        .identify(fake.token(), payloads::intents::GUILDS)
+        .await;
+    let guild = again.frame(T).await;
+    let guild: Guild = typed("GUILD_CREATE with threads", &guild["d"]);
+    assert_eq!(guild.threads.len(), 3);
+    let sent: Vec<_> = fake
+        .gateway_frames()
+        .into_iter()
+        .filter(|f| f.direction == fake_discord::Direction::Sent && f.op() == Some(0))
+        .collect();
+    let kinds: std::collections::BTreeSet<&str> = sent.iter().filter_map(|f| f.t()).collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        [
+            "GUILD_CREATE",
+            "INTERACTION_CREATE",
+            "MESSAGE_CREATE",
+            "MESSAGE_UPDATE",
+            "READY",
+            "THREAD_CREATE"
+        ]
+    );
+    for frame in &sent {
+        let parsed: GatewayEvent = typed("a dispatch the fake sent", &frame.payload);
+        assert!(
+            matches!(parsed, GatewayEvent::Dispatch(_, ref e) if !matches!(e, Event::Unknown(_))),
+            "serenity would drop {}",
+            frame.payload
+        );
+    }
 }
 
 /// Sends raw bodies (serenity refuses to build some of these) to the callback endpoint.
