@@ -378,6 +378,14 @@ async fn interaction_callbacks_follow_discords_rules() {
         400,
         "wait_callback returns the first callback"
     );
+    fake.dispatch("INTERACTION_CREATE", ix.clone()); // Discord may deliver an event twice
+    let redelivered = fake
+        .raw_request_with("POST", &ix_path(&ix, "callback"), &[], Some(&reply))
+        .await;
+    assert_eq!(
+        redelivered.body["code"], 40060,
+        "a redelivered interaction is still acknowledged"
+    );
 
     let original = fake
         .raw_request_with("GET", &webhook_path(&ix, "/messages/@original"), &[], None)
