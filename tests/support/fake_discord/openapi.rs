@@ -103,24 +103,24 @@ pub const QUIRKS: &[Quirk] = &[
         },
     },
     Quirk {
-        name: "a new attachment's id is an index",
-        why:
-            "The spec makes `attachments[].id` a snowflake string, but for a file uploaded in the \
-          same request Discord's docs give the id as the integer index of its `files[n]` part, \
-          and serenity's CreateAttachment sends `\"id\": 0`. The patch also accepts a \
-          non-negative integer; existing attachments keep their snowflake.",
+        name: "snowflakes may be sent as integers",
+        why: "The spec's SnowflakeType is a string, but Discord parses a snowflake in a request \
+              body from a JSON integer too (discord-api-docs PR #1078, 'Integer serialization \
+              clarification'), and its docs give a new attachment's `id` as the integer index of \
+              its `files[n]` part. serenity sends integers in both places: `attachments[].id` \
+              (0, 1, ...) and select menus' `default_values[].id`. The patch accepts a \
+              non-negative 64-bit integer besides the string; strings keep their pattern.",
         apply: |schemas| {
-            let prop = schemas
-                .get_mut("MessageAttachmentRequest")
-                .and_then(|s| s.pointer_mut("/properties/id"))
-                .ok_or("MessageAttachmentRequest.id not found")?;
-            if prop != &json!({"$ref": "#/components/schemas/SnowflakeType"}) {
+            let snowflake = schemas
+                .get_mut("SnowflakeType")
+                .ok_or("SnowflakeType not found")?;
+            if snowflake.get("type") != Some(&json!("string")) {
                 return Err(format!(
-                    "MessageAttachmentRequest.id is no longer a plain snowflake: {prop}"
+                    "SnowflakeType is no longer a plain string: {snowflake}"
                 ));
             }
-            let original = prop.take();
-            *prop = json!({"anyOf": [original, {"type": "integer", "minimum": 0, "maximum": 9}]});
+            let original = snowflake.take();
+            *snowflake = json!({"anyOf": [original, {"type": "integer", "minimum": 0, "maximum": i64::MAX}]});
             Ok(())
         },
     },
