@@ -193,6 +193,7 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     raw: Bytes,
 ) -> Response {
+    let arrived = std::time::Instant::now();
     let req = Incoming::parse(&method, &uri, &headers, &raw);
     let mut operation = None;
     let reply = answer(&shared, &req, &mut operation);
@@ -209,7 +210,7 @@ pub(crate) async fn handle(
             operation,
             status: reply.status,
             response: reply.body.clone(),
-            at: std::time::Instant::now(),
+            at: arrived,
         });
     });
     reply.into_response()
