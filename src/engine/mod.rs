@@ -139,7 +139,7 @@ pub enum Event {
     /// A typed message, read in the light of the conversation's state: the
     /// answer to the current ticket field; `cancel`/`back`; a keyword
     /// (`solved`, `escalate`, `more`, `tried 1,3`); a number picking a
-    /// choice; otherwise a new question. See `keywords`.
+    /// choice; otherwise a new question. See [`keyword`].
     Say { text: String },
     /// A button or menu choice.
     Act(Action),
@@ -361,11 +361,6 @@ pub enum Phase {
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("stored conversation {key} cannot be read: {source}")]
-    State {
-        key: ConversationKey,
-        source: serde_json::Error,
-    },
 }
 
 /// What the engine needs from matching: the `Matcher`, or a scripted stand-in
