@@ -107,7 +107,9 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
             continue;
         }
         if !interactive {
-            writeln!(out, "\n{} {}", st.accent(">"), text)?;
+            // The transcript shows what is stored: secrets already removed.
+            let shown = crate::engine::redact::redact(text).text;
+            writeln!(out, "\n{} {}", st.accent(">"), shown)?;
         }
         match text.to_lowercase().as_str() {
             "quit" | "exit" | ":q" => break,
