@@ -1,8 +1,8 @@
 //! Checks the JSON bodies the bot sends against Discord's OpenAPI description, so a body the real
 //! API would refuse gets the real API's 400 "Invalid Form Body" here too, instead of passing.
 //!
-//! The spec is `shared/discord-api-spec/openapi.json` beside the repository (or the file named by
-//! `DISCORD_OPENAPI_SPEC`). It is parsed once per test binary; the validator for an operation is
+//! The spec is vendored at `tests/support/discord-api-spec/openapi.json` (Discord's MIT-licensed
+//! discord-api-spec, see the README there), or the file named by `DISCORD_OPENAPI_SPEC`. It is parsed once per test binary; the validator for an operation is
 //! compiled from a self-contained bundle (its requestBody schema plus every component schema it
 //! reaches through `$ref`) on first use and cached. Where the spec rejects a body Discord accepts,
 //! a narrow patch in [`QUIRKS`] says why; validation is never switched off.
@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 /// Where the spec lives unless `DISCORD_OPENAPI_SPEC` says otherwise.
 const DEFAULT_SPEC: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/discord-api-spec/openapi.json"
+    "/tests/support/discord-api-spec/openapi.json"
 );
 
 /// The parsed spec plus the cache of compiled validators.
