@@ -291,6 +291,13 @@ db: triage.db
     }
 
     #[test]
+    fn the_shipped_example_parses() {
+        let c = Config::parse_str(include_str!("../triage.example.yaml")).unwrap();
+        assert_eq!(c.escalation, Escalation::PrivateThread);
+        assert_eq!(c.help_channels.len(), 2);
+    }
+
+    #[test]
     fn relative_paths_follow_the_config_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("triage.yaml");

@@ -6,6 +6,7 @@ mod chat;
 mod kb;
 mod matching;
 mod report;
+mod run;
 mod tickets;
 
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the Discord bot (token in DISCORD_TOKEN; settings in --config).
+    Run(run::RunArgs),
     /// Check, list and show the knowledge base.
     #[command(subcommand)]
     Kb(kb::KbCommand),
@@ -55,6 +58,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run::run(&cli.kb, cli.db.as_deref(), args),
         Command::Kb(cmd) => kb::run(&cli.kb, cmd),
         Command::Match(args) => matching::run_match(&cli.kb, args),
         Command::Eval(args) => matching::run_eval(&cli.kb, args),

@@ -2,5 +2,469 @@
 //! routes gateway events and component clicks to the engine, and renders the
 //! engine's outputs within Discord's limits. Nothing outside this module knows Discord.
 
+mod commands;
+mod components;
+mod escalation;
+mod help_channels;
+pub mod render;
 pub mod route;
 pub mod text;
+
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use poise::serenity_prelude as serenity;
+use tokio::sync::Semaphore;
+use tracing::{error, info, instrument, warn};
+
+use crate::config::Config;
+use crate::engine::{Clock, Engine, EngineError, Input, Matching, Reply, StaffInput, Store};
+
+/// The gateway intents the bot needs. MESSAGE_CONTENT is privileged: it must
+/// be switched on in the Developer Portal, or Discord closes the gateway
+/// with 4014 and `run` fails with `RunError::DisallowedIntents`.
+pub fn intents() -> serenity::GatewayIntents {
+    serenity::GatewayIntents::GUILDS
+        | serenity::GatewayIntents::GUILD_MESSAGES
+        | serenity::GatewayIntents::MESSAGE_CONTENT
+}
+
+/// The bot token. It is never printed: `Debug` shows `Token(<redacted>)`.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    /// Accepts a token as found in `DISCORD_TOKEN` (with or without a
+    /// `Bot ` prefix); refuses an empty one.
+    pub fn new(raw: &str) -> Result<Self, RunError> {
+        let t = raw.trim();
+        let t = t.strip_prefix("Bot ").unwrap_or(t).trim();
+        if t.is_empty() || t.chars().any(char::is_whitespace) {
+            return Err(RunError::MalformedToken);
+        }
+        Ok(Self(t.to_owned()))
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// How to reach Discord.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub token: Token,
+    /// When set (`DISCORD_API_BASE`, e.g. `http://127.0.0.1:PORT`), every REST
+    /// call and, through `GET /gateway`, the gateway go there instead of
+    /// discord.com. For tests against a fake Discord.
+    pub api_base: Option<String>,
+}
+
+/// What the engine is made of. The bot builds its engine from these, and
+/// `/kb reload` rebuilds it with a new matcher over the same store and clock.
+#[derive(Clone)]
+pub struct Core {
+    /// The matcher; also answers autocomplete.
+    pub matcher: Arc<dyn Matching>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Core {
+    fn engine(&self) -> Engine {
+        Engine::new(self.matcher.clone(), self.store.clone(), self.clock.clone())
+    }
+}
+
+/// Everything `run` needs besides the core.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub config: Config,
+    pub connection: Connection,
+    /// Where `/kb reload` reads the knowledge base from.
+    pub kb_dir: PathBuf,
+}
+
+/// Why the bot stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("DISCORD_TOKEN is empty or malformed")]
+    MalformedToken,
+    #[error("Discord rejected the bot token (check DISCORD_TOKEN; reset it in the Developer Portal if it leaked)")]
+    InvalidToken,
+    #[error(
+        "Discord refused the gateway intents: enable MESSAGE CONTENT INTENT for the bot in the Developer Portal (Bot → Privileged Gateway Intents)"
+    )]
+    DisallowedIntents,
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
+    #[error("Discord error: {0}")]
+    Discord(Box<serenity::Error>),
+}
+
+impl From<serenity::Error> for RunError {
+    fn from(e: serenity::Error) -> Self {
+        RunError::Discord(Box::new(e))
+    }
+}
+
+/// What a handler failed with. `User` errors are shown to the user as they
+/// are; `Internal` ones are logged with their chain and the user gets a
+/// short generic reply.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    User(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub(crate) fn user(msg: impl Into<String>) -> Self {
+        Error::User(msg.into())
+    }
+}
+
+impl From<EngineError> for Error {
+    fn from(e: EngineError) -> Self {
+        Error::Internal(e.into())
+    }
+}
+
+impl From<crate::engine::StoreError> for Error {
+    fn from(e: crate::engine::StoreError) -> Self {
+        Error::Internal(e.into())
+    }
+}
+
+impl From<serenity::Error> for Error {
+    fn from(e: serenity::Error) -> Self {
+        Error::Internal(e.into())
+    }
+}
+
+/// What every handler reaches: the engine and the settings.
+pub(crate) struct Data {
+    /// Swapped whole by `/kb reload`; read by cloning, so the lock is held
+    /// for a pointer copy only, never across an await.
+    slot: RwLock<Slot>,
+    config: Config,
+    kb_dir: PathBuf,
+}
+
+#[derive(Clone)]
+struct Slot {
+    core: Core,
+    engine: Arc<Engine>,
+}
+
+impl Data {
+    fn slot(&self) -> Slot {
+        self.slot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn engine(&self) -> Arc<Engine> {
+        self.slot().engine
+    }
+
+    pub(crate) fn matcher(&self) -> Arc<dyn Matching> {
+        self.slot().core.matcher
+    }
+
+    /// Switches to a new matcher (a reloaded knowledge base), keeping the
+    /// store and the clock.
+    pub(crate) fn replace_matcher(&self, matcher: Arc<dyn Matching>) {
+        let mut core = self.slot().core;
+        core.matcher = matcher;
+        let engine = Arc::new(core.engine());
+        *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Slot { core, engine };
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs one input through the engine off the async threads (it does
+    /// blocking SQLite I/O).
+    pub(crate) async fn handle(&self, input: Input) -> Result<Reply, Error> {
+        let engine = self.engine();
+        Ok(blocking(move || engine.handle(&input)).await??)
+    }
+
+    pub(crate) async fn staff(&self, input: StaffInput) -> Result<Reply, Error> {
+        let engine = self.engine();
+        Ok(blocking(move || engine.staff(&input)).await??)
+    }
+
+    /// Whether a member holds the support role.
+    pub(crate) fn is_staff(&self, member: Option<&serenity::Member>) -> bool {
+        member.is_some_and(|m| self.has_support_role(&m.roles))
+    }
+
+    pub(crate) fn has_support_role(&self, roles: &[serenity::RoleId]) -> bool {
+        roles.contains(&serenity::RoleId::new(self.config.support_role_id.get()))
+    }
+}
+
+/// Runs blocking work (engine calls, knowledge-base loading) on tokio's
+/// blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("blocking task failed: {e}")))
+}
+
+type Framework = poise::Framework<Arc<Data>, Error>;
+pub(crate) type Context<'a> = poise::Context<'a, Arc<Data>, Error>;
+
+/// How many handlers may run at once; shutdown takes all permits, which
+/// waits for the handlers in flight and keeps new ones from starting.
+const MAX_IN_FLIGHT: u32 = 1024;
+/// How long shutdown waits for handlers in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// poise's framework, with every event counted in flight so that shutdown
+/// can let them finish their writes.
+struct Tracked {
+    inner: Framework,
+    in_flight: Arc<Semaphore>,
+}
+
+#[serenity::async_trait]
+impl serenity::Framework for Tracked {
+    async fn init(&mut self, client: &serenity::Client) {
+        self.inner.init(client).await;
+    }
+
+    async fn dispatch(&self, ctx: serenity::Context, event: serenity::FullEvent) {
+        // Closed: shutting down; the event is dropped unhandled, and Discord
+        // redelivers what matters (interactions time out for the user).
+        let Ok(_permit) = self.in_flight.acquire().await else {
+            return;
+        };
+        self.inner.dispatch(ctx, event).await;
+    }
+}
+
+/// The HTTP client: discord.com, or `api_base` with the ratelimiter off
+/// (serenity ignores its proxy setting otherwise) and no environment proxy.
+pub fn build_http(conn: &Connection) -> Result<serenity::Http, RunError> {
+    let mut http = serenity::HttpBuilder::new(conn.token.expose())
+        .default_allowed_mentions(serenity::CreateAllowedMentions::new());
+    if let Some(base) = &conn.api_base {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| RunError::HttpClient(e.to_string()))?;
+        http = http
+            .client(client)
+            .proxy(base.trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    }
+    Ok(http.build())
+}
+
+fn framework(data: Arc<Data>) -> Framework {
+    let options = poise::FrameworkOptions {
+        commands: commands::all(),
+        on_error: |err| Box::pin(on_error(err)),
+        event_handler: |fw, event| Box::pin(on_event(fw, event)),
+        // Owners come from GET /oauth2/applications/@me; the bot has no
+        // owner-only commands, so skip the call.
+        initialize_owners: false,
+        // Nothing the bot sends pings anyone unless it says so per message.
+        allowed_mentions: Some(serenity::CreateAllowedMentions::new()),
+        ..Default::default()
+    };
+    poise::Framework::builder()
+        .options(options)
+        .setup(move |ctx, ready, fw| {
+            Box::pin(async move {
+                info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                register(ctx, fw, &data.config).await;
+                Ok(data)
+            })
+        })
+        .build()
+}
+
+/// Registers the commands in the configured guild (instant) or globally.
+/// A failure is logged, not fatal: the commands registered last time keep
+/// working, and the bot still answers help channels.
+async fn register(ctx: &serenity::Context, fw: &Framework, cfg: &Config) {
+    let commands = &fw.options().commands;
+    let result = match cfg.guild_id {
+        Some(g) => {
+            poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(g.get())).await
+        }
+        None => poise::builtins::register_globally(ctx, commands).await,
+    };
+    match result {
+        Ok(()) => {
+            info!(count = commands.len(), guild = ?cfg.guild_id.map(|g| g.get()), "commands registered")
+        }
+        Err(e) => error!(error = %e, "registering commands failed"),
+    }
+}
+
+/// Runs the bot until `shutdown` completes or Discord ends the session.
+/// On shutdown it closes the gateway, then waits (up to 10 s) for handlers in
+/// flight so their writes and replies finish.
+#[instrument(skip_all)]
+pub async fn run(
+    settings: Settings,
+    core: Core,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), RunError> {
+    let http = build_http(&settings.connection)?;
+    check_token(&http).await?;
+
+    let engine = Arc::new(core.engine());
+    let data = Arc::new(Data {
+        slot: RwLock::new(Slot { core, engine }),
+        config: settings.config,
+        kb_dir: settings.kb_dir,
+    });
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize));
+    let tracked = Tracked {
+        inner: framework(data),
+        in_flight: in_flight.clone(),
+    };
+    let mut client = serenity::ClientBuilder::new_with_http(http, intents())
+        .framework(tracked)
+        .await?;
+    let shards = client.shard_manager.clone();
+    let mut running = tokio::spawn(async move { client.start().await });
+
+    let result = tokio::select! {
+        r = &mut running => r,
+        () = shutdown => {
+            info!("shutting down");
+            shards.shutdown_all().await;
+            match tokio::time::timeout(DRAIN_TIMEOUT, in_flight.acquire_many(MAX_IN_FLIGHT)).await {
+                Ok(_) => info!("handlers in flight finished"),
+                Err(_) => warn!("handlers still running after {DRAIN_TIMEOUT:?}; stopping anyway"),
+            }
+            in_flight.close();
+            running.await
+        }
+    };
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(classify(e)),
+        Err(join) => Err(serenity::Error::Other(if join.is_panic() {
+            "the gateway task panicked"
+        } else {
+            "the gateway task was cancelled"
+        })
+        .into()),
+    }
+}
+
+/// One authenticated call before connecting: a wrong token otherwise makes
+/// serenity fall back to the public gateway URL and retry forever.
+async fn check_token(http: &serenity::Http) -> Result<(), RunError> {
+    match http.get_current_user().await {
+        Ok(me) => {
+            info!(bot = %me.name, "token accepted");
+            Ok(())
+        }
+        Err(e) => Err(classify(e)),
+    }
+}
+
+fn classify(e: serenity::Error) -> RunError {
+    use serenity::{Error as E, GatewayError as G};
+    match &e {
+        E::Gateway(G::InvalidAuthentication) => RunError::InvalidToken,
+        E::Gateway(G::DisallowedGatewayIntents | G::InvalidGatewayIntents) => {
+            RunError::DisallowedIntents
+        }
+        E::Http(h) if h.status_code() == Some(serenity::StatusCode::UNAUTHORIZED) => {
+            RunError::InvalidToken
+        }
+        _ => e.into(),
+    }
+}
+
+/// Gateway events other than commands: component clicks and messages.
+async fn on_event(
+    fw: poise::FrameworkContext<'_, Arc<Data>, Error>,
+    event: &serenity::FullEvent,
+) -> Result<(), Error> {
+    let ctx = fw.serenity_context;
+    let data = fw.user_data;
+    match event {
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(click),
+        } => components::handle(ctx, data, click).await,
+        serenity::FullEvent::Message { new_message } => {
+            help_channels::on_message(ctx, data, new_message).await
+        }
+        serenity::FullEvent::Resume { .. } => {
+            info!("gateway session resumed");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Shows user errors as they are; logs everything else with its chain and
+/// gives the user a short generic reply.
+async fn on_error(err: poise::FrameworkError<'_, Arc<Data>, Error>) {
+    match err {
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            let text = match &error {
+                Error::User(msg) => msg.clone(),
+                Error::Internal(e) => {
+                    error!(command = %ctx.command().qualified_name, error = format!("{e:#}"), "command failed");
+                    GENERIC_FAILURE.to_owned()
+                }
+            };
+            if let Err(e) = ctx.send(render::ephemeral(&text)).await {
+                warn!(error = %e, "could not tell the user about an error");
+            }
+        }
+        poise::FrameworkError::CommandCheckFailed { error, ctx, .. } => {
+            if let Some(e) = error {
+                error!(error = format!("{e:#}"), "command check failed");
+            }
+            if let Err(e) = ctx.send(render::ephemeral(STAFF_ONLY)).await {
+                warn!(error = %e, "could not refuse a command");
+            }
+        }
+        poise::FrameworkError::EventHandler { error, event, .. } => match error {
+            Error::User(msg) => info!(event = event.snake_case_name(), "{msg}"),
+            Error::Internal(e) => error!(
+                event = event.snake_case_name(),
+                error = format!("{e:#}"),
+                "event handler failed"
+            ),
+        },
+        other => {
+            if let Err(e) = poise::builtins::on_error(other).await {
+                error!(error = %e, "while handling an error");
+            }
+        }
+    }
+}
+
+/// What the user sees when something failed on our side.
+pub(crate) const GENERIC_FAILURE: &str =
+    "Sorry, something went wrong on our side. It has been logged; please try again in a moment.";
+/// What a non-staff member sees for a staff command.
+pub(crate) const STAFF_ONLY: &str = "Only the support team can use this command.";

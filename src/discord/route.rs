@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::engine::{Action, ConversationKey};
+
 /// The conversation a component belongs to: the channel (or thread) it
 /// happens in and the customer it belongs to, as Discord ids.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -14,6 +16,11 @@ pub struct Conv {
 }
 
 impl Conv {
+    /// The engine's key for this conversation.
+    pub fn key(self) -> ConversationKey {
+        ConversationKey::new(self.place.to_string(), self.user.to_string())
+    }
+
     fn encode(self) -> String {
         format!("{}.{}", base36(self.place), base36(self.user))
     }
@@ -49,7 +56,7 @@ fn base36(mut n: u64) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Discord's limit on a `custom_id`.
+/// Discord's limit on a `custom_id` and on a select option's value.
 pub const CUSTOM_ID_MAX: usize = 100;
 
 /// Every custom id this bot sends starts with this, so components of other
@@ -59,20 +66,12 @@ const PREFIX: &str = "t";
 /// What a component does when used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
-    /// The checklist solved it.
-    Solved { conv: Conv },
-    /// Still broken after the checklist: escalate.
-    Broken { conv: Conv },
-    /// Show the other candidate entries.
-    Others { conv: Conv },
-    /// Select menu: the checks the user already tried (values are check ids).
+    /// A button: the engine action is in the id (`t:solved:…`, `t:pick:…:c2c/no-audio`).
+    Act { conv: Conv, action: Action },
+    /// A select menu of choices; each value is an encoded action.
+    Menu { conv: Conv },
+    /// The "which checks have you tried" menu; values are check numbers.
     Tried { conv: Conv },
-    /// A suggested entry was picked (button: the entry id is in the id).
-    Pick { conv: Conv, entry: String },
-    /// Select menu of suggested entries (values are entry ids).
-    PickMenu { conv: Conv },
-    /// Open a ticket from an answer, a suggestion list or "I don't know".
-    Escalate { conv: Conv },
 }
 
 /// Why a route could not be encoded.
@@ -80,7 +79,7 @@ pub enum Route {
 pub enum RouteError {
     #[error("custom_id would be {0} characters; Discord allows {CUSTOM_ID_MAX}")]
     TooLong(usize),
-    #[error("'{0}' cannot be part of a custom_id (it contains ':')")]
+    #[error("'{0}' cannot be part of a custom_id (empty, or contains ':')")]
     BadPart(String),
 }
 
@@ -88,44 +87,25 @@ impl Route {
     /// The conversation the component belongs to.
     pub fn conv(&self) -> Conv {
         match self {
-            Route::Solved { conv }
-            | Route::Broken { conv }
-            | Route::Others { conv }
-            | Route::Tried { conv }
-            | Route::Pick { conv, .. }
-            | Route::PickMenu { conv }
-            | Route::Escalate { conv } => *conv,
-        }
-    }
-
-    fn parts(&self) -> (&'static str, Option<&str>) {
-        match self {
-            Route::Solved { .. } => ("solved", None),
-            Route::Broken { .. } => ("broken", None),
-            Route::Others { .. } => ("others", None),
-            Route::Tried { .. } => ("tried", None),
-            Route::Pick { entry, .. } => ("pick", Some(entry)),
-            Route::PickMenu { .. } => ("pickm", None),
-            Route::Escalate { .. } => ("esc", None),
+            Route::Act { conv, .. } | Route::Menu { conv } | Route::Tried { conv } => *conv,
         }
     }
 
     /// The `custom_id` for this route, checked against Discord's limit.
     pub fn encode(&self) -> Result<String, RouteError> {
-        let (verb, arg) = self.parts();
         let conv = self.conv().encode();
-        let id = match arg {
-            Some(a) if a.contains(':') || a.is_empty() => {
-                return Err(RouteError::BadPart(a.to_owned()))
+        let id = match self {
+            Route::Act { action, .. } => {
+                let (verb, arg) = action_parts(action)?;
+                match arg {
+                    Some(a) => format!("{PREFIX}:{verb}:{conv}:{a}"),
+                    None => format!("{PREFIX}:{verb}:{conv}"),
+                }
             }
-            Some(a) => format!("{PREFIX}:{verb}:{conv}:{a}"),
-            None => format!("{PREFIX}:{verb}:{conv}"),
+            Route::Menu { .. } => format!("{PREFIX}:menu:{conv}"),
+            Route::Tried { .. } => format!("{PREFIX}:tried:{conv}"),
         };
-        let n = id.chars().count();
-        if n > CUSTOM_ID_MAX {
-            return Err(RouteError::TooLong(n));
-        }
-        Ok(id)
+        checked(id)
     }
 
     /// Parses a `custom_id`; `None` for ids this bot did not make.
@@ -137,31 +117,93 @@ impl Route {
         let verb = it.next()?;
         let conv = Conv::decode(it.next()?)?;
         let arg = it.next();
-        let route = match (verb, arg) {
-            ("solved", None) => Route::Solved { conv },
-            ("broken", None) => Route::Broken { conv },
-            ("others", None) => Route::Others { conv },
-            ("tried", None) => Route::Tried { conv },
-            ("pickm", None) => Route::PickMenu { conv },
-            ("esc", None) => Route::Escalate { conv },
-            ("pick", Some(entry)) if !entry.is_empty() && !entry.contains(':') => Route::Pick {
+        match (verb, arg) {
+            ("menu", None) => Some(Route::Menu { conv }),
+            ("tried", None) => Some(Route::Tried { conv }),
+            _ => Some(Route::Act {
                 conv,
-                entry: entry.to_owned(),
-            },
-            _ => return None,
-        };
-        Some(route)
+                action: action_from_parts(verb, arg)?,
+            }),
+        }
     }
+}
+
+/// An action as a select option value (`solved`, `pick:c2c/no-audio`).
+pub fn encode_action(action: &Action) -> Result<String, RouteError> {
+    let (verb, arg) = action_parts(action)?;
+    checked(match arg {
+        Some(a) => format!("{verb}:{a}"),
+        None => verb.to_owned(),
+    })
+}
+
+/// The inverse of `encode_action`.
+pub fn decode_action(value: &str) -> Option<Action> {
+    let (verb, arg) = match value.split_once(':') {
+        Some((v, a)) => (v, Some(a)),
+        None => (value, None),
+    };
+    action_from_parts(verb, arg)
+}
+
+fn checked(id: String) -> Result<String, RouteError> {
+    let n = id.chars().count();
+    if n > CUSTOM_ID_MAX {
+        return Err(RouteError::TooLong(n));
+    }
+    Ok(id)
+}
+
+fn action_parts(action: &Action) -> Result<(&'static str, Option<String>), RouteError> {
+    let arg = |s: &str| {
+        if s.is_empty() || s.contains(':') {
+            Err(RouteError::BadPart(s.to_owned()))
+        } else {
+            Ok(Some(s.to_owned()))
+        }
+    };
+    Ok(match action {
+        Action::Solved => ("solved", None),
+        Action::Escalate => ("esc", None),
+        Action::More => ("more", None),
+        Action::Back => ("back", None),
+        Action::Cancel => ("cancel", None),
+        Action::Tried { checks } => {
+            let list: Vec<String> = checks.iter().map(usize::to_string).collect();
+            ("tried", arg(&list.join(","))?)
+        }
+        Action::PickEntry { entry } => ("pick", arg(entry.as_str())?),
+        Action::PickProduct { product } => ("prod", arg(product.as_str())?),
+    })
+}
+
+fn action_from_parts(verb: &str, arg: Option<&str>) -> Option<Action> {
+    let arg = arg.filter(|a| !a.is_empty() && !a.contains(':'));
+    Some(match (verb, arg) {
+        ("solved", None) => Action::Solved,
+        ("esc", None) => Action::Escalate,
+        ("more", None) => Action::More,
+        ("back", None) => Action::Back,
+        ("cancel", None) => Action::Cancel,
+        ("tried", Some(a)) => Action::Tried {
+            checks: a
+                .split(',')
+                .map(|n| n.parse().ok())
+                .collect::<Option<Vec<usize>>>()?,
+        },
+        ("pick", Some(a)) => Action::PickEntry { entry: a.into() },
+        ("prod", Some(a)) => Action::PickProduct { product: a.into() },
+        _ => return None,
+    })
 }
 
 impl fmt::Display for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (verb, arg) = self.parts();
-        write!(f, "{verb} {}", self.conv())?;
-        if let Some(a) = arg {
-            write!(f, " {a}")?;
+        match self {
+            Route::Act { conv, action } => write!(f, "{action:?} in {conv}"),
+            Route::Menu { conv } => write!(f, "menu in {conv}"),
+            Route::Tried { conv } => write!(f, "tried in {conv}"),
         }
-        Ok(())
     }
 }
 
@@ -169,28 +211,43 @@ impl fmt::Display for Route {
 mod tests {
     use super::*;
 
+    const CONV: Conv = Conv {
+        place: 1234567890123456789,
+        user: u64::MAX,
+    };
+
     #[test]
     fn every_route_round_trips() {
-        let conv = Conv {
-            place: 1234567890123456789,
-            user: u64::MAX,
-        };
-        let routes = [
-            Route::Solved { conv },
-            Route::Broken { conv },
-            Route::Others { conv },
-            Route::Tried { conv },
-            Route::PickMenu { conv },
-            Route::Escalate { conv },
-            Route::Pick {
-                conv,
+        let actions = [
+            Action::Solved,
+            Action::Escalate,
+            Action::More,
+            Action::Back,
+            Action::Cancel,
+            Action::Tried { checks: vec![1, 3] },
+            Action::PickEntry {
                 entry: "widget-sdk/conference-script-network-error".into(),
             },
+            Action::PickProduct {
+                product: "c2c".into(),
+            },
         ];
+        let mut routes: Vec<Route> = actions
+            .iter()
+            .map(|a| Route::Act {
+                conv: CONV,
+                action: a.clone(),
+            })
+            .collect();
+        routes.push(Route::Menu { conv: CONV });
+        routes.push(Route::Tried { conv: CONV });
         for r in routes {
             let id = r.encode().unwrap();
             assert!(id.len() <= CUSTOM_ID_MAX);
             assert_eq!(Route::decode(&id), Some(r));
+        }
+        for a in actions {
+            assert_eq!(decode_action(&encode_action(&a).unwrap()), Some(a));
         }
     }
 
@@ -206,6 +263,7 @@ mod tests {
             "t:solved:1.!",
             "t:fly:1.2",
             "t:pick:1.2",
+            "t:tried:1.2:x",
             "t:solved:1.2:extra",
         ] {
             assert_eq!(Route::decode(id), None, "{id}");
@@ -215,15 +273,19 @@ mod tests {
     #[test]
     fn over_long_ids_are_refused_not_truncated() {
         let conv = Conv { place: 1, user: 2 };
-        let r = Route::Pick {
+        let long = Route::Act {
             conv,
-            entry: "x".repeat(120),
+            action: Action::PickEntry {
+                entry: "x".repeat(120).as_str().into(),
+            },
         };
-        assert!(matches!(r.encode(), Err(RouteError::TooLong(_))));
-        let r = Route::Pick {
+        assert!(matches!(long.encode(), Err(RouteError::TooLong(_))));
+        let colon = Route::Act {
             conv,
-            entry: "a:b".into(),
+            action: Action::PickEntry {
+                entry: "a:b".into(),
+            },
         };
-        assert!(matches!(r.encode(), Err(RouteError::BadPart(_))));
+        assert!(matches!(colon.encode(), Err(RouteError::BadPart(_))));
     }
 }

@@ -1,0 +1,476 @@
+//! The slash and context-menu commands. Each one parses its options, calls
+//! the engine and hands the reply to `deliver`; staff commands are hidden by
+//! `default_member_permissions` and checked against the support role.
+
+use std::sync::Arc;
+
+use poise::serenity_prelude as serenity;
+use tracing::{info, instrument};
+
+use super::escalation::{self, Here};
+use super::route::Conv;
+use super::{blocking, render, text, Context, Data, Error};
+use time::OffsetDateTime;
+
+use crate::engine::{
+    Action, Engine, EngineError, Event, Input, StaffAction, StaffInput, TicketId, UserId,
+};
+use crate::kb::{self, KbError, ProductId};
+use crate::matcher::{Matcher, Query};
+use crate::report::{self, Report};
+
+pub(super) fn all() -> Vec<poise::Command<Arc<Data>, Error>> {
+    vec![
+        diagnose(),
+        diagnose_message(),
+        kb(),
+        escalate(),
+        ticket(),
+        stats(),
+    ]
+}
+
+/// Passes for members with the support role; the bot checks this itself
+/// because server admins can change who sees a command.
+async fn staff_only(ctx: Context<'_>) -> Result<bool, Error> {
+    Ok(ctx.data().is_staff(member(ctx)))
+}
+
+fn member(ctx: Context<'_>) -> Option<&serenity::Member> {
+    match ctx {
+        poise::Context::Application(a) => a.interaction.member.as_deref(),
+        poise::Context::Prefix(_) => None,
+    }
+}
+
+fn in_thread(ctx: Context<'_>) -> bool {
+    match ctx {
+        poise::Context::Application(a) => a
+            .interaction
+            .channel
+            .as_ref()
+            .is_some_and(|c| is_thread(c.kind)),
+        poise::Context::Prefix(_) => false,
+    }
+}
+
+pub(super) fn is_thread(kind: serenity::ChannelType) -> bool {
+    matches!(
+        kind,
+        serenity::ChannelType::PublicThread
+            | serenity::ChannelType::PrivateThread
+            | serenity::ChannelType::NewsThread
+    )
+}
+
+fn product_option(engine: &Engine, product: Option<String>) -> Result<Option<ProductId>, Error> {
+    let Some(p) = product.filter(|p| !p.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let p = p.trim();
+    match engine
+        .kb()
+        .products()
+        .iter()
+        .find(|x| x.id.as_str() == p || x.name.eq_ignore_ascii_case(p))
+    {
+        Some(x) => Ok(Some(x.id.clone())),
+        None => {
+            let known: Vec<&str> = engine
+                .kb()
+                .products()
+                .iter()
+                .map(|x| x.id.as_str())
+                .collect();
+            Err(Error::user(format!(
+                "I don't know the product '{p}'. Known products: {}.",
+                known.join(", ")
+            )))
+        }
+    }
+}
+
+/// Find the checklist for a problem, described in your own words.
+#[poise::command(slash_command, guild_only)]
+#[instrument(skip_all, fields(interaction = ctx.id()))]
+async fn diagnose(
+    ctx: Context<'_>,
+    #[description = "What goes wrong, in your own words, or pick a known problem"]
+    #[autocomplete = "autocomplete_symptom"]
+    #[max_length = 2000]
+    symptom: String,
+    #[description = "The product it is about"]
+    #[autocomplete = "autocomplete_product"]
+    product: Option<String>,
+    #[description = "Diagnose for this member (support team)"]
+    #[rename = "for"]
+    for_user: Option<serenity::User>,
+) -> Result<(), Error> {
+    let data = ctx.data();
+    let engine = data.engine();
+    let customer = for_user.as_ref().map_or(ctx.author().id, |u| u.id);
+    if customer != ctx.author().id && !data.is_staff(member(ctx)) {
+        return Err(Error::user(
+            "Only the support team can diagnose for someone else.",
+        ));
+    }
+    let product = product_option(&engine, product)?
+        .or_else(|| data.config().help_channel(ctx.channel_id().get()).cloned());
+    let conv = Conv {
+        place: ctx.channel_id().get(),
+        user: customer.get(),
+    };
+    // A value picked from the autocomplete list is an entry id.
+    let event = match engine.kb().entry(symptom.trim()) {
+        Some(e) => Event::Act(Action::PickEntry {
+            entry: e.id.clone(),
+        }),
+        None => Event::Ask { text: symptom },
+    };
+    let input = Input {
+        id: ctx.id().to_string().as_str().into(),
+        key: conv.key(),
+        author: UserId::new(ctx.author().id.to_string()),
+        product,
+        event,
+    };
+    // For yourself: only you need to see it. For a customer: they must.
+    let ephemeral = customer == ctx.author().id;
+    escalation::deliver(
+        Here::Command {
+            ctx,
+            ephemeral,
+            in_thread: in_thread(ctx),
+        },
+        conv,
+        input,
+    )
+    .await
+}
+
+/// Apps → Diagnose on a message: answers the customer's message in place.
+#[poise::command(context_menu_command = "Diagnose", guild_only)]
+#[instrument(skip_all, fields(interaction = ctx.id()))]
+async fn diagnose_message(ctx: Context<'_>, msg: serenity::Message) -> Result<(), Error> {
+    let data = ctx.data();
+    if msg.author.id != ctx.author().id && !data.is_staff(member(ctx)) {
+        return Err(Error::user(
+            "Only the support team can diagnose someone else's message.",
+        ));
+    }
+    if msg.content.trim().is_empty() {
+        return Err(Error::user("That message has no text to diagnose."));
+    }
+    let conv = Conv {
+        place: msg.channel_id.get(),
+        user: msg.author.id.get(),
+    };
+    let input = Input {
+        id: ctx.id().to_string().as_str().into(),
+        key: conv.key(),
+        author: UserId::new(ctx.author().id.to_string()),
+        product: data.config().help_channel(msg.channel_id.get()).cloned(),
+        event: Event::Ask {
+            text: msg.content.clone(),
+        },
+    };
+    escalation::deliver(
+        Here::OnMessage {
+            ctx,
+            target: &msg,
+            in_thread: in_thread(ctx),
+        },
+        conv,
+        input,
+    )
+    .await
+}
+
+/// Talk to a person: opens a ticket thread and asks what support needs.
+#[poise::command(slash_command, guild_only)]
+#[instrument(skip_all, fields(interaction = ctx.id()))]
+async fn escalate(
+    ctx: Context<'_>,
+    #[description = "The product it is about"]
+    #[autocomplete = "autocomplete_product"]
+    product: Option<String>,
+) -> Result<(), Error> {
+    let data = ctx.data();
+    let product = product_option(&data.engine(), product)?
+        .or_else(|| data.config().help_channel(ctx.channel_id().get()).cloned());
+    let conv = Conv {
+        place: ctx.channel_id().get(),
+        user: ctx.author().id.get(),
+    };
+    let input = Input::act(ctx.id().to_string(), conv.key(), Action::Escalate).in_product(product);
+    escalation::deliver(
+        Here::Command {
+            ctx,
+            ephemeral: true,
+            in_thread: in_thread(ctx),
+        },
+        conv,
+        input,
+    )
+    .await
+}
+
+/// The knowledge base.
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("kb_show", "kb_reload"),
+    subcommand_required
+)]
+async fn kb(_: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Show an entry's checklist.
+#[poise::command(slash_command, rename = "show")]
+async fn kb_show(
+    ctx: Context<'_>,
+    #[description = "The entry"]
+    #[autocomplete = "autocomplete_entry"]
+    entry: String,
+) -> Result<(), Error> {
+    let engine = ctx.data().engine();
+    let kb = engine.kb();
+    let entry = kb.entry(entry.trim()).ok_or_else(|| {
+        Error::user(format!(
+            "There is no entry '{}'. Start typing to pick one.",
+            entry.trim()
+        ))
+    })?;
+    let msg = render::entry(kb, entry);
+    ctx.send(msg.reply(true)).await?;
+    Ok(())
+}
+
+/// Reload the knowledge base from disk; keeps the current one if the new one has problems (staff).
+#[poise::command(slash_command, rename = "reload", check = "staff_only", ephemeral)]
+#[instrument(skip_all, fields(interaction = ctx.id()))]
+async fn kb_reload(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    let data = ctx.data();
+    let dir = data.kb_dir.clone();
+    let loaded = blocking(move || kb::load_dir(&dir)).await?;
+    let new_kb = match loaded {
+        Ok(k) => k,
+        Err(KbError::Invalid(problems)) => {
+            let list: Vec<String> = problems.iter().map(|p| format!("• {p}")).collect();
+            let msg = format!(
+                "**Kept the current knowledge base**: the files on disk have {} problem(s).\n{}",
+                problems.len(),
+                list.join("\n")
+            );
+            for (i, piece) in text::split(&msg, text::CONTENT_MAX)
+                .into_iter()
+                .take(5)
+                .enumerate()
+            {
+                escalation::respond(ctx, &render::Message::text(piece), true, i == 0).await?;
+            }
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(Error::user(format!(
+                "**Kept the current knowledge base**: {e}"
+            )))
+        }
+    };
+    if let Err(problem) = data.config().validate(&new_kb) {
+        return Err(Error::user(format!(
+            "**Kept the current knowledge base**: the config no longer fits it: {problem}"
+        )));
+    }
+    let summary = format!(
+        "{} products, {} entries",
+        new_kb.products().len(),
+        new_kb.entries().len()
+    );
+    let matcher = blocking(move || Matcher::new(Arc::new(new_kb))).await??;
+    data.replace_matcher(Arc::new(matcher));
+    info!(%summary, "knowledge base reloaded");
+    let done = render::Message::text(format!("Reloaded the knowledge base: {summary}."));
+    escalation::respond(ctx, &done, true, true).await?;
+    Ok(())
+}
+
+/// Tickets (support team).
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("ticket_claim", "ticket_close", "ticket_reopen"),
+    subcommand_required,
+    default_member_permissions = "MANAGE_THREADS",
+    check = "staff_only"
+)]
+async fn ticket(_: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Take this ticket.
+#[poise::command(slash_command, rename = "claim")]
+async fn ticket_claim(
+    ctx: Context<'_>,
+    #[description = "Ticket number (default: this thread's ticket)"] ticket: Option<i64>,
+) -> Result<(), Error> {
+    staff_action(ctx, ticket, StaffAction::Claim, None).await
+}
+
+/// Close this ticket; the customer is told.
+#[poise::command(slash_command, rename = "close")]
+async fn ticket_close(
+    ctx: Context<'_>,
+    #[description = "Why (shown to the customer)"]
+    #[max_length = 500]
+    reason: Option<String>,
+    #[description = "Ticket number (default: this thread's ticket)"] ticket: Option<i64>,
+) -> Result<(), Error> {
+    staff_action(ctx, ticket, StaffAction::Close, reason).await
+}
+
+/// Reopen a closed ticket.
+#[poise::command(slash_command, rename = "reopen")]
+async fn ticket_reopen(
+    ctx: Context<'_>,
+    #[description = "Ticket number (default: this thread's ticket)"] ticket: Option<i64>,
+) -> Result<(), Error> {
+    staff_action(ctx, ticket, StaffAction::Reopen, None).await
+}
+
+#[instrument(skip(ctx, reason), fields(interaction = ctx.id()))]
+async fn staff_action(
+    ctx: Context<'_>,
+    ticket: Option<i64>,
+    action: StaffAction,
+    reason: Option<String>,
+) -> Result<(), Error> {
+    let channel_name = match ctx {
+        poise::Context::Application(a) => {
+            a.interaction.channel.as_ref().and_then(|c| c.name.clone())
+        }
+        poise::Context::Prefix(_) => None,
+    };
+    let ticket = match ticket {
+        Some(n) => TicketId(n),
+        None => escalation::ticket_of_channel(ctx.data(), ctx.channel_id(), channel_name.as_deref())
+            .await?
+            .ok_or_else(|| Error::user("This is not a ticket thread: run it in the ticket's thread, or give the ticket number."))?,
+    };
+    let input = StaffInput {
+        id: ctx.id().to_string().as_str().into(),
+        staff: UserId::new(ctx.author().id.to_string()),
+        ticket,
+        action,
+    };
+    let reply = ctx.data().staff(input).await?;
+    if reply.duplicate {
+        return Ok(());
+    }
+    escalation::announce_staff(ctx, &reply.outputs, reason.as_deref()).await
+}
+
+/// Questions, answers, self-service and escalations (support team).
+#[poise::command(
+    slash_command,
+    guild_only,
+    default_member_permissions = "MANAGE_THREADS",
+    check = "staff_only",
+    ephemeral
+)]
+async fn stats(
+    ctx: Context<'_>,
+    #[description = "Over the last N days (default 7)"]
+    #[min = 1]
+    #[max = 365]
+    days: Option<u32>,
+) -> Result<(), Error> {
+    let days = days.unwrap_or(7);
+    let engine = ctx.data().engine();
+    let until = OffsetDateTime::now_utc();
+    let since = until - time::Duration::days(i64::from(days));
+    let report = blocking(move || -> Result<Report, Error> {
+        let records = engine
+            .store()
+            .queries_since(since)
+            .map_err(EngineError::from)?;
+        Ok(report::compute(&records, engine.kb(), since, until))
+    })
+    .await??;
+    ctx.send(render::report(&report, days).reply(true)).await?;
+    Ok(())
+}
+
+/// Top entries for what the user has typed so far; the value is the entry
+/// id, so a pick answers directly. Free text stays possible.
+async fn autocomplete_symptom(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let choices = if partial.trim().chars().count() < 3 {
+        Vec::new()
+    } else {
+        let data = ctx.data();
+        let product = data.config().help_channel(ctx.channel_id().get()).cloned();
+        let m = data.matcher().find(&Query {
+            text: partial,
+            product: product.as_ref(),
+        });
+        m.results
+            .iter()
+            .map(|c| {
+                serenity::AutocompleteChoice::new(
+                    text::truncate(&c.title, text::LABEL_MAX),
+                    c.id.as_str(),
+                )
+            })
+            .collect()
+    };
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+async fn autocomplete_product(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let engine = ctx.data().engine();
+    let p = partial.to_lowercase();
+    let choices = engine
+        .kb()
+        .products()
+        .iter()
+        .filter(|x| x.id.as_str().contains(&p) || x.name.to_lowercase().contains(&p))
+        .take(text::CHOICES_MAX)
+        .map(|x| {
+            serenity::AutocompleteChoice::new(
+                text::truncate(&x.name, text::LABEL_MAX),
+                x.id.as_str(),
+            )
+        })
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+async fn autocomplete_entry(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let engine = ctx.data().engine();
+    let p = partial.to_lowercase();
+    let choices = engine
+        .kb()
+        .entries()
+        .iter()
+        .filter(|e| e.id.as_str().contains(&p) || e.title.to_lowercase().contains(&p))
+        .take(text::CHOICES_MAX)
+        .map(|e| {
+            serenity::AutocompleteChoice::new(
+                text::truncate(&format!("{} ({})", e.title, e.id), text::LABEL_MAX),
+                e.id.as_str(),
+            )
+        })
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}

@@ -1,0 +1,91 @@
+//! Button and select-menu clicks, routed by `custom_id` alone (no
+//! collectors): decode the route, check who clicked, feed the engine the
+//! action with the interaction id as input id, deliver the reply.
+
+use poise::serenity_prelude as serenity;
+use serenity::{ComponentInteraction, ComponentInteractionDataKind, CreateInteractionResponse};
+use tracing::{debug, instrument};
+
+use super::escalation::{self, Here};
+use super::render::Message;
+use super::route::{self, Route};
+use super::{commands, Data, Error};
+use crate::engine::{Action, Input, UserId};
+
+#[instrument(skip_all, fields(interaction = %click.id, custom_id = %click.data.custom_id))]
+pub(super) async fn handle(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &ComponentInteraction,
+) -> Result<(), Error> {
+    let Some(route) = Route::decode(&click.data.custom_id) else {
+        debug!("not ours");
+        return Ok(());
+    };
+    let conv = route.conv();
+    let clicker = click.user.id;
+    let ephemeral = click
+        .message
+        .flags
+        .is_some_and(|f| f.contains(serenity::MessageFlags::EPHEMERAL));
+    if clicker.get() != conv.user && !data.is_staff(click.member.as_ref()) {
+        let refuse = Message::text(format!(
+            "These buttons belong to <@{}>'s question. Ask your own with `/diagnose`.",
+            conv.user
+        ));
+        click
+            .create_response(
+                ctx,
+                CreateInteractionResponse::Message(refuse.interaction(true)),
+            )
+            .await?;
+        return Ok(());
+    }
+    let Some(action) = action_of(&route, &click.data.kind) else {
+        debug!("click without a usable value");
+        click
+            .create_response(ctx, CreateInteractionResponse::Acknowledge)
+            .await?;
+        return Ok(());
+    };
+    // "Which checks have you tried" re-renders the checklist in place.
+    let update = matches!(route, Route::Tried { .. });
+    let mut input = Input::act(click.id.to_string(), conv.key(), action)
+        .in_product(data.config().help_channel(conv.place).cloned());
+    if clicker.get() != conv.user {
+        input = input.by(UserId::new(clicker.to_string()));
+    }
+    let in_thread = click
+        .channel
+        .as_ref()
+        .is_some_and(|c| commands::is_thread(c.kind));
+    escalation::deliver(
+        Here::Click {
+            ctx,
+            data,
+            click,
+            ephemeral,
+            update,
+            in_thread,
+        },
+        conv,
+        input,
+    )
+    .await
+}
+
+fn action_of(route: &Route, kind: &ComponentInteractionDataKind) -> Option<Action> {
+    let values = match kind {
+        ComponentInteractionDataKind::StringSelect { values } => Some(values),
+        _ => None,
+    };
+    match route {
+        Route::Act { action, .. } => Some(action.clone()),
+        Route::Menu { .. } => route::decode_action(values?.first()?),
+        Route::Tried { .. } => {
+            let mut checks: Vec<usize> = values?.iter().filter_map(|v| v.parse().ok()).collect();
+            checks.sort_unstable();
+            Some(Action::Tried { checks })
+        }
+    }
+}
