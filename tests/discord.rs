@@ -554,6 +554,102 @@ async fn solved_is_acknowledged_and_recorded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tried_checks_update_the_answer_in_place_and_other_matches_are_offered() {
+    let h = Harness::ready().await;
+    let (ix, _) = h
+        .slash(
+            ids::ALICE,
+            ids::HELP_CHANNEL,
+            "diagnose",
+            vec![opt_string("symptom", "widget is missing")],
+        )
+        .await;
+    let msg = h.fake.original_message(&ix).unwrap();
+    let tried = custom_id_starting(&msg, "t:tried:");
+    let sel = payloads::select_choice(h.world(), ids::ALICE, &msg, &tried, &["2"]);
+    h.fake.dispatch("INTERACTION_CREATE", sel.clone());
+    let cb = h.fake.wait_callback(&sel, T).await;
+    assert_eq!(cb.body["type"], 7, "the answer is updated in place");
+    let data = &cb.body["data"];
+    assert!(content(data).contains("Noted"), "{data}");
+    let desc = data["embeds"][0]["description"].as_str().unwrap();
+    assert!(desc.contains("✓ _tried_"), "{desc}");
+    let menu = &data["components"][0]["components"][0];
+    assert_eq!(
+        menu["options"][1]["default"], true,
+        "the tried check stays selected: {menu}"
+    );
+
+    let msg = h.fake.original_message(&ix).unwrap();
+    let more = custom_id_starting(&msg, "t:more:");
+    let (_, cb) = h.click(ids::ALICE, &msg, &more).await;
+    let picks: Vec<String> = payloads::custom_ids(&cb.body["data"])
+        .into_iter()
+        .map(|(i, _)| i)
+        .filter(|i| i.starts_with("t:pick:"))
+        .collect();
+    assert_eq!(picks.len(), 1, "the other candidate: {picks:?}");
+    assert!(picks[0].ends_with(SUGGESTED[1]));
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forum_post_is_answered_in_the_post_and_edits_are_ignored() {
+    let h = Harness::ready().await;
+    let post_id = payloads::next_id();
+    let thread = payloads::thread(
+        h.world(),
+        post_id,
+        ids::FORUM_CHANNEL,
+        ids::ALICE,
+        "Widget gone",
+        payloads::channel_type::PUBLIC_THREAD,
+    );
+    h.fake
+        .dispatch("THREAD_CREATE", payloads::thread_create(&thread));
+    let mut starter = payloads::message_create(
+        h.world(),
+        ids::ALICE,
+        post_id,
+        "my widget is missing since friday",
+    );
+    starter["id"] = json!(post_id.to_string());
+    let mark = h.fake.mark();
+    h.fake.dispatch("MESSAGE_CREATE", starter.clone());
+    let answer = h.bot_post_after(mark, post_id).await;
+    assert_eq!(
+        answer.body["message_reference"]["message_id"],
+        starter["id"]
+    );
+    assert!(answer.body["embeds"][0]["title"].is_string());
+    // Editing the post does not ask again; someone else in the post is not asked.
+    h.fake.dispatch(
+        "MESSAGE_UPDATE",
+        payloads::message_update(&starter, "my widget is missing, still"),
+    );
+    h.say(ids::OWNER, post_id, "same here, widget is missing");
+    // A later question in the help channel is answered, so the two above were handled.
+    let mark = h.fake.mark();
+    h.say(ids::ALICE, ids::HELP_CHANNEL, "widget is missing again");
+    h.bot_post_after(mark, ids::HELP_CHANNEL).await;
+    let posts_in_thread = h
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.is("POST", &format!("/channels/{post_id}/messages")))
+        .count();
+    assert_eq!(posts_in_thread, 1);
+    assert_eq!(
+        h.store
+            .queries_since(time::OffsetDateTime::UNIX_EPOCH)
+            .unwrap()
+            .len(),
+        2
+    );
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_diagnose_on_a_customers_message_replies_to_it() {
     let h = Harness::ready().await;
     let question = h.say(

@@ -282,7 +282,7 @@ fn tried_menu(c: &Checklist, conv: Conv) -> Option<CreateActionRow> {
     Some(CreateActionRow::SelectMenu(
         serenity::CreateSelectMenu::new(id, serenity::CreateSelectMenuKind::String { options })
             .placeholder("Which checks have you already tried?")
-            .min_values(0)
+            .min_values(1)
             .max_values(n),
     ))
 }
