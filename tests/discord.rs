@@ -650,6 +650,50 @@ async fn a_forum_post_is_answered_in_the_post_and_edits_are_ignored() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_diagnose_for_a_customer_is_public_and_theirs() {
+    let h = Harness::ready().await;
+    let (ix, cb) = h
+        .slash(
+            ids::BOB,
+            ids::HELP_CHANNEL,
+            "diagnose",
+            vec![
+                opt_string("symptom", "widget is missing"),
+                payloads::opt_user("for", ids::ALICE),
+            ],
+        )
+        .await;
+    let data = &cb.body["data"];
+    assert!(!is_ephemeral(data), "the customer must see it");
+    assert!(content(data).starts_with(&format!("<@{}>", ids::ALICE)));
+    assert_eq!(
+        data["allowed_mentions"]["users"],
+        json!([ids::ALICE.to_string()])
+    );
+    assert_eq!(data["allowed_mentions"]["parse"], json!([]));
+    // The buttons are the customer's.
+    let msg = h.fake.original_message(&ix).unwrap();
+    let solved = custom_id_starting(&msg, "t:solved:");
+    let (_, cb) = h.click(ids::ALICE, &msg, &solved).await;
+    assert!(content(&cb.body["data"]).contains("Glad"));
+    // A customer cannot diagnose for someone else.
+    let (_, cb) = h
+        .slash(
+            ids::ALICE,
+            ids::HELP_CHANNEL,
+            "diagnose",
+            vec![
+                opt_string("symptom", "widget is missing"),
+                payloads::opt_user("for", ids::OWNER),
+            ],
+        )
+        .await;
+    assert!(is_ephemeral(&cb.body["data"]));
+    assert!(content(&cb.body["data"]).contains("Only the support team"));
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_diagnose_on_a_customers_message_replies_to_it() {
     let h = Harness::ready().await;
     let question = h.say(

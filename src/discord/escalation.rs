@@ -187,7 +187,7 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, input: Input) -> Result<
     } else {
         None
     };
-    send_here(&here, here_msgs, acked).await?;
+    send_here(&here, conv, here_msgs, acked).await?;
     if let Some(t) = thread {
         if needs_thread {
             post(ctx, t, render::outputs(&parts.thread, conv)).await?;
@@ -248,9 +248,31 @@ fn split(outputs: Vec<Output>, in_thread: bool) -> Parts {
 }
 
 /// Sends the messages for where the user is.
-async fn send_here(here: &Here<'_>, msgs: Vec<Message>, acked: bool) -> Result<(), Error> {
+async fn send_here(
+    here: &Here<'_>,
+    conv: Conv,
+    mut msgs: Vec<Message>,
+    acked: bool,
+) -> Result<(), Error> {
     match here {
         Here::Command { ctx, ephemeral, .. } => {
+            // Staff diagnosing for a customer: the customer is told, once.
+            if !*ephemeral && ctx.author().id.get() != conv.user {
+                let mention = format!("<@{}>", conv.user);
+                match msgs.first_mut() {
+                    Some(first)
+                        if text::len(&first.content) + mention.len() < text::CONTENT_MAX =>
+                    {
+                        first.content = format!("{mention} {}", first.content);
+                        first.ping_users = vec![conv.user];
+                    }
+                    _ => {
+                        let mut m = Message::text(mention);
+                        m.ping_users = vec![conv.user];
+                        msgs.insert(0, m);
+                    }
+                }
+            }
             for (i, m) in msgs.iter().enumerate() {
                 respond(*ctx, m, *ephemeral, acked && i == 0).await?;
             }
