@@ -975,6 +975,31 @@ async fn a_member_without_the_support_role_is_refused_staff_commands() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_reports_the_query_log_to_staff() {
+    let h = Harness::ready().await;
+    for q in ["widget is missing", "something odd", "how do I bake bread"] {
+        h.slash(
+            ids::ALICE,
+            ids::HELP_CHANNEL,
+            "diagnose",
+            vec![opt_string("symptom", q)],
+        )
+        .await;
+    }
+    let (_, cb) = h.slash(ids::BOB, ids::STAFF_CHANNEL, "stats", vec![]).await;
+    let data = &cb.body["data"];
+    assert!(is_ephemeral(data));
+    let desc = data["embeds"][0]["description"].as_str().unwrap();
+    assert!(desc.contains("**3** questions"), "{desc}");
+    assert!(desc.contains("answer 1 · suggest 1 · none 1"), "{desc}");
+    let (_, cb) = h
+        .slash(ids::ALICE, ids::HELP_CHANNEL, "stats", vec![])
+        .await;
+    assert!(content(&cb.body["data"]).contains("Only the support team"));
+    h.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kb_reload_with_a_broken_knowledge_base_keeps_the_old_one() {
     let h = Harness::ready().await;
     let file = h.kb_dir.join("convot.yaml");

@@ -353,23 +353,30 @@ async fn staff_action(
         }
         poise::Context::Prefix(_) => None,
     };
-    let ticket = match ticket {
-        Some(n) => TicketId(n),
-        None => escalation::ticket_of_channel(ctx.data(), ctx.channel_id(), channel_name.as_deref())
-            .await?
-            .ok_or_else(|| Error::user("This is not a ticket thread: run it in the ticket's thread, or give the ticket number."))?,
+    let data = ctx.data();
+    let work = async {
+        let ticket = match ticket {
+            Some(n) => TicketId(n),
+            None => escalation::ticket_of_channel(data, ctx.channel_id(), channel_name.as_deref())
+                .await?
+                .ok_or_else(|| {
+                    Error::user("This is not a ticket thread: run it in the ticket's thread, or give the ticket number.")
+                })?,
+        };
+        let input = StaffInput {
+            id: ctx.id().to_string().as_str().into(),
+            staff: UserId::new(ctx.author().id.to_string()),
+            ticket,
+            action,
+        };
+        data.staff(input).await
     };
-    let input = StaffInput {
-        id: ctx.id().to_string().as_str().into(),
-        staff: UserId::new(ctx.author().id.to_string()),
-        ticket,
-        action,
-    };
-    let reply = ctx.data().staff(input).await?;
+    let (reply, acked) = escalation::command_in_time(ctx, false, work).await?;
+    let reply = reply?;
     if reply.duplicate {
         return Ok(());
     }
-    escalation::announce_staff(ctx, &reply.outputs, reason.as_deref()).await
+    escalation::announce_staff(ctx, &reply.outputs, reason.as_deref(), acked).await
 }
 
 /// Questions, answers, self-service and escalations (support team).
@@ -391,16 +398,15 @@ async fn stats(
     let engine = ctx.data().engine();
     let until = OffsetDateTime::now_utc();
     let since = until - time::Duration::days(i64::from(days));
-    let report = blocking(move || -> Result<Report, Error> {
+    let work = blocking(move || -> Result<Report, Error> {
         let records = engine
             .store()
             .queries_since(since)
             .map_err(EngineError::from)?;
         Ok(report::compute(&records, engine.kb(), since, until))
-    })
-    .await??;
-    ctx.send(render::report(&report, days).reply(true)).await?;
-    Ok(())
+    });
+    let (report, acked) = escalation::command_in_time(ctx, true, work).await?;
+    escalation::respond(ctx, &render::report(&report??, days), true, acked).await
 }
 
 /// Top entries for what the user has typed so far; the value is the entry

@@ -133,6 +133,21 @@ async fn within_deadline<T>(
     }
 }
 
+/// For commands that are not a conversation step (staff actions, stats):
+/// runs `work`, acknowledging the interaction first if it takes long.
+pub(crate) async fn command_in_time<T>(
+    ctx: Context<'_>,
+    ephemeral: bool,
+    work: impl Future<Output = T>,
+) -> Result<(T, bool), Error> {
+    let here = Here::Command {
+        ctx,
+        ephemeral,
+        in_thread: false,
+    };
+    within_deadline(&here, work).await
+}
+
 /// Feeds `input` to the engine and delivers its reply. A redelivered input
 /// (same interaction or message id) gets no response at all: the first
 /// delivery already answered.
@@ -519,6 +534,7 @@ pub(crate) async fn announce_staff(
     ctx: Context<'_>,
     outputs: &[Output],
     reason: Option<&str>,
+    acked: bool,
 ) -> Result<(), Error> {
     let mut outs = outputs.to_vec();
     if let Some(r) = reason.filter(|r| !r.trim().is_empty()) {
@@ -530,8 +546,8 @@ pub(crate) async fn announce_staff(
         place: ctx.channel_id().get(),
         user: ctx.author().id.get(),
     };
-    for m in render::outputs(&outs, conv) {
-        ctx.send(m.reply(false)).await?;
+    for (i, m) in render::outputs(&outs, conv).iter().enumerate() {
+        respond(ctx, m, false, acked && i == 0).await?;
     }
     Ok(())
 }

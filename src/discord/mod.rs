@@ -32,6 +32,30 @@ pub fn intents() -> serenity::GatewayIntents {
         | serenity::GatewayIntents::MESSAGE_CONTENT
 }
 
+/// What the bot needs in the channels it serves: read and answer (with
+/// embeds), open ticket threads and post in them, and ping the support role
+/// even when the role is not set "mentionable" (allowed_mentions still
+/// limits every message to that one role). 377957338112.
+pub fn invite_permissions() -> serenity::Permissions {
+    use serenity::Permissions as P;
+    P::VIEW_CHANNEL
+        | P::SEND_MESSAGES
+        | P::EMBED_LINKS
+        | P::READ_MESSAGE_HISTORY
+        | P::MENTION_EVERYONE
+        | P::CREATE_PUBLIC_THREADS
+        | P::CREATE_PRIVATE_THREADS
+        | P::SEND_MESSAGES_IN_THREADS
+}
+
+/// The URL that adds the bot to a server with its commands and permissions.
+pub fn invite_url(application_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands&permissions={}",
+        invite_permissions().bits()
+    )
+}
+
 /// The bot token. It is never printed: `Debug` shows `Token(<redacted>)`.
 #[derive(Clone)]
 pub struct Token(String);
@@ -294,7 +318,12 @@ fn framework(data: Arc<Data>) -> Framework {
         .options(options)
         .setup(move |ctx, ready, fw| {
             Box::pin(async move {
-                info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                info!(
+                    user = %ready.user.name,
+                    guilds = ready.guilds.len(),
+                    invite = %invite_url(ready.application.id.get()),
+                    "connected to Discord"
+                );
                 register(ctx, fw, &data.config).await;
                 Ok(data)
             })
@@ -468,3 +497,28 @@ pub(crate) const GENERIC_FAILURE: &str =
     "Sorry, something went wrong on our side. It has been logged; please try again in a moment.";
 /// What a non-staff member sees for a staff command.
 pub(crate) const STAFF_ONLY: &str = "Only the support team can use this command.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invite_asks_for_exactly_what_the_bot_uses() {
+        assert_eq!(invite_permissions().bits(), 377_957_338_112);
+        assert!(invite_url(42)
+            .contains("client_id=42&scope=bot+applications.commands&permissions=377957338112"));
+    }
+
+    #[test]
+    fn the_token_is_never_shown() {
+        let t = Token::new("Bot abc.def.ghi").unwrap();
+        assert_eq!(t.expose(), "abc.def.ghi");
+        let conn = Connection {
+            token: t,
+            api_base: None,
+        };
+        assert!(!format!("{conn:?}").contains("abc"));
+        assert!(matches!(Token::new("  "), Err(RunError::MalformedToken)));
+        assert!(matches!(Token::new("a b"), Err(RunError::MalformedToken)));
+    }
+}
