@@ -333,6 +333,11 @@ pub struct Synonyms {
     /// write in. A word may not be both a stopword and in a group.
     #[serde(default)]
     pub stopwords: Vec<String>,
+    /// Words that say something is wrong ("error", "never", "stuck"). A
+    /// question with none of them is more often a how-to or a feature
+    /// request, so the matcher asks for stronger evidence before answering.
+    #[serde(default)]
+    pub trouble: Vec<String>,
 }
 
 /// A validated knowledge base.
@@ -382,6 +387,7 @@ impl KnowledgeBase {
                     Ok(s) => {
                         kb.synonyms.groups.extend(s.groups);
                         kb.synonyms.stopwords.extend(s.stopwords);
+                        kb.synonyms.trouble.extend(s.trouble);
                     }
                     Err(mut p) => problems.append(&mut p),
                 }
@@ -673,6 +679,20 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
             problems.push(Problem {
                 span: locate_after(src, &stop_span, w),
                 message: format!("'{w}' is a stopword and in synonym group {}; pick one", g + 1),
+            });
+        }
+    }
+    let trouble_span = locate(src, origin, "trouble", "", 0);
+    for w in &syn.trouble {
+        if w.trim().is_empty() {
+            problems.push(Problem {
+                span: trouble_span.clone(),
+                message: "a trouble word is empty".into(),
+            });
+        } else if syn.stopwords.iter().any(|s| key(s) == key(w)) {
+            problems.push(Problem {
+                span: locate_after(src, &trouble_span, w),
+                message: format!("'{w}' is both a stopword and a trouble word; pick one"),
             });
         }
     }

@@ -93,10 +93,15 @@ pub struct Calibration {
     pub w_absolute: f32,
     pub absolute_scale: f32,
     pub w_symptom: f32,
+    /// A symptom phrasing needs this much idf weight to count fully.
+    pub symptom_mass: f32,
     pub w_bigram: f32,
     /// Exact evidence, which dominates fuzzy evidence.
     pub w_error: f32,
     pub w_status: f32,
+    /// A question that says nothing is wrong (no trouble word, no status,
+    /// no pasted error) keeps this share of its score.
+    pub no_trouble_factor: f32,
     /// Product prior: bonus for the detected product, penalty for others.
     pub product_bonus: f32,
     pub product_penalty: f32,
@@ -125,9 +130,11 @@ pub const CALIBRATION: Calibration = Calibration {
     w_absolute: 0.25,
     absolute_scale: 8.0,
     w_symptom: 0.2,
+    symptom_mass: 6.0,
     w_bigram: 0.15,
     w_error: 1.0,
     w_status: 0.6,
+    no_trouble_factor: 0.75,
     product_bonus: 0.08,
     product_penalty: 0.2,
     suggest_min: 0.3,
@@ -197,9 +204,14 @@ pub struct Matcher {
     /// Inverse document frequency of each term id over entries.
     idf: Vec<f32>,
     profiles: Vec<Profile>,
+    /// Per product: how specific each of its terms is to one entry, 0..1
+    /// (1 = one entry uses it; 0 = every entry does). Absent = 1.
+    spec: Vec<HashMap<u32, f32>>,
     errors: Vec<ErrorPattern>,
     /// Entries by the HTTP statuses they list.
     by_status: HashMap<u16, Vec<usize>>,
+    /// Terms that say something is wrong (`trouble` in synonyms.yaml).
+    trouble: HashSet<String>,
     product_ids: Vec<ProductId>,
     /// Each product's aliases as term id sequences.
     aliases: Vec<Vec<Vec<u32>>>,
@@ -220,22 +232,56 @@ struct Analysis {
     seq: Vec<(Option<u32>, f32)>,
     /// Distinct known terms with their query weight (idf x correction).
     known: Vec<(u32, f32)>,
-    /// Total weight of the query: known terms plus (capped) unknown ones.
-    total: f32,
+    /// Weight of the words the knowledge base has never seen.
+    unknown: f32,
     /// Lowercase surface words, for exact error matching.
     words: Vec<String>,
     statuses: Vec<u16>,
     /// Product index detected from the text, when one stands out.
     detected: Option<usize>,
+    /// The text says something is wrong (a trouble word, or a status).
+    trouble: bool,
 }
 
-/// Per-candidate evidence, kept for the decision and for `eval`'s misses.
-#[derive(Clone, Debug, Default)]
-struct Evidence {
+/// Per-candidate evidence, kept for the decision and for `match --explain`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Evidence {
+    #[serde(skip)]
     entry: usize,
-    score: f32,
-    error: f32,
-    status: bool,
+    /// The combined score the decision is made on.
+    pub score: f32,
+    /// Share of the query's weight the entry explains.
+    pub coverage: f32,
+    /// Matched weight, saturating (long posts can match a lot).
+    pub absolute: f32,
+    /// Best share of one symptom phrasing found in the query.
+    pub symptom: f32,
+    /// Word pairs shared with the entry's phrasings, saturating.
+    pub bigram: f32,
+    /// Strength of a pasted exact error string, 0 when none.
+    pub error: f32,
+    /// A status the entry lists was written in a status-like context.
+    pub status: bool,
+    /// The query terms the entry has, with their specificity-weighted
+    /// weight (filled in by `explain` only).
+    pub matched: Vec<(String, f32)>,
+    #[serde(skip)]
+    matched_ids: Vec<(u32, f32)>,
+}
+
+/// Why a question matched what it did, for knowledge editors
+/// (`triage match --explain`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    /// The analyzed terms of the question (stems and canonical synonyms).
+    pub terms: Vec<String>,
+    pub statuses: Vec<u16>,
+    /// The product detected from the text.
+    pub detected: Option<ProductId>,
+    /// Whether the text says something is wrong.
+    pub trouble: bool,
+    /// Every candidate scored, best first, with its evidence.
+    pub candidates: Vec<(EntryId, Evidence)>,
 }
 
 impl Matcher {
@@ -405,8 +451,38 @@ impl Matcher {
                 (1.0 + (n - d + 0.5) / (d + 0.5)).ln()
             })
             .collect();
+        // Within-product specificity: a word every entry of a product uses
+        // ("convot", "widget") says which product, not which entry.
+        let mut spec: Vec<HashMap<u32, f32>> = vec![HashMap::new(); product_ids.len()];
+        let mut sizes = vec![0usize; product_ids.len()];
+        for p in &profiles {
+            sizes[p.product] += 1;
+            for &(t, f) in &p.terms {
+                if f > c.field_alias {
+                    *spec[p.product].entry(t).or_insert(0.0) += 1.0;
+                }
+            }
+        }
+        for (p, map) in spec.iter_mut().enumerate() {
+            let n = sizes[p] as f32;
+            for v in map.values_mut() {
+                *v = if n <= 1.0 {
+                    1.0
+                } else {
+                    (n / *v).ln() / n.ln()
+                };
+            }
+        }
+        let trouble = kb
+            .synonyms()
+            .trouble
+            .iter()
+            .filter_map(|w| lex.key_term(w))
+            .collect();
         let index = SearchIndex::build(&docs)?;
         Ok(Self {
+            trouble,
+            spec,
             kb,
             lex,
             index,
@@ -449,6 +525,57 @@ impl Matcher {
         self.decide(&a, scored, restrict, q.product)
     }
 
+    /// The evidence behind `find`'s ranking, for people tuning the
+    /// knowledge base or the calibration.
+    pub fn explain(&self, q: &Query<'_>) -> Explanation {
+        let restrict = q
+            .product
+            .and_then(|p| self.product_ids.iter().position(|x| x == p));
+        let text = truncate_chars(q.text, MAX_INPUT_CHARS);
+        let a = self.analyze(text);
+        let mut scored = self.score(&a, restrict);
+        scored.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.entry.cmp(&y.entry)));
+        let names: HashMap<u32, &str> = self
+            .term_ids
+            .iter()
+            .map(|(t, &id)| (id, t.as_str()))
+            .collect();
+        Explanation {
+            terms: self
+                .lex
+                .analyze(text)
+                .into_iter()
+                // `~` marks a typo-corrected word.
+                .map(|t| {
+                    if t.corrected {
+                        format!("{}~", t.text)
+                    } else {
+                        t.text
+                    }
+                })
+                .collect(),
+            statuses: a.statuses.clone(),
+            detected: a.detected.map(|p| self.product_ids[p].clone()),
+            trouble: a.trouble,
+            candidates: scored
+                .into_iter()
+                .map(|mut e| {
+                    e.matched = e
+                        .matched_ids
+                        .iter()
+                        .map(|&(t, w)| {
+                            (
+                                names.get(&t).map_or_else(String::new, |s| (*s).to_owned()),
+                                w,
+                            )
+                        })
+                        .collect();
+                    (self.kb.entries()[e.entry].id.clone(), e)
+                })
+                .collect(),
+        }
+    }
+
     fn analyze(&self, text: &str) -> Analysis {
         let c = CALIBRATION;
         let terms = self.lex.analyze(text);
@@ -477,15 +604,15 @@ impl Matcher {
                 }
             }
         }
-        let known_total: f32 = known.iter().map(|&(_, w)| w).sum();
-        let total = known_total + unknown.min(c.unknown_cap * known_total.max(1.0));
         let words = search::words(text);
         let statuses = statuses(text);
         let detected = self.detect_product(&seq);
+        let trouble = !statuses.is_empty() || terms.iter().any(|t| self.trouble.contains(&t.text));
         Analysis {
+            trouble,
             seq,
             known,
-            total,
+            unknown,
             words,
             statuses,
             detected,
@@ -578,16 +705,23 @@ impl Matcher {
             .into_iter()
             .map(|e| {
                 let p = &self.profiles[e];
-                let matched: f32 = a
-                    .known
-                    .iter()
-                    .filter_map(|&(t, w)| p.factor(t).map(|f| f * w))
-                    .sum();
-                let coverage = if a.total > 0.0 {
-                    matched / a.total
-                } else {
-                    0.0
-                };
+                let spec = &self.spec[p.product];
+                let sp = |t: u32| spec.get(&t).copied().unwrap_or(1.0);
+                // Query weight, discounted by how little the word tells
+                // this product's entries apart.
+                let mut matched = 0.0f32;
+                let mut total = 0.0f32;
+                let mut matched_ids = Vec::new();
+                for &(t, w) in &a.known {
+                    let ws = w * sp(t);
+                    total += ws;
+                    if let Some(f) = p.factor(t) {
+                        matched += f * ws;
+                        matched_ids.push((t, f * ws));
+                    }
+                }
+                let total = total + a.unknown.min(c.unknown_cap * total.max(1.0));
+                let coverage = if total > 0.0 { matched / total } else { 0.0 };
                 let absolute = 1.0 - (-matched / c.absolute_scale).exp();
                 let symptom = p
                     .phrasings
@@ -596,14 +730,16 @@ impl Matcher {
                         let mut uniq: Vec<u32> = ph.clone();
                         uniq.sort_unstable();
                         uniq.dedup();
-                        let all: f32 = uniq.iter().map(|&t| self.idf[t as usize]).sum();
+                        let all: f32 = uniq.iter().map(|&t| self.idf[t as usize] * sp(t)).sum();
                         let hit: f32 = uniq
                             .iter()
                             .filter(|t| known_set.contains_key(t))
-                            .map(|&t| self.idf[t as usize])
+                            .map(|&t| self.idf[t as usize] * sp(t))
                             .sum();
                         if all > 0.0 {
-                            hit / all
+                            // A short phrasing fully covered is weaker
+                            // evidence than a long one.
+                            (hit / all) * (all / c.symptom_mass).min(1.0)
                         } else {
                             0.0
                         }
@@ -612,7 +748,7 @@ impl Matcher {
                 let bigram_w: f32 = query_bigrams
                     .iter()
                     .filter(|&&(x, y, _)| p.has_bigram(x, y))
-                    .map(|&(_, _, w)| w)
+                    .map(|&(x, y, w)| w * (sp(x) + sp(y)) / 2.0)
                     .sum();
                 let bigram = 1.0 - (-bigram_w / 4.0).exp();
                 let error = error_hits.get(&e).copied().unwrap_or(0.0);
@@ -623,6 +759,9 @@ impl Matcher {
                     + c.w_bigram * bigram
                     + c.w_error * error
                     + if status { c.w_status } else { 0.0 };
+                if !a.trouble && error == 0.0 {
+                    score *= c.no_trouble_factor;
+                }
                 if restrict.is_none() {
                     match a.detected {
                         Some(d) if d == p.product => score += c.product_bonus,
@@ -633,8 +772,14 @@ impl Matcher {
                 Evidence {
                     entry: e,
                     score: score.max(0.0),
+                    coverage,
+                    absolute,
+                    symptom,
+                    bigram,
                     error,
                     status,
+                    matched: Vec::new(),
+                    matched_ids,
                 }
             })
             .collect()
@@ -863,7 +1008,7 @@ pub fn statuses(text: &str) -> Vec<u16> {
     });
     static AFTER: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?ix)^(?:s\b|\s*\)|\s*[:\-]?\s*\(?\s*(?:bad\s+req|unauthori[sz]ed|forbidden|not\s+found|locked|too\s+many|conflict|gone|payload|unprocessable|internal|bad\s+gateway|service\s+unavailable|gateway|method\s+not|unsupported|request\s+timeout|precondition|error|errors|status|response|responses|code)\b)",
+            r"(?ix)^(?:s\b|\s*\)|\s*[:\-]?\s*\(?\s*(?:bad\s+req\w*|unauthori[sz]ed|forbidden|not\s+found|locked|too\s+many|conflict|gone|payload|unprocessable|internal|bad\s+gateway|service\s+unavailable|gateway|method\s+not|unsupported|request\s+timeout|precondition|error|errors|status|response|responses|code)\b)",
         )
         .expect("static regex")
     });
@@ -927,6 +1072,7 @@ mod tests {
         assert_eq!(statuses("sdk init -> 423 since this morning"), [423]);
         assert!(statuses("we have 500 users and 10 requests").is_empty());
         assert!(statuses("it took 2 minutes, about 404 seconds").is_empty());
+        assert_eq!(statuses("init comes back as 400 Bad Request"), [400]);
         assert!(statuses("version 4.403.1").is_empty());
         assert!(statuses("order #404 costs $429").is_empty());
     }

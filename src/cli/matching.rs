@@ -28,6 +28,10 @@ pub struct MatchArgs {
     /// Read `{"query": "...", "product": ...}` lines on stdin, write one result per line.
     #[arg(long, conflicts_with = "text")]
     pub jsonl: bool,
+    /// Print the evidence behind the ranking (terms, detected product, each
+    /// candidate's scores) as JSON, for tuning the knowledge base.
+    #[arg(long, conflicts_with = "jsonl")]
+    pub explain: bool,
 }
 
 #[derive(Debug, Args)]
@@ -76,11 +80,17 @@ pub fn run_match(kb: &Path, args: MatchArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(product_id(m.kb(), p).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let result = m.find(&Query {
+    let query = Query {
         text: &text,
         product: product.as_ref(),
-    });
+    };
     let mut out = std::io::stdout().lock();
+    if args.explain {
+        serde_json::to_writer_pretty(&mut out, &m.explain(&query))?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let result = m.find(&query);
     if args.json {
         serde_json::to_writer(&mut out, &result)?;
         writeln!(out)?;
