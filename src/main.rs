@@ -3,6 +3,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    triage::telemetry::init();
     triage::cli::main()
 }

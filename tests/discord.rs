@@ -204,7 +204,7 @@ impl Harness {
     async fn start_with(opts: FakeOptions, token: Option<&str>) -> Harness {
         // RUST_LOG=serenity=debug shows why an event went unanswered.
         if std::env::var_os("RUST_LOG").is_some() {
-            triage::telemetry::init();
+            triage::telemetry::init("warn");
         }
         let fake = FakeDiscord::start(opts).await;
         let dir = tempfile::tempdir().unwrap();

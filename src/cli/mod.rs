@@ -57,6 +57,8 @@ pub enum Command {
 /// problems").
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let quiet = !matches!(cli.command, Command::Run(_));
+    crate::telemetry::init(if quiet { "warn" } else { "warn,triage=info" });
     let result = match cli.command {
         Command::Run(args) => run::run(&cli.kb, cli.db.as_deref(), args),
         Command::Kb(cmd) => kb::run(&cli.kb, cmd),
