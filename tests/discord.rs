@@ -943,6 +943,24 @@ async fn still_broken_escalates_in_a_thread_and_staff_claim_and_close_it() {
         t[0].claimed_by.as_ref().map(|u| u.as_str().to_owned()),
         Some(ids::BOB.to_string())
     );
+    // Reopened from the staff channel by number.
+    let (_, cb) = h
+        .slash(
+            ids::BOB,
+            ids::STAFF_CHANNEL,
+            "ticket",
+            vec![opt_subcommand(
+                "reopen",
+                vec![payloads::opt_integer("ticket", 1)],
+            )],
+        )
+        .await;
+    assert!(
+        content(&cb.body["data"]).contains("reopened"),
+        "{}",
+        cb.body
+    );
+    assert_eq!(h.store.tickets(None).unwrap()[0].status, TicketStatus::Open);
     h.stop().await.unwrap();
 }
 
