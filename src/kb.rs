@@ -338,6 +338,10 @@ pub struct Synonyms {
     /// request, so the matcher asks for stronger evidence before answering.
     #[serde(default)]
     pub trouble: Vec<String>,
+    /// Words the stemmer must keep whole because their stem would collide
+    /// with another word's ("customer" vs "custom", "business" vs "busy").
+    #[serde(default)]
+    pub protect: Vec<String>,
 }
 
 /// A validated knowledge base.
@@ -388,6 +392,7 @@ impl KnowledgeBase {
                         kb.synonyms.groups.extend(s.groups);
                         kb.synonyms.stopwords.extend(s.stopwords);
                         kb.synonyms.trouble.extend(s.trouble);
+                        kb.synonyms.protect.extend(s.protect);
                     }
                     Err(mut p) => problems.append(&mut p),
                 }
@@ -679,6 +684,15 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
             problems.push(Problem {
                 span: locate_after(src, &stop_span, w),
                 message: format!("'{w}' is a stopword and in synonym group {}; pick one", g + 1),
+            });
+        }
+    }
+    let protect_span = locate(src, origin, "protect", "", 0);
+    for w in &syn.protect {
+        if w.trim().is_empty() || w.split_whitespace().count() > 1 {
+            problems.push(Problem {
+                span: locate_after(src, &protect_span, w),
+                message: format!("protected word '{w}' must be a single word"),
             });
         }
     }

@@ -160,8 +160,8 @@ struct Profile {
     product: usize,
     /// (term id, field factor of the best field holding it), sorted by id.
     terms: Vec<(u32, f32)>,
-    /// Unordered pairs of terms adjacent in a title, symptom, error or
-    /// signal phrase, as `min << 32 | max`, sorted.
+    /// Ordered pairs of terms adjacent in a title, symptom, error or
+    /// signal phrase, as `first << 32 | second`, sorted.
     bigrams: Vec<u64>,
     /// The title and each symptom phrasing, as term ids.
     phrasings: Vec<Vec<u32>>,
@@ -182,9 +182,9 @@ impl Profile {
     }
 }
 
+/// An ordered pair of terms: "widget missing" is not "missing in the widget".
 fn pair(a: u32, b: u32) -> u64 {
-    let (x, y) = if a <= b { (a, b) } else { (b, a) };
-    (u64::from(x) << 32) | u64::from(y)
+    (u64::from(a) << 32) | u64::from(b)
 }
 
 /// An exact error string of an entry, as lowercase words.
@@ -204,6 +204,8 @@ pub struct Matcher {
     /// Inverse document frequency of each term id over entries.
     idf: Vec<f32>,
     profiles: Vec<Profile>,
+    /// Inverse document frequency of each ordered term pair over entries.
+    bigram_idf: HashMap<u64, f32>,
     /// Per product: how specific each of its terms is to one entry, 0..1
     /// (1 = one entry uses it; 0 = every entry does). Absent = 1.
     spec: Vec<HashMap<u32, f32>>,
@@ -262,6 +264,8 @@ pub struct Evidence {
     pub error: f32,
     /// A status the entry lists was written in a status-like context.
     pub status: bool,
+    /// -1 when the text names another product, 1 when it names this one.
+    pub product: i8,
     /// The query terms the entry has, with their specificity-weighted
     /// weight (filled in by `explain` only).
     pub matched: Vec<(String, f32)>,
@@ -318,9 +322,9 @@ impl Matcher {
                 .iter()
                 .chain(std::iter::once(&p.name))
                 .map(|a| {
-                    lex.analyze_kb(a)
+                    lex.analyze(a)
                         .into_iter()
-                        .map(&mut intern)
+                        .map(|t| intern(t.text))
                         .collect::<Vec<_>>()
                 })
                 .filter(|v| !v.is_empty())
@@ -473,14 +477,44 @@ impl Matcher {
                 };
             }
         }
+        // A one-word alias that other products' entries also use ("widget"
+        // from `widget.on`) does not say which product.
+        let mut users: HashMap<u32, HashSet<usize>> = HashMap::new();
+        for p in &profiles {
+            for &(t, f) in &p.terms {
+                if f > c.field_alias {
+                    users.entry(t).or_default().insert(p.product);
+                }
+            }
+        }
+        for (pi, list) in aliases.iter_mut().enumerate() {
+            list.retain(|seq| match seq.as_slice() {
+                [t] => users.get(t).is_none_or(|ps| ps.iter().all(|&q| q == pi)),
+                _ => true,
+            });
+        }
         let trouble = kb
             .synonyms()
             .trouble
             .iter()
             .filter_map(|w| lex.key_term(w))
             .collect();
+        let mut bigram_df: HashMap<u64, u32> = HashMap::new();
+        for p in &profiles {
+            for &b in &p.bigrams {
+                *bigram_df.entry(b).or_default() += 1;
+            }
+        }
+        let bigram_idf = bigram_df
+            .into_iter()
+            .map(|(b, d)| {
+                let d = d as f32;
+                (b, (1.0 + (n - d + 0.5) / (d + 0.5)).ln())
+            })
+            .collect();
         let index = SearchIndex::build(&docs)?;
         Ok(Self {
+            bigram_idf,
             trouble,
             spec,
             kb,
@@ -691,14 +725,16 @@ impl Matcher {
             cands.retain(|&e| self.profiles[e].product == p);
         }
 
-        let query_bigrams: Vec<(u32, u32, f32)> = a
+        let mut query_bigrams: Vec<(u32, u32)> = a
             .seq
             .windows(2)
-            .filter_map(|w| match (w[0], w[1]) {
-                ((Some(x), wx), (Some(y), wy)) if x != y => Some((x, y, (wx + wy) / 2.0)),
+            .filter_map(|w| match (w[0].0, w[1].0) {
+                (Some(x), Some(y)) if x != y => Some((x, y)),
                 _ => None,
             })
             .collect();
+        query_bigrams.sort_unstable();
+        query_bigrams.dedup();
         let known_set: HashMap<u32, f32> = a.known.iter().copied().collect();
 
         cands
@@ -745,10 +781,12 @@ impl Matcher {
                         }
                     })
                     .fold(0.0f32, f32::max);
+                // A pair's weight is its own rarity: "widget" and "missing"
+                // are everywhere, "widget missing" is not.
                 let bigram_w: f32 = query_bigrams
                     .iter()
-                    .filter(|&&(x, y, _)| p.has_bigram(x, y))
-                    .map(|&(x, y, w)| w * (sp(x) + sp(y)) / 2.0)
+                    .filter(|&&(x, y)| p.has_bigram(x, y))
+                    .map(|&(x, y)| self.bigram_idf.get(&pair(x, y)).copied().unwrap_or(0.0))
                     .sum();
                 let bigram = 1.0 - (-bigram_w / 4.0).exp();
                 let error = error_hits.get(&e).copied().unwrap_or(0.0);
@@ -762,10 +800,17 @@ impl Matcher {
                 if !a.trouble && error == 0.0 {
                     score *= c.no_trouble_factor;
                 }
+                let mut product = 0;
                 if restrict.is_none() {
                     match a.detected {
-                        Some(d) if d == p.product => score += c.product_bonus,
-                        Some(_) => score -= c.product_penalty,
+                        Some(d) if d == p.product => {
+                            score += c.product_bonus;
+                            product = 1;
+                        }
+                        Some(_) => {
+                            score -= c.product_penalty;
+                            product = -1;
+                        }
                         None => {}
                     }
                 }
@@ -778,6 +823,7 @@ impl Matcher {
                     bigram,
                     error,
                     status,
+                    product,
                     matched: Vec::new(),
                     matched_ids,
                 }

@@ -61,6 +61,9 @@ pub struct Lexicon {
     /// Multi-word synonyms (and words whose group's canonical is a phrase),
     /// keyed by their first term after `single`, longest first.
     phrases: HashMap<String, Vec<Phrase>>,
+    /// Words the stemmer must leave whole because their stem collides with
+    /// another word's ("customer" and "custom" both stem to "custom").
+    protect: HashSet<String>,
     /// Stems that carry no meaning for matching (function words in the
     /// languages customers write in).
     stop: HashSet<String>,
@@ -169,6 +172,16 @@ fn flush_word(word: &mut Vec<char>, out: &mut Vec<String>) {
     word.clear();
 }
 
+/// True when `b` is `a` with two adjacent letters swapped.
+fn is_transposition(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    matches!(diff.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
+}
+
 fn lower(cs: &[char]) -> String {
     cs.iter().flat_map(|c| c.to_lowercase()).collect()
 }
@@ -182,6 +195,7 @@ impl Lexicon {
             single: HashMap::new(),
             phrases: HashMap::new(),
             stop: HashSet::new(),
+            protect: synonyms.protect.iter().flat_map(|w| words(w)).collect(),
             vocab: HashMap::new(),
             buckets: HashMap::new(),
             known_stems: HashSet::new(),
@@ -296,6 +310,16 @@ impl Lexicon {
         while stream.advance() {
             out.push(stream.token().text.clone());
         }
+        if !self.protect.is_empty() && out.len() == words.len() {
+            for (w, stem) in words.iter().zip(out.iter_mut()) {
+                let singular = w.strip_suffix('s').unwrap_or(w);
+                if self.protect.contains(w) {
+                    stem.clone_from(w);
+                } else if self.protect.contains(singular) {
+                    *stem = singular.to_owned();
+                }
+            }
+        }
         out
     }
 
@@ -324,7 +348,10 @@ impl Lexicon {
             };
             for cand in bucket {
                 let d = strsim::osa_distance(word, cand);
-                if d == 0 || d > max {
+                if d == 0 || d > max || (n <= 7 && len == n && !is_transposition(word, cand)) {
+                    // Same-length single edits of short words are as often
+                    // another real word ("stick"/"stuck", "charged"/"changed")
+                    // as a typo; only a swapped pair of letters is trusted.
                     continue;
                 }
                 let f = self.vocab.get(cand).map_or(0, |v| v.freq);
@@ -362,7 +389,7 @@ impl Lexicon {
         if stems.len() != ws.len() {
             // The stemmer maps whitespace-free words one-to-one; if that
             // ever changes, fall back to the stems without corrections.
-            return self.phrase_and_stop(stems.into_iter().map(|s| (s, false)).collect());
+            return self.phrase_and_stop(stems.into_iter().map(|s| (s, false)).collect(), !correct);
         }
         let mut memo: HashMap<&str, Option<String>> = HashMap::new();
         let mut seq: Vec<(String, bool)> = Vec::with_capacity(ws.len());
@@ -384,7 +411,7 @@ impl Lexicon {
             .into_iter()
             .map(|(s, c)| (self.single.get(&s).cloned().unwrap_or(s), c))
             .collect();
-        self.phrase_and_stop(seq)
+        self.phrase_and_stop(seq, !correct)
     }
 
     fn is_known(&self, word: &str, stem: &str) -> bool {
@@ -417,7 +444,7 @@ impl Lexicon {
     /// Rewrites synonym phrases to their canonical term, then drops
     /// stopwords. Phrases may skip up to two stopwords between their words
     /// ("doesn't even show up" still reads as "not show").
-    fn phrase_and_stop(&self, seq: Vec<(String, bool)>) -> Vec<AnalyzedTerm> {
+    fn phrase_and_stop(&self, seq: Vec<(String, bool)>, expand: bool) -> Vec<AnalyzedTerm> {
         let mut out = Vec::with_capacity(seq.len());
         let mut i = 0;
         while i < seq.len() {
@@ -432,10 +459,11 @@ impl Lexicon {
             }
             match matched {
                 Some((end, p)) => {
-                    // A phrase adds its canonical term and keeps its own words
-                    // the knowledge base uses, so "can't hear" still shares
-                    // "hear" with an entry that words it differently.
-                    for (text, corrected) in &seq[i..end] {
+                    // In knowledge-base text a phrase also keeps its own words
+                    // (index-time expansion), so a question that splits the
+                    // phrase ("hört uns der Agent nicht") still shares "hear"
+                    // with the entry; questions get the canonical term only.
+                    for (text, corrected) in seq[i..end].iter().filter(|_| expand) {
                         if self.kb_terms.contains(text)
                             && !self.stop.contains(text)
                             && *text != p.canonical
@@ -721,6 +749,7 @@ mod tests {
                 "even".into(),
             ],
             trouble: Vec::new(),
+            protect: Vec::new(),
         };
         Lexicon::new(
             &syn,
