@@ -649,6 +649,81 @@ async fn a_forum_post_is_answered_in_the_post_and_edits_are_ignored() {
     h.stop().await.unwrap();
 }
 
+/// In a forum post the post itself is the ticket thread: no new thread,
+/// no rename, and `/ticket` run there finds the ticket by its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalating_in_a_forum_post_stays_in_the_post() {
+    let h = Harness::ready().await;
+    let post_id = payloads::next_id();
+    let thread = payloads::thread(
+        h.world(),
+        post_id,
+        ids::FORUM_CHANNEL,
+        ids::ALICE,
+        "Call widget",
+        payloads::channel_type::PUBLIC_THREAD,
+    );
+    h.fake
+        .dispatch("THREAD_CREATE", payloads::thread_create(&thread));
+    let mut starter = payloads::message_create(h.world(), ids::ALICE, post_id, "widget is missing");
+    starter["id"] = json!(post_id.to_string());
+    let mark = h.fake.mark();
+    h.fake.dispatch("MESSAGE_CREATE", starter);
+    let answer = h.bot_post_after(mark, post_id).await;
+    let answer_msg = answer.response.clone();
+    let broken = custom_id_starting(&answer_msg, "t:esc:");
+    let mark = h.fake.mark();
+    let (_, cb) = h.click(ids::ALICE, &answer_msg, &broken).await;
+    assert_eq!(cb.status, 204);
+    // The questions come right there, as follow-ups to the click.
+    let first = h
+        .fake
+        .wait_request_after(mark, T, |r| {
+            r.is("POST", "/webhooks/*/*") && content(&r.body).contains("1/3")
+        })
+        .await;
+    assert!(!is_ephemeral(&first.body), "the post is public");
+    for (answer, next) in [("app_12345", "2/3"), ("https://example.com/x", "3/3")] {
+        let m = h.fake.mark();
+        h.say(ids::ALICE, post_id, answer);
+        assert!(content(&h.bot_post_after(m, post_id).await.body).contains(next));
+    }
+    h.say(ids::ALICE, post_id, "nothing in the console at all");
+    let staff = h.bot_post_after(mark, ids::STAFF_CHANNEL).await;
+    assert!(staff.body["embeds"][0].to_string().contains("app_12345"));
+    let reqs = h.fake.requests();
+    assert!(
+        !reqs.iter().any(|r| r.is("POST", "/channels/*/threads")),
+        "no thread inside the post"
+    );
+    assert!(
+        !reqs
+            .iter()
+            .any(|r| r.is("PATCH", &format!("/channels/{post_id}"))),
+        "the post keeps its title"
+    );
+    let ping = reqs
+        .iter()
+        .find(|r| {
+            r.body["allowed_mentions"]["roles"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        })
+        .expect("the support role is pinged");
+    assert_eq!(ping.path, format!("/channels/{post_id}/messages"));
+    let post = h.fake.thread(post_id).unwrap();
+    let (_, cb) = h
+        .slash_in_thread(
+            ids::BOB,
+            &post,
+            "ticket",
+            vec![opt_subcommand("claim", vec![])],
+        )
+        .await;
+    assert!(content(&cb.body["data"]).contains("claimed"), "{}", cb.body);
+    h.stop().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_diagnose_for_a_customer_is_public_and_theirs() {
     let h = Harness::ready().await;

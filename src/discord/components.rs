@@ -9,7 +9,7 @@ use tracing::{debug, instrument};
 use super::escalation::{self, Here};
 use super::render::Message;
 use super::route::{self, Route};
-use super::{commands, Data, Error};
+use super::{commands, help_channels, Data, Error};
 use crate::engine::{Action, Input, UserId};
 
 #[instrument(skip_all, fields(interaction = %click.id, custom_id = %click.data.custom_id))]
@@ -55,10 +55,19 @@ pub(super) async fn handle(
     if clicker.get() != conv.user {
         input = input.by(UserId::new(clicker.to_string()));
     }
+    // The partial channel says whether this is a thread; when it does not
+    // (or says "text"), the cache or one REST call settles it, since
+    // opening a thread inside a thread fails.
     let in_thread = click
         .channel
         .as_ref()
-        .is_some_and(|c| commands::is_thread(c.kind));
+        .is_some_and(|c| commands::is_thread(c.kind))
+        || match click.guild_id {
+            Some(g) => help_channels::thread_of(ctx, g, click.channel_id)
+                .await?
+                .is_some(),
+            None => false,
+        };
     escalation::deliver(
         Here::Click {
             ctx,

@@ -13,7 +13,7 @@ use super::{blocking, commands, Data, Error};
 use crate::engine::{Input, Phase};
 
 /// A thread the message was posted in.
-struct Thread {
+pub(super) struct Thread {
     id: u64,
     parent: u64,
     owner: Option<u64>,
@@ -129,7 +129,7 @@ async fn ask(
 
 /// The thread a channel is, if it is one: from the cache, else one REST
 /// call. Channels the cache knows as guild channels are not threads.
-async fn thread_of(
+pub(super) async fn thread_of(
     ctx: &serenity::Context,
     guild: serenity::GuildId,
     id: ChannelId,
