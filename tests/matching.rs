@@ -1,0 +1,327 @@
+//! Matching on the shipped knowledge base: the decision and the top entry
+//! for each kind of question (typos, pasted errors, statuses, long pastes,
+//! other languages, out-of-scope), hostile input, product restriction, and
+//! the `triage match` CLI contract (`--json`, `--jsonl`, errors).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+
+use proptest::prelude::*;
+use triage::kb::{self, ProductId};
+use triage::matcher::{Decision, Match, Matcher, Query};
+
+fn knowledge() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge")
+}
+
+/// One matcher for the whole test binary: building the index is the slow part.
+fn matcher() -> &'static Matcher {
+    static M: OnceLock<Matcher> = OnceLock::new();
+    M.get_or_init(|| {
+        let kb = kb::load_dir(&knowledge()).expect("shipped knowledge base loads");
+        Matcher::new(Arc::new(kb)).expect("index builds")
+    })
+}
+
+fn ask(text: &str) -> Match {
+    matcher().find(&Query { text, product: None })
+}
+
+fn ask_in(text: &str, product: &str) -> Match {
+    let p = ProductId::new(product);
+    matcher().find(&Query {
+        text,
+        product: Some(&p),
+    })
+}
+
+fn top(m: &Match) -> &str {
+    m.results.first().map_or("-", |c| c.id.as_str())
+}
+
+#[track_caller]
+fn assert_top(m: &Match, id: &str) {
+    assert_ne!(m.decision, Decision::None, "expected {id}, got none: {m:?}");
+    assert_eq!(top(m), id, "{m:?}");
+}
+
+#[test]
+fn plain_symptom_answers() {
+    let m = ask("the Convot bubble is gone from our site since yesterday");
+    assert_top(&m, "convot/widget-not-appearing");
+    assert_eq!(m.decision, Decision::Answer);
+}
+
+#[test]
+fn typo_in_symptom_still_answers() {
+    let m = ask("the micraphone permision prompt never apears in the c2c widget");
+    assert_top(&m, "c2c/microphone-permission");
+}
+
+#[test]
+fn chat_slang_still_matches() {
+    let m = ask("convot msgs r super laggy, takes ages b4 they pop up");
+    assert_top(&m, "convot/realtime-delayed");
+}
+
+#[test]
+fn pasted_sdk_error_answers_exactly() {
+    let m = ask("Uncaught (in promise) Error: Widget not initialized. Call init() first.\n    at onClick (Help.jsx:12:9)");
+    assert_top(&m, "widget-sdk/not-initialized");
+    assert_eq!(m.decision, Decision::Answer);
+}
+
+#[test]
+fn http_status_in_context_dominates() {
+    assert_top(&ask("our WidgetClient init keeps getting HTTP 429"), "widget-sdk/rate-limited");
+    assert_top(&ask("init() returns 423 on every page"), "widget-sdk/http-423-widget-inactive");
+}
+
+#[test]
+fn csp_console_error_points_at_the_csp_check() {
+    let m = ask(
+        "Refused to load the script 'https://app.convot.com/widget-loader.js' because it violates the \
+         following Content Security Policy directive: \"script-src 'self'\"",
+    );
+    assert_top(&m, "convot/widget-not-appearing");
+    assert_eq!(m.check.as_ref().map(|c| c.as_str()), Some("csp"));
+}
+
+#[test]
+fn corporate_proxy_points_at_its_check() {
+    let m = ask("the c2c widget shows an error screen for people behind a corporate proxy");
+    assert_top(&m, "c2c/widget-error-state");
+    assert_eq!(m.check.as_ref().map(|c| c.as_str()), Some("runtime-unreachable"));
+}
+
+#[test]
+fn error_inside_a_long_log_paste_is_found() {
+    let mut text = String::from("Here is everything from the console, sorry for the wall of text:\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "[{i:02}] GET https://cdn.example.com/assets/chunk-{i}.js 200 (OK) vendor.js:1:{i}\n"
+        ));
+    }
+    text.push_str("Error: Cannot join queue while in call or assigned to agent\n    at WidgetClient.joinQueue (sdk.js:1:2345)\n");
+    for i in 0..30 {
+        text.push_str(&format!("[analytics] event {i} flushed\n"));
+    }
+    assert_top(&ask(&text), "widget-sdk/queue-while-in-call");
+}
+
+#[test]
+fn foreign_language_question_matches_the_same_entry() {
+    assert_top(
+        &ask("el micrófono no funciona en el widget de llamada"),
+        "c2c/microphone-permission",
+    );
+}
+
+#[test]
+fn out_of_scope_questions_get_none() {
+    for q in [
+        "how do I change the font of the chat widget?",
+        "can we get our invoices sent by email?",
+        "good morning all!",
+        "is there a dark mode for the dashboard?",
+    ] {
+        let m = ask(q);
+        assert_eq!(m.decision, Decision::None, "{q}: {m:?}");
+        assert!(m.results.is_empty());
+    }
+}
+
+#[test]
+fn ambiguous_widget_question_suggests_both_products() {
+    let m = ask("our widget doesn't show up on the page");
+    assert_eq!(m.decision, Decision::Suggest, "{m:?}");
+    let top2: Vec<&str> = m.results.iter().take(2).map(|c| c.id.as_str()).collect();
+    assert!(top2.contains(&"convot/widget-not-appearing"), "{top2:?}");
+    assert!(top2.contains(&"c2c/widget-not-appearing"), "{top2:?}");
+}
+
+#[test]
+fn channel_product_restricts_results() {
+    let m = ask_in("our widget doesn't show up on the page", "c2c");
+    assert_top(&m, "c2c/widget-not-appearing");
+    assert!(m.results.iter().all(|c| c.id.product() == "c2c"), "{m:?}");
+    assert_eq!(m.product.as_ref().map(|p| p.as_str()), Some("c2c"));
+    let m = ask_in("our widget doesn't show up on the page", "convot");
+    assert_top(&m, "convot/widget-not-appearing");
+}
+
+#[test]
+fn query_syntax_characters_are_plain_text() {
+    for q in [
+        "widget \"not showing AND (c2c:iframe*) OR title:foo^3 -bar",
+        "init() fails: [403] {origin} ~~ || && !",
+        "\"",
+        "*:*",
+        "AND OR NOT",
+    ] {
+        let m = ask(q);
+        assert!(m.results.len() <= 5, "{q}");
+    }
+    assert_top(&ask("init() fails: (403) Forbidden"), "widget-sdk/origin-not-allowed");
+}
+
+#[test]
+fn empty_and_whitespace_input_is_none() {
+    for q in ["", " ", "\n\t  \r\n", "?!.", "👋"] {
+        let m = ask(q);
+        assert_eq!(m.decision, Decision::None, "{q:?}");
+        assert!(m.results.is_empty());
+    }
+}
+
+#[test]
+fn ten_thousand_characters_do_not_break_matching() {
+    let text = "the call widget drops calls when switching networks ".repeat(200);
+    assert!(text.len() >= 10_000);
+    let m = ask(&text);
+    assert!(m.results.len() <= 5);
+    let noise: String = (0..10_000).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    let m = ask(&noise);
+    assert_eq!(m.decision, Decision::None);
+}
+
+#[test]
+fn non_latin_text_is_none() {
+    for q in ["ウィジェットが表示されません", "Виджет не отображается на сайте", "小部件不显示"] {
+        let m = ask(q);
+        assert_eq!(m.decision, Decision::None, "{q}: {m:?}");
+    }
+}
+
+#[test]
+fn unknown_channel_product_has_nothing_to_search() {
+    let m = ask_in("the widget doesn't show", "no-such-product");
+    assert_eq!(m.decision, Decision::None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn no_input_panics(text in any::<String>(), product in prop::option::of("(convot|c2c|widget-sdk|x)")) {
+        let p = product.map(ProductId::new);
+        let m = matcher().find(&Query { text: &text, product: p.as_ref() });
+        prop_assert!(m.results.len() <= 5);
+        prop_assert!(m.results.iter().all(|c| (0.0..=1.0).contains(&c.score)));
+        if m.decision == Decision::None {
+            prop_assert!(m.results.is_empty());
+        }
+    }
+
+    #[test]
+    fn wordy_input_does_not_panic(words in prop::collection::vec("[a-zA-Z0-9'():\"*-]{1,12}", 0..80)) {
+        let text = words.join(" ");
+        let m = matcher().find(&Query { text: &text, product: None });
+        prop_assert!(m.results.len() <= 5);
+    }
+}
+
+// --- the CLI contract ----------------------------------------------------
+
+fn triage() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_triage"));
+    c.arg("--kb").arg(knowledge());
+    c
+}
+
+#[test]
+fn match_json_prints_the_contract_object() {
+    let out = triage()
+        .args(["match", "--json", "Error: Parent node not found for video conference after timeout"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["decision"], "answer");
+    assert_eq!(v["results"][0]["id"], "widget-sdk/parent-node-not-found");
+    assert!(v["results"][0]["title"].is_string());
+    assert!(v["results"][0]["score"].is_number());
+    assert!(v["results"].as_array().is_some_and(|r| r.len() <= 5));
+    assert!(v.get("product").is_some());
+}
+
+#[test]
+fn match_text_prints_a_readable_summary() {
+    let out = triage()
+        .args(["match", "--product", "c2c", "calls keep dropping"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("decision:"), "{text}");
+    assert!(text.contains("c2c/calls-dropping"), "{text}");
+}
+
+#[test]
+fn match_with_unknown_product_is_a_clear_error() {
+    let out = triage()
+        .args(["match", "--product", "nope", "the widget doesn't show"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown product 'nope'"), "{err}");
+    assert!(err.contains("c2c"), "{err}");
+}
+
+#[test]
+fn match_jsonl_answers_every_line_in_order_and_survives_bad_lines() {
+    let mut child = triage()
+        .args(["match", "--jsonl"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let input = concat!(
+        "{\"query\": \"Error: Cannot join queue while in call or assigned to agent\", \"product\": null}\n",
+        "this is not json\n",
+        "{\"query\": \"calls keep dropping\", \"product\": \"c2c\"}\n",
+        "{\"query\": \"the widget is gone\", \"product\": \"nope\"}\n",
+        "{\"product\": \"c2c\"}\n",
+        "{\"query\": \"\"}\n",
+    );
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("writes");
+    let out = child.wait_with_output().expect("finishes");
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    assert_eq!(lines[0]["results"][0]["id"], "widget-sdk/queue-while-in-call");
+    assert!(lines[1]["error"].is_string());
+    assert_eq!(lines[2]["results"][0]["id"], "c2c/calls-dropping");
+    assert_eq!(lines[2]["product"], "c2c");
+    assert!(lines[3]["error"].as_str().is_some_and(|e| e.contains("unknown product")));
+    assert!(lines[4]["error"].is_string());
+    assert_eq!(lines[5]["decision"], "none");
+}
+
+#[test]
+fn eval_prints_the_metrics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("mini.yaml");
+    std::fs::write(
+        &file,
+        "- query: \"calls keep dropping after a minute\"\n  expect: [c2c/calls-dropping]\n  kind: paraphrase\n\
+         - query: \"what's your refund policy?\"\n  expect: []\n  kind: negative\n",
+    )
+    .expect("writes");
+    let out = triage().arg("eval").arg(&file).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["top-1:", "top-3:", "MRR:", "abstention:", "false abstention:", "paraphrase", "negative"] {
+        assert!(text.contains(needle), "missing {needle}: {text}");
+    }
+}
