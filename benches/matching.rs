@@ -1,1 +1,194 @@
-fn main() {}
+//! Matching speed and memory: per-query latency over every dev.yaml query on
+//! the shipped knowledge base and on a generated 10,000-entry one, index
+//! build time at both sizes, and peak heap while building and querying
+//! (a counting global allocator). Criterion gives the means; the p50/p99
+//! over all queries are computed here and printed first.
+//!
+//! `cargo bench --bench matching`
+
+mod kbgen;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use serde::Deserialize;
+use triage::kb::{self, KnowledgeBase, ProductId};
+use triage::matcher::{Matcher, Query};
+
+/// Counts live heap bytes and their high-water mark.
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwards to the system allocator with the caller's layout.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[derive(Deserialize)]
+struct Item {
+    query: String,
+    #[serde(default)]
+    product: Option<String>,
+}
+
+/// Every dev.yaml query (with its channel product), or a few built-in
+/// questions when the shared evaluation files are not beside the repo.
+fn queries() -> Vec<(String, Option<ProductId>)> {
+    let path: PathBuf = root().join("../shared/eval/dev.yaml");
+    let items: Vec<Item> = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| serde_yaml::from_str(&s).ok())
+        .unwrap_or_else(|| {
+            eprintln!("note: {} not found; using built-in questions", path.display());
+            [
+                "the chat bubble never shows up on our site",
+                "Error: Widget not initialized. Call init() first.",
+                "calls drop when switching from wifi to 4g",
+                "POST .../init 429 (Too Many Requests)",
+                "how do I change the colour of the widget?",
+            ]
+            .iter()
+            .map(|q| Item {
+                query: (*q).to_owned(),
+                product: None,
+            })
+            .collect()
+        });
+    items
+        .into_iter()
+        .map(|i| (i.query, i.product.map(ProductId::new)))
+        .collect()
+}
+
+fn run_all(m: &Matcher, qs: &[(String, Option<ProductId>)]) {
+    for (text, product) in qs {
+        black_box(m.find(&Query {
+            text,
+            product: product.as_ref(),
+        }));
+    }
+}
+
+/// Latency of every query, `rounds` times each: (p50, p99, max, mean).
+fn percentiles(m: &Matcher, qs: &[(String, Option<ProductId>)], rounds: usize) -> [Duration; 4] {
+    run_all(m, qs); // warm-up
+    let mut samples = Vec::with_capacity(qs.len() * rounds);
+    for _ in 0..rounds {
+        for (text, product) in qs {
+            let t = Instant::now();
+            black_box(m.find(&Query {
+                text,
+                product: product.as_ref(),
+            }));
+            samples.push(t.elapsed());
+        }
+    }
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
+    [at(0.50), at(0.99), at(1.0), mean]
+}
+
+/// Builds the matcher and runs every query once, returning the matcher,
+/// the build time and the peak heap growth over the starting point.
+fn measured_build(kb: KnowledgeBase, qs: &[(String, Option<ProductId>)]) -> (Matcher, Duration, usize) {
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let t = Instant::now();
+    let m = Matcher::new(Arc::new(kb)).expect("index builds");
+    let build = t.elapsed();
+    run_all(&m, qs);
+    (m, build, PEAK.load(Ordering::Relaxed).saturating_sub(base))
+}
+
+fn vm_hwm_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn benches(c: &mut Criterion) {
+    let qs = queries();
+    let synonyms = std::fs::read_to_string(root().join("knowledge/synonyms.yaml")).unwrap_or_default();
+    let shipped = || kb::load_dir(&root().join("knowledge")).expect("shipped knowledge base loads");
+
+    let kb_heap_before = CURRENT.load(Ordering::Relaxed);
+    let big_kb = kbgen::generate(10_000, &synonyms);
+    let big_kb_bytes = CURRENT.load(Ordering::Relaxed).saturating_sub(kb_heap_before);
+
+    let (small, small_build, small_peak) = measured_build(shipped(), &qs);
+    let (big, big_build, big_peak) = measured_build(big_kb.clone(), &qs);
+    let [s50, s99, smax, smean] = percentiles(&small, &qs, 20);
+    let [b50, b99, bmax, bmean] = percentiles(&big, &qs, 5);
+    let report = format!(
+        "matching over {n} dev.yaml queries\n\
+         shipped KB ({se} entries): p50 {s50:?}  p99 {s99:?}  max {smax:?}  mean {smean:?}; \
+         build {small_build:?}; peak heap while building+querying {sp:.1} MiB\n\
+         generated KB (10,000 entries): p50 {b50:?}  p99 {b99:?}  max {bmax:?}  mean {bmean:?}; \
+         build {big_build:?}; peak heap while building+querying {bp:.1} MiB (+{kbm:.1} MiB for the parsed KB itself)\n\
+         process VmHWM: {hwm} KiB\n",
+        n = qs.len(),
+        se = small.kb().entries().len(),
+        sp = mb(small_peak),
+        bp = mb(big_peak),
+        kbm = mb(big_kb_bytes),
+        hwm = vm_hwm_kb().map_or_else(|| "?".into(), |v| v.to_string()),
+    );
+    println!("\n{report}");
+    let _ = std::fs::create_dir_all(root().join("target"));
+    let _ = std::fs::write(root().join("target/matching-bench.txt"), &report);
+
+    let mut g = c.benchmark_group("match");
+    g.throughput(Throughput::Elements(qs.len() as u64));
+    g.bench_function("shipped/dev-queries", |b| b.iter(|| run_all(&small, &qs)));
+    g.sample_size(10);
+    g.bench_function("10k/dev-queries", |b| b.iter(|| run_all(&big, &qs)));
+    g.finish();
+
+    let mut g = c.benchmark_group("build");
+    g.sample_size(10);
+    g.bench_function("shipped", |b| {
+        b.iter_with_setup(shipped, |kb| Matcher::new(Arc::new(kb)).expect("builds"))
+    });
+    g.bench_function("10k", |b| {
+        b.iter_with_setup(|| big_kb.clone(), |kb| Matcher::new(Arc::new(kb)).expect("builds"))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = matching;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
+    targets = benches
+}
+criterion_main!(matching);
