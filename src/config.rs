@@ -138,7 +138,7 @@ pub struct Config {
 /// Why the config file cannot be used. Messages name the file and the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,

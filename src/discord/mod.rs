@@ -129,6 +129,8 @@ pub enum RunError {
         "Discord refused the gateway intents: enable MESSAGE CONTENT INTENT for the bot in the Developer Portal (Bot → Privileged Gateway Intents)"
     )]
     DisallowedIntents,
+    #[error("cannot reach Discord ({0}); check the network, or DISCORD_API_BASE if it is set")]
+    Unreachable(String),
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
     #[error("Discord error: {0}")]
@@ -422,6 +424,15 @@ fn classify(e: serenity::Error) -> RunError {
         E::Gateway(G::InvalidAuthentication) => RunError::InvalidToken,
         E::Gateway(G::DisallowedGatewayIntents | G::InvalidGatewayIntents) => {
             RunError::DisallowedIntents
+        }
+        E::Http(serenity::HttpError::Request(r)) => {
+            let mut why = r.to_string();
+            let mut cause = std::error::Error::source(r);
+            while let Some(c) = cause {
+                why = format!("{why}: {c}");
+                cause = c.source();
+            }
+            RunError::Unreachable(why)
         }
         E::Http(h) if h.status_code() == Some(serenity::StatusCode::UNAUTHORIZED) => {
             RunError::InvalidToken
