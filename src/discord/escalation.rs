@@ -12,7 +12,7 @@ use tracing::{error, info, instrument, warn};
 use super::render::{self, Message};
 use super::route::Conv;
 use super::{text, Context, Data, Error};
-use crate::config::{Escalation, HelpChannelNone};
+use crate::config::Escalation;
 use crate::engine::{Input, Output, Phase, Reply, TicketCard, TicketId};
 
 /// Past this, a handler acknowledges first (Discord's limit is 3 s).
@@ -550,11 +550,6 @@ pub(crate) async fn announce_staff(
         respond(ctx, m, false, acked && i == 0).await?;
     }
     Ok(())
-}
-
-/// Whether the bot should answer help-channel messages it has no match for.
-pub(crate) fn quiet_on_none(data: &Data) -> bool {
-    data.config().help_channel_none == HelpChannelNone::StayQuiet
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use super::escalation::{self, Here};
 use super::render;
 use super::route::Conv;
 use super::{blocking, commands, Data, Error};
+use crate::config::HelpChannelNone;
 use crate::engine::{Input, Phase};
 
 /// A thread the message was posted in.
@@ -122,7 +123,7 @@ async fn ask(
         data,
         msg,
         in_thread,
-        quiet_on_none: escalation::quiet_on_none(data),
+        quiet_on_none: data.config().help_channel_none == HelpChannelNone::StayQuiet,
     };
     escalation::deliver(here, conv, input).await
 }

@@ -197,16 +197,6 @@ fn action_from_parts(verb: &str, arg: Option<&str>) -> Option<Action> {
     })
 }
 
-impl fmt::Display for Route {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Route::Act { conv, action } => write!(f, "{action:?} in {conv}"),
-            Route::Menu { conv } => write!(f, "menu in {conv}"),
-            Route::Tried { conv } => write!(f, "tried in {conv}"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
