@@ -147,7 +147,7 @@ pub const CALIBRATION: Calibration = Calibration {
 const RECALL_LIMIT: usize = 40;
 /// At most this many distinct query terms go into the tantivy query (the
 /// rarest ones); a 10,000-character paste must not build a huge query.
-const MAX_QUERY_TERMS: usize = 64;
+const MAX_QUERY_TERMS: usize = 32;
 /// Longer input is cut here before analysis.
 const MAX_INPUT_CHARS: usize = 20_000;
 /// Results returned, best first.
@@ -163,8 +163,10 @@ struct Profile {
     /// Ordered pairs of terms adjacent in a title, symptom, error or
     /// signal phrase, as `first << 32 | second`, sorted.
     bigrams: Vec<u64>,
-    /// The title and each symptom phrasing, as term ids.
+    /// The title and each symptom phrasing, as sorted distinct term ids.
     phrasings: Vec<Vec<u32>>,
+    /// Each phrasing's total (idf x specificity) weight.
+    phrasing_mass: Vec<f32>,
     /// Each check's signals, as term id sequences.
     checks: Vec<(CheckId, Vec<Vec<u32>>)>,
 }
@@ -201,6 +203,8 @@ pub struct Matcher {
     index: SearchIndex,
     /// Interned analyzed terms.
     term_ids: HashMap<String, u32>,
+    /// Each term id's text.
+    term_names: Vec<String>,
     /// Inverse document frequency of each term id over entries.
     idf: Vec<f32>,
     profiles: Vec<Profile>,
@@ -413,6 +417,7 @@ impl Matcher {
                 terms,
                 bigrams,
                 phrasings,
+                phrasing_mass: Vec::new(),
                 checks,
             });
 
@@ -448,7 +453,7 @@ impl Matcher {
                 }
             }
         }
-        let idf = df
+        let idf_v: Vec<f32> = df
             .iter()
             .map(|&d| {
                 let d = d as f32;
@@ -512,8 +517,30 @@ impl Matcher {
                 (b, (1.0 + (n - d + 0.5) / (d + 0.5)).ln())
             })
             .collect();
+        let mut term_names = vec![String::new(); term_ids.len()];
+        for (t, &id) in &term_ids {
+            term_names[id as usize].clone_from(t);
+        }
+        // Each phrasing's distinct terms and total weight, for the symptom
+        // feature (fixed per entry, so computed once).
+        for p in &mut profiles {
+            let spec_p = &spec[p.product];
+            p.phrasing_mass = p
+                .phrasings
+                .iter_mut()
+                .map(|ph| {
+                    ph.sort_unstable();
+                    ph.dedup();
+                    ph.iter()
+                        .map(|&t| idf_v[t as usize] * spec_p.get(&t).copied().unwrap_or(1.0))
+                        .sum()
+                })
+                .collect();
+        }
+        let idf = idf_v;
         let index = SearchIndex::build(&docs)?;
         Ok(Self {
+            term_names,
             bigram_idf,
             trouble,
             spec,
@@ -681,19 +708,11 @@ impl Matcher {
         let mut qterms: Vec<(u32, f32)> = a.known.clone();
         qterms.sort_by(|x, y| y.1.total_cmp(&x.1));
         qterms.truncate(MAX_QUERY_TERMS);
-        let id_text: HashMap<u32, &str> = {
-            let wanted: HashSet<u32> = qterms.iter().map(|&(id, _)| id).collect();
-            self.term_ids
-                .iter()
-                .filter(|(_, id)| wanted.contains(id))
-                .map(|(t, &id)| (id, t.as_str()))
-                .collect()
-        };
         let weighted: Vec<(String, f32)> = qterms
             .iter()
-            .filter_map(|&(id, w)| {
+            .map(|&(id, w)| {
                 let corr = w / self.idf[id as usize].max(f32::EPSILON);
-                id_text.get(&id).map(|t| ((*t).to_owned(), corr))
+                (self.term_names[id as usize].clone(), corr)
             })
             .collect();
         let restrict_name = restrict.map(|p| self.product_ids[p].as_str());
@@ -762,12 +781,9 @@ impl Matcher {
                 let symptom = p
                     .phrasings
                     .iter()
-                    .map(|ph| {
-                        let mut uniq: Vec<u32> = ph.clone();
-                        uniq.sort_unstable();
-                        uniq.dedup();
-                        let all: f32 = uniq.iter().map(|&t| self.idf[t as usize] * sp(t)).sum();
-                        let hit: f32 = uniq
+                    .zip(&p.phrasing_mass)
+                    .map(|(ph, &all)| {
+                        let hit: f32 = ph
                             .iter()
                             .filter(|t| known_set.contains_key(t))
                             .map(|&t| self.idf[t as usize] * sp(t))

@@ -573,6 +573,8 @@ pub struct IndexDoc {
 pub struct SearchIndex {
     fields: Fields,
     reader: IndexReader,
+    /// Which fields (bits in `search`'s field order) hold each term.
+    field_mask: HashMap<String, u8>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -609,6 +611,22 @@ impl SearchIndex {
             TERMS_TOKENIZER,
             TextAnalyzer::builder(WhitespaceTokenizer::default()).build(),
         );
+        let mut field_mask: HashMap<String, u8> = HashMap::new();
+        for d in docs {
+            let texts: [(u8, Vec<&String>); 6] = [
+                (0, vec![&d.title]),
+                (1, d.symptoms.iter().collect()),
+                (2, d.errors.iter().collect()),
+                (3, d.signals.iter().collect()),
+                (4, d.checks.iter().collect()),
+                (5, vec![&d.aliases]),
+            ];
+            for (bit, list) in texts {
+                for t in list.into_iter().flat_map(|s| s.split_whitespace()) {
+                    *field_mask.entry(t.to_owned()).or_default() |= 1 << bit;
+                }
+            }
+        }
         let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 64_000_000)?;
         for (ord, d) in docs.iter().enumerate() {
             let mut doc = TantivyDocument::default();
@@ -635,7 +653,11 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        Ok(SearchIndex { fields, reader })
+        Ok(SearchIndex {
+            fields,
+            reader,
+            field_mask,
+        })
     }
 
     pub fn fields(&self) -> &Fields {
@@ -667,7 +689,12 @@ impl SearchIndex {
         let mut should: Vec<(Occur, Box<dyn Query>)> =
             Vec::with_capacity(terms.len() * per_field.len());
         for (t, w) in terms {
-            for (field, boost) in per_field {
+            // Only fields that hold the term: every clause costs a scorer.
+            let mask = self.field_mask.get(t.as_str()).copied().unwrap_or(0);
+            for (i, (field, boost)) in per_field.into_iter().enumerate() {
+                if mask & (1 << i) == 0 {
+                    continue;
+                }
                 let q = TermQuery::new(
                     Term::from_field_text(field, t),
                     IndexRecordOption::WithFreqs,
