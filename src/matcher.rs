@@ -1110,10 +1110,8 @@ pub fn statuses(text: &str) -> Vec<u16> {
             .into_iter()
             .rev()
             .collect();
-        if alone || BEFORE.is_match(&tail) || AFTER.is_match(after) {
-            if !out.contains(&code) {
-                out.push(code);
-            }
+        if (alone || BEFORE.is_match(&tail) || AFTER.is_match(after)) && !out.contains(&code) {
+            out.push(code);
         }
     }
     out

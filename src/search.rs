@@ -277,7 +277,7 @@ impl Lexicon {
         let kb_stems = lex.stem_words(&kb_words);
         lex.kb_terms = lex.normalize_single(kb_stems).into_iter().collect();
         for list in lex.phrases.values_mut() {
-            list.sort_by(|a, b| b.stems.len().cmp(&a.stems.len()));
+            list.sort_by_key(|p| std::cmp::Reverse(p.stems.len()));
         }
         lex
     }
