@@ -298,9 +298,13 @@ impl Matcher {
         let lex = Lexicon::new(kb.synonyms(), kb_text.iter().copied());
         let product_ids: Vec<ProductId> = kb.products().iter().map(|p| p.id.clone()).collect();
         let mut term_ids: HashMap<String, u32> = HashMap::new();
-        let mut intern = |t: String| -> u32 {
+        let mut intern = |t: &str| -> u32 {
+            if let Some(&id) = term_ids.get(t) {
+                return id;
+            }
             let next = term_ids.len() as u32;
-            *term_ids.entry(t).or_insert(next)
+            term_ids.insert(t.to_owned(), next);
+            next
         };
 
         let c = CALIBRATION;
@@ -328,7 +332,7 @@ impl Matcher {
                 .map(|a| {
                     lex.analyze(a)
                         .into_iter()
-                        .map(|t| intern(t.text))
+                        .map(|t| intern(&t.text))
                         .collect::<Vec<_>>()
                 })
                 .filter(|v| !v.is_empty())
@@ -364,11 +368,11 @@ impl Matcher {
             let put = |best: &mut HashMap<u32, f32>,
                        terms: &[String],
                        f: f32,
-                       intern: &mut dyn FnMut(String) -> u32| {
+                       intern: &mut dyn FnMut(&str) -> u32| {
                 terms
                     .iter()
                     .map(|t| {
-                        let id = intern(t.clone());
+                        let id = intern(t);
                         let slot = best.entry(id).or_insert(0.0);
                         *slot = slot.max(f);
                         id
