@@ -214,6 +214,10 @@ pub struct Matcher {
     /// (1 = one entry uses it; 0 = every entry does). Absent = 1.
     spec: Vec<HashMap<u32, f32>>,
     errors: Vec<ErrorPattern>,
+    /// Error patterns by their two rarest words: a paste that matches 80%
+    /// of a pattern contains at least one of them, so only these patterns
+    /// are compared with the text.
+    error_anchors: HashMap<String, Vec<usize>>,
     /// Entries by the HTTP statuses they list.
     by_status: HashMap<u16, Vec<usize>>,
     /// Terms that say something is wrong (`trouble` in synonyms.yaml).
@@ -542,8 +546,24 @@ impl Matcher {
                 .collect();
         }
         let idf = idf_v;
+        let mut word_freq: HashMap<&str, usize> = HashMap::new();
+        for pat in &errors {
+            for w in &pat.words {
+                *word_freq.entry(w.as_str()).or_default() += 1;
+            }
+        }
+        let mut error_anchors: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, pat) in errors.iter().enumerate() {
+            let mut ws: Vec<&str> = pat.words.iter().map(String::as_str).collect();
+            ws.sort_by_key(|w| (word_freq.get(w).copied().unwrap_or(0), *w));
+            ws.dedup();
+            for w in ws.into_iter().take(2) {
+                error_anchors.entry(w.to_owned()).or_default().push(i);
+            }
+        }
         let index = SearchIndex::build(&docs)?;
         Ok(Self {
+            error_anchors,
             term_names,
             bigram_idf,
             trouble,
@@ -860,7 +880,15 @@ impl Matcher {
             return out;
         }
         let present: HashSet<&str> = words.iter().map(String::as_str).collect();
-        for pat in &self.errors {
+        let mut cands: Vec<usize> = present
+            .iter()
+            .filter_map(|w| self.error_anchors.get(*w))
+            .flatten()
+            .copied()
+            .collect();
+        cands.sort_unstable();
+        cands.dedup();
+        for pat in cands.into_iter().map(|i| &self.errors[i]) {
             let m = pat.words.len();
             let found = pat
                 .words
