@@ -65,7 +65,10 @@ fn queries() -> Vec<(String, Option<ProductId>)> {
         .ok()
         .and_then(|s| serde_yaml::from_str(&s).ok())
         .unwrap_or_else(|| {
-            eprintln!("note: {} not found; using built-in questions", path.display());
+            eprintln!(
+                "note: {} not found; using built-in questions",
+                path.display()
+            );
             [
                 "the chat bubble never shows up on our site",
                 "Error: Widget not initialized. Call init() first.",
@@ -117,7 +120,10 @@ fn percentiles(m: &Matcher, qs: &[(String, Option<ProductId>)], rounds: usize) -
 
 /// Builds the matcher and runs every query once, returning the matcher,
 /// the build time and the peak heap growth over the starting point.
-fn measured_build(kb: KnowledgeBase, qs: &[(String, Option<ProductId>)]) -> (Matcher, Duration, usize) {
+fn measured_build(
+    kb: KnowledgeBase,
+    qs: &[(String, Option<ProductId>)],
+) -> (Matcher, Duration, usize) {
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     let t = Instant::now();
@@ -139,12 +145,15 @@ fn mb(bytes: usize) -> f64 {
 
 fn benches(c: &mut Criterion) {
     let qs = queries();
-    let synonyms = std::fs::read_to_string(root().join("knowledge/synonyms.yaml")).unwrap_or_default();
+    let synonyms =
+        std::fs::read_to_string(root().join("knowledge/synonyms.yaml")).unwrap_or_default();
     let shipped = || kb::load_dir(&root().join("knowledge")).expect("shipped knowledge base loads");
 
     let kb_heap_before = CURRENT.load(Ordering::Relaxed);
     let big_kb = kbgen::generate(10_000, &synonyms);
-    let big_kb_bytes = CURRENT.load(Ordering::Relaxed).saturating_sub(kb_heap_before);
+    let big_kb_bytes = CURRENT
+        .load(Ordering::Relaxed)
+        .saturating_sub(kb_heap_before);
 
     let (small, small_build, small_peak) = measured_build(shipped(), &qs);
     let (big, big_build, big_peak) = measured_build(big_kb.clone(), &qs);
@@ -181,7 +190,10 @@ fn benches(c: &mut Criterion) {
         b.iter_with_setup(shipped, |kb| Matcher::new(Arc::new(kb)).expect("builds"))
     });
     g.bench_function("10k", |b| {
-        b.iter_with_setup(|| big_kb.clone(), |kb| Matcher::new(Arc::new(kb)).expect("builds"))
+        b.iter_with_setup(
+            || big_kb.clone(),
+            |kb| Matcher::new(Arc::new(kb)).expect("builds"),
+        )
     });
     g.finish();
 }

@@ -26,7 +26,10 @@ fn matcher() -> &'static Matcher {
 }
 
 fn ask(text: &str) -> Match {
-    matcher().find(&Query { text, product: None })
+    matcher().find(&Query {
+        text,
+        product: None,
+    })
 }
 
 fn ask_in(text: &str, product: &str) -> Match {
@@ -75,8 +78,14 @@ fn pasted_sdk_error_answers_exactly() {
 
 #[test]
 fn http_status_in_context_dominates() {
-    assert_top(&ask("our WidgetClient init keeps getting HTTP 429"), "widget-sdk/rate-limited");
-    assert_top(&ask("init() returns 423 on every page"), "widget-sdk/http-423-widget-inactive");
+    assert_top(
+        &ask("our WidgetClient init keeps getting HTTP 429"),
+        "widget-sdk/rate-limited",
+    );
+    assert_top(
+        &ask("init() returns 423 on every page"),
+        "widget-sdk/http-423-widget-inactive",
+    );
 }
 
 #[test]
@@ -93,12 +102,16 @@ fn csp_console_error_points_at_the_csp_check() {
 fn corporate_proxy_points_at_its_check() {
     let m = ask("the c2c widget shows an error screen for people behind a corporate proxy");
     assert_top(&m, "c2c/widget-error-state");
-    assert_eq!(m.check.as_ref().map(|c| c.as_str()), Some("runtime-unreachable"));
+    assert_eq!(
+        m.check.as_ref().map(|c| c.as_str()),
+        Some("runtime-unreachable")
+    );
 }
 
 #[test]
 fn error_inside_a_long_log_paste_is_found() {
-    let mut text = String::from("Here is everything from the console, sorry for the wall of text:\n");
+    let mut text =
+        String::from("Here is everything from the console, sorry for the wall of text:\n");
     for i in 0..60 {
         text.push_str(&format!(
             "[{i:02}] GET https://cdn.example.com/assets/chunk-{i}.js 200 (OK) vendor.js:1:{i}\n"
@@ -164,7 +177,10 @@ fn query_syntax_characters_are_plain_text() {
         let m = ask(q);
         assert!(m.results.len() <= 5, "{q}");
     }
-    assert_top(&ask("init() fails: (403) Forbidden"), "widget-sdk/origin-not-allowed");
+    assert_top(
+        &ask("init() fails: (403) Forbidden"),
+        "widget-sdk/origin-not-allowed",
+    );
 }
 
 #[test]
@@ -182,14 +198,20 @@ fn ten_thousand_characters_do_not_break_matching() {
     assert!(text.len() >= 10_000);
     let m = ask(&text);
     assert!(m.results.len() <= 5);
-    let noise: String = (0..10_000).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    let noise: String = (0..10_000)
+        .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+        .collect();
     let m = ask(&noise);
     assert_eq!(m.decision, Decision::None);
 }
 
 #[test]
 fn non_latin_text_is_none() {
-    for q in ["ウィジェットが表示されません", "Виджет не отображается на сайте", "小部件不显示"] {
+    for q in [
+        "ウィジェットが表示されません",
+        "Виджет не отображается на сайте",
+        "小部件不显示",
+    ] {
         let m = ask(q);
         assert_eq!(m.decision, Decision::None, "{q}: {m:?}");
     }
@@ -233,10 +255,18 @@ fn triage() -> Command {
 #[test]
 fn match_json_prints_the_contract_object() {
     let out = triage()
-        .args(["match", "--json", "Error: Parent node not found for video conference after timeout"])
+        .args([
+            "match",
+            "--json",
+            "Error: Parent node not found for video conference after timeout",
+        ])
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["decision"], "answer");
     assert_eq!(v["results"][0]["id"], "widget-sdk/parent-node-not-found");
@@ -299,11 +329,16 @@ fn match_jsonl_answers_every_line_in_order_and_survives_bad_lines() {
         .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
         .collect();
     assert_eq!(lines.len(), 6, "{lines:?}");
-    assert_eq!(lines[0]["results"][0]["id"], "widget-sdk/queue-while-in-call");
+    assert_eq!(
+        lines[0]["results"][0]["id"],
+        "widget-sdk/queue-while-in-call"
+    );
     assert!(lines[1]["error"].is_string());
     assert_eq!(lines[2]["results"][0]["id"], "c2c/calls-dropping");
     assert_eq!(lines[2]["product"], "c2c");
-    assert!(lines[3]["error"].as_str().is_some_and(|e| e.contains("unknown product")));
+    assert!(lines[3]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("unknown product")));
     assert!(lines[4]["error"].is_string());
     assert_eq!(lines[5]["decision"], "none");
 }
@@ -319,9 +354,21 @@ fn eval_prints_the_metrics() {
     )
     .expect("writes");
     let out = triage().arg("eval").arg(&file).output().expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    for needle in ["top-1:", "top-3:", "MRR:", "abstention:", "false abstention:", "paraphrase", "negative"] {
+    for needle in [
+        "top-1:",
+        "top-3:",
+        "MRR:",
+        "abstention:",
+        "false abstention:",
+        "paraphrase",
+        "negative",
+    ] {
         assert!(text.contains(needle), "missing {needle}: {text}");
     }
 }
