@@ -1465,3 +1465,65 @@ fn a_config_error_names_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("staff_channel"), "{stderr}");
 }
+
+/// Opens a ticket thread with /escalate in the help channel and waits for
+/// the first field prompt; returns the thread id.
+async fn escalate_to_thread(h: &Harness) -> u64 {
+    let mark = h.fake.mark();
+    h.slash(ids::ALICE, ids::HELP_CHANNEL, "escalate", vec![])
+        .await;
+    let created = h
+        .fake
+        .wait_request_after(mark, T, |r| {
+            r.is("POST", &format!("/channels/{}/threads", ids::HELP_CHANNEL))
+        })
+        .await;
+    let tid = payloads::id_of(&created.response, "id");
+    h.fake
+        .wait_request_after(mark, T, |r| {
+            r.is("POST", &format!("/channels/{tid}/messages")) && content(&r.body).contains("1/3")
+        })
+        .await;
+    tid
+}
+
+/// The bot's posts in `channel` (accepted by the fake), in order.
+fn posts_in(h: &Harness, channel: u64) -> Vec<String> {
+    let path = format!("/channels/{channel}/messages");
+    h.fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == path && r.status == 200)
+        .map(|r| content(&r.body).to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_sent_in_a_burst_are_applied_in_order() {
+    let h = Harness::ready().await;
+    let tid = escalate_to_thread(&h).await;
+    let mark = h.fake.mark();
+    // Back to back, no wait between: Discord delivers them in this order.
+    h.say(ids::ALICE, tid, "app_12345");
+    h.say(ids::ALICE, tid, "https://example.com/pricing");
+    h.fake
+        .wait_request_after(mark, T, |r| {
+            r.is("POST", &format!("/channels/{tid}/messages")) && content(&r.body).contains("3/3")
+        })
+        .await;
+    let posts = posts_in(&h, tid);
+    assert!(
+        !posts.iter().any(|p| p.contains("starts with `app_`")),
+        "an answer was applied to the wrong field: {posts:?}"
+    );
+    let two = posts.iter().position(|p| p.contains("2/3")).unwrap();
+    let three = posts.iter().position(|p| p.contains("3/3")).unwrap();
+    assert!(two < three, "{posts:?}");
+    let mark = h.fake.mark();
+    h.say(ids::ALICE, tid, "nothing in the console at all");
+    h.bot_post_after(mark, ids::STAFF_CHANNEL).await;
+    let t = &h.store.tickets(None).unwrap()[0];
+    assert_eq!(t.field("app_key"), Some("app_12345"));
+    assert_eq!(t.field("page_url"), Some("https://example.com/pricing"));
+    h.stop().await.unwrap();
+}

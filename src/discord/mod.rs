@@ -1,11 +1,13 @@
 //! The Discord front end: builds the serenity client with poise commands,
-//! routes gateway events and component clicks to the engine, and renders the
-//! engine's outputs within Discord's limits. Nothing outside this module knows Discord.
+//! routes gateway events and component clicks to the engine (in arrival
+//! order per channel and user), and renders the engine's outputs within
+//! Discord's limits. Nothing outside this module knows Discord.
 
 mod commands;
 mod components;
 mod escalation;
 mod help_channels;
+mod order;
 pub mod render;
 pub mod route;
 pub mod text;
@@ -264,10 +266,13 @@ const MAX_IN_FLIGHT: u32 = 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// poise's framework, with every event counted in flight so that shutdown
-/// can let them finish their writes.
+/// can let them finish their writes, and handled in arrival order per
+/// channel and user (`order`).
 struct Tracked {
     inner: Framework,
     in_flight: Arc<Semaphore>,
+    /// Turns handed out in gateway order by each shard's collector.
+    turns: Arc<order::Turns>,
 }
 
 #[serenity::async_trait]
@@ -277,12 +282,25 @@ impl serenity::Framework for Tracked {
     }
 
     async fn dispatch(&self, ctx: serenity::Context, event: serenity::FullEvent) {
+        // A new session is a new shard runner, with no collectors yet.
+        if let serenity::FullEvent::Ready { .. } = &event {
+            ctx.shard
+                .add_collector(order::collector(self.turns.clone()));
+        }
+        // Held until the event is handled: the next one from the same user
+        // in the same channel waits for it. Waited for before taking a
+        // permit, so shutdown never waits on an event stuck in line.
+        let mut turn = self.turns.take(&event);
+        if let Some(t) = turn.as_mut() {
+            t.wait().await;
+        }
         // Closed: shutting down; the event is dropped unhandled, and Discord
         // redelivers what matters (interactions time out for the user).
         let Ok(_permit) = self.in_flight.acquire().await else {
             return;
         };
         self.inner.dispatch(ctx, event).await;
+        drop(turn);
     }
 }
 
@@ -374,6 +392,7 @@ pub async fn run(
     let tracked = Tracked {
         inner: framework(data),
         in_flight: in_flight.clone(),
+        turns: Arc::default(),
     };
     let mut client = serenity::ClientBuilder::new_with_http(http, intents())
         .framework(tracked)
