@@ -202,6 +202,16 @@ impl Harness {
 
     /// `token`: what the bot sends (default: the one the fake accepts).
     async fn start_with(opts: FakeOptions, token: Option<&str>) -> Harness {
+        Harness::start_seeded(opts, token, |_| {}).await
+    }
+
+    /// Like `start_with`, with `seed` run on the core (its store) before
+    /// the bot starts: what a previous run left behind.
+    async fn start_seeded(
+        opts: FakeOptions,
+        token: Option<&str>,
+        seed: impl FnOnce(&Core),
+    ) -> Harness {
         // RUST_LOG=serenity=debug shows why an event went unanswered.
         if std::env::var_os("RUST_LOG").is_some() {
             triage::telemetry::init("warn");
@@ -219,6 +229,7 @@ impl Harness {
             store: store.clone(),
             clock: Arc::new(SystemClock),
         };
+        seed(&core);
         let settings = Settings {
             config,
             connection: Connection {
@@ -1526,4 +1537,119 @@ async fn answers_sent_in_a_burst_are_applied_in_order() {
     assert_eq!(t.field("app_key"), Some("app_12345"));
     assert_eq!(t.field("page_url"), Some("https://example.com/pricing"));
     h.stop().await.unwrap();
+}
+
+/// Discord fails the bot's answer (a 500 after the engine committed the
+/// step); the redelivered message is answered then, exactly once, and a
+/// further redelivery gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_that_failed_to_post_is_posted_on_redelivery_exactly_once() {
+    let h = Harness::ready().await;
+    let path = format!("/channels/{}/messages", ids::HELP_CHANNEL);
+    h.fake.override_route_times(
+        "POST",
+        &path,
+        500,
+        payloads::error_body(0, "500: Internal Server Error"),
+        1,
+    );
+    let mark = h.fake.mark();
+    let m = h.say(ids::ALICE, ids::HELP_CHANNEL, "my widget is missing");
+    h.fake
+        .wait_request_after(mark, T, |r| r.is("POST", &path) && r.status == 500)
+        .await;
+    let answers = || {
+        h.fake
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.is("POST", &path)
+                    && r.status == 200
+                    && r.body["message_reference"]["message_id"] == m["id"]
+            })
+            .count()
+    };
+    assert_eq!(answers(), 0);
+    // Discord redelivers the message (a resumed session replays it).
+    let mark = h.fake.mark();
+    h.fake.dispatch("MESSAGE_CREATE", m.clone());
+    let answer = h.bot_post_after(mark, ids::HELP_CHANNEL).await;
+    assert_eq!(answer.body["message_reference"]["message_id"], m["id"]);
+    assert!(answer.body["embeds"][0]["title"].is_string());
+    // Once more, then a sentinel from the same user in the same channel,
+    // handled after it: the second redelivery posted nothing.
+    h.fake.dispatch("MESSAGE_CREATE", m.clone());
+    let mark = h.fake.mark();
+    let sentinel = h.say(ids::ALICE, ids::HELP_CHANNEL, "widget is missing again");
+    let s = h.bot_post_after(mark, ids::HELP_CHANNEL).await;
+    assert_eq!(s.body["message_reference"]["message_id"], sentinel["id"]);
+    assert_eq!(answers(), 1, "answered exactly once");
+    assert_eq!(
+        h.store
+            .queries_since(time::OffsetDateTime::UNIX_EPOCH)
+            .unwrap()
+            .len(),
+        2,
+        "the redeliveries changed nothing"
+    );
+    // Marked delivered before the sentinel (next in line) was handled.
+    let m_id = payloads::id_of(&m, "id").to_string();
+    assert!(!h
+        .store
+        .undelivered(time::OffsetDateTime::UNIX_EPOCH)
+        .unwrap()
+        .iter()
+        .any(|u| u.id.as_str() == m_id));
+    h.stop().await.unwrap();
+}
+
+/// The process died between committing a step and posting its reply: the
+/// next start posts it as a plain channel message (the interaction token
+/// would be long gone), opening the ticket thread the reply needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_committed_before_a_restart_is_posted_at_startup() {
+    let key =
+        triage::engine::ConversationKey::new(ids::HELP_CHANNEL.to_string(), ids::ALICE.to_string());
+    let h = Harness::start_seeded(FakeOptions::default(), None, |core| {
+        let engine = triage::engine::Engine::new(
+            core.matcher.clone(),
+            core.store.clone(),
+            core.clock.clone(),
+        );
+        let esc = triage::engine::Input::act("1", key.clone(), triage::engine::Action::Escalate)
+            .in_product(Some("convot".into()));
+        let r = engine.handle(&esc).unwrap();
+        assert!(r.undelivered);
+    })
+    .await;
+    let created = h
+        .fake
+        .wait_request(T, |r| {
+            r.is("POST", &format!("/channels/{}/threads", ids::HELP_CHANNEL))
+        })
+        .await;
+    let tid = payloads::id_of(&created.response, "id");
+    h.fake
+        .wait_request(T, |r| {
+            r.is("POST", &format!("/channels/{tid}/messages")) && content(&r.body).contains("1/3")
+        })
+        .await;
+    let pointer = h
+        .fake
+        .wait_request(T, |r| {
+            r.is("POST", &format!("/channels/{}/messages", ids::HELP_CHANNEL))
+                && content(&r.body).contains(&format!("<#{tid}>"))
+        })
+        .await;
+    no_pings(&pointer.body);
+    // The customer answers in the thread as usual.
+    let mark = h.fake.mark();
+    h.say(ids::ALICE, tid, "app_12345");
+    assert!(content(&h.bot_post_after(mark, tid).await.body).contains("2/3"));
+    let store = h.store.clone();
+    h.stop().await.unwrap();
+    assert!(store
+        .undelivered(time::OffsetDateTime::UNIX_EPOCH)
+        .unwrap()
+        .is_empty());
 }

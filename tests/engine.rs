@@ -699,6 +699,46 @@ fn a_redelivered_input_changes_nothing_and_gets_the_same_reply() {
 }
 
 #[test]
+fn a_redelivered_input_whose_reply_was_never_delivered_gets_it_again() {
+    let mut h = Harness::new();
+    h.say("no audio at all");
+    let input = Input::say("esc-1", h.key.clone(), "escalate").made_in(Some("thread-7".into()));
+    let first = h.engine.handle(&input).unwrap();
+    assert!(!first.duplicate && first.undelivered);
+    // The post failed (or the process died): the redelivery carries the
+    // reply again, and changes nothing.
+    let again = h.engine.handle(&input).unwrap();
+    assert!(again.duplicate && again.undelivered);
+    assert_eq!(again.outputs, first.outputs);
+    assert_eq!(prompt(&again).k, 1);
+    assert!(matches!(h.phase(), Phase::Collecting { k: 1, .. }));
+    // Listed for a late post, with where the input was made.
+    let pending = h.engine.undelivered(Duration::days(1)).unwrap();
+    let late = pending.iter().find(|p| p.id == input.id).unwrap();
+    assert_eq!(late.origin.as_ref().map(|o| o.as_str()), Some("thread-7"));
+    assert_eq!(late.key.as_ref(), Some(&h.key));
+    assert_eq!(late.outputs, first.outputs);
+}
+
+#[test]
+fn a_delivered_reply_is_not_repeated_or_listed() {
+    let h = Harness::new();
+    let input = Input::say("q-1", h.key.clone(), "no audio at all");
+    h.engine.handle(&input).unwrap();
+    h.engine.mark_delivered(&input.id).unwrap();
+    let again = h.engine.handle(&input).unwrap();
+    assert!(again.duplicate && !again.undelivered);
+    assert!(again.outputs.is_empty(), "{:?}", again.outputs);
+    assert!(h.engine.undelivered(Duration::days(1)).unwrap().is_empty());
+    // Old undelivered replies are past the window.
+    let old = Input::say("q-2", h.key.clone(), "solved");
+    h.engine.handle(&old).unwrap();
+    assert_eq!(h.engine.undelivered(Duration::days(1)).unwrap().len(), 1);
+    h.clock.advance(Duration::days(2));
+    assert!(h.engine.undelivered(Duration::days(1)).unwrap().is_empty());
+}
+
+#[test]
 fn the_same_text_under_a_new_id_is_a_new_answer() {
     let mut h = Harness::new();
     h.escalate_audio();

@@ -140,6 +140,9 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
             continue;
         }
         render(&mut out, &st, &reply.outputs)?;
+        engine
+            .mark_delivered(&input.id)
+            .context("recording the reply as shown")?;
         phase = engine
             .resume(&key)
             .context("reading the conversation")?

@@ -12,7 +12,7 @@ use clap::{Subcommand, ValueEnum};
 
 use super::kb::Style;
 use crate::engine::{
-    self, InputId, Output, StaffAction, StaffInput, SystemClock, TicketId, UserId,
+    self, Clock, InputId, Output, StaffAction, StaffInput, SystemClock, TicketId, UserId,
 };
 use crate::tickets::{SqliteStore, Store, Ticket, TicketStatus};
 
@@ -156,6 +156,7 @@ fn staff(
             _ => {}
         }
     }
+    store.mark_delivered(&input.id, SystemClock.now())?;
     Ok(if changed {
         ExitCode::SUCCESS
     } else {

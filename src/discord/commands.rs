@@ -133,6 +133,7 @@ async fn diagnose(
         author: UserId::new(ctx.author().id.to_string()),
         product,
         event,
+        origin: None,
     };
     // For yourself: only you need to see it. For a customer: they must.
     let ephemeral = customer == ctx.author().id;
@@ -173,6 +174,7 @@ async fn diagnose_message(ctx: Context<'_>, msg: serenity::Message) -> Result<()
         event: Event::Ask {
             text: msg.content.clone(),
         },
+        origin: None,
     };
     escalation::deliver(
         Here::OnMessage {
@@ -373,10 +375,11 @@ async fn staff_action(
     };
     let (reply, acked) = escalation::command_in_time(ctx, false, work).await?;
     let reply = reply?;
-    if reply.duplicate {
+    if !reply.undelivered {
         return Ok(());
     }
-    escalation::announce_staff(ctx, &reply.outputs, reason.as_deref(), acked).await
+    escalation::announce_staff(ctx, &reply.outputs, reason.as_deref(), acked).await?;
+    data.delivered(ctx.id().to_string().as_str().into()).await
 }
 
 /// Questions, answers, self-service and escalations (support team).

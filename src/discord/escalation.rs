@@ -1,6 +1,8 @@
 //! Delivering an engine reply: the first part answers where the user is
 //! (command, click, message); from the first ticket-field prompt on, the
 //! conversation moves to a ticket thread; a filed ticket is handed to staff.
+//! A reply is marked delivered once posted; one that never was (a failed
+//! post, a restart in between) is posted on redelivery or at startup.
 
 use std::future::Future;
 use std::time::Duration;
@@ -13,7 +15,7 @@ use super::render::{self, Message};
 use super::route::Conv;
 use super::{text, Context, Data, Error};
 use crate::config::Escalation;
-use crate::engine::{Input, Output, Phase, Reply, TicketCard, TicketId};
+use crate::engine::{ConversationKey, Input, Output, Phase, Place, Reply, TicketCard, TicketId};
 
 /// Past this, a handler acknowledges first (Discord's limit is 3 s).
 const ACK_AFTER: Duration = Duration::from_millis(1500);
@@ -52,13 +54,21 @@ pub(crate) enum Here<'a> {
         /// Help channels with `help_channel_none: stay_quiet`.
         quiet_on_none: bool,
     },
+    /// A reply posted late (at startup): plain channel messages, since
+    /// interaction tokens expire after 15 minutes.
+    Late {
+        ctx: &'a serenity::Context,
+        data: &'a Data,
+        channel: ChannelId,
+        in_thread: bool,
+    },
 }
 
 impl Here<'_> {
     fn serenity(&self) -> &serenity::Context {
         match self {
             Here::Command { ctx, .. } | Here::OnMessage { ctx, .. } => ctx.serenity_context(),
-            Here::Click { ctx, .. } | Here::Channel { ctx, .. } => ctx,
+            Here::Click { ctx, .. } | Here::Channel { ctx, .. } | Here::Late { ctx, .. } => ctx,
         }
     }
 
@@ -67,7 +77,8 @@ impl Here<'_> {
             Here::Command { in_thread, .. }
             | Here::OnMessage { in_thread, .. }
             | Here::Click { in_thread, .. }
-            | Here::Channel { in_thread, .. } => *in_thread,
+            | Here::Channel { in_thread, .. }
+            | Here::Late { in_thread, .. } => *in_thread,
         }
     }
 
@@ -76,6 +87,7 @@ impl Here<'_> {
             Here::Command { ctx, .. } | Here::OnMessage { ctx, .. } => ctx.channel_id(),
             Here::Click { click, .. } => click.channel_id,
             Here::Channel { msg, .. } => msg.channel_id,
+            Here::Late { channel, .. } => *channel,
         }
     }
 
@@ -110,7 +122,7 @@ impl Here<'_> {
                 );
                 click.create_response(ctx, r).await?;
             }
-            Here::Channel { .. } => {}
+            Here::Channel { .. } | Here::Late { .. } => {}
         }
         Ok(())
     }
@@ -148,17 +160,25 @@ pub(crate) async fn command_in_time<T>(
     within_deadline(&here, work).await
 }
 
-/// Feeds `input` to the engine and delivers its reply. A redelivered input
-/// (same interaction or message id) gets no response at all: the first
-/// delivery already answered.
+/// Feeds `input` to the engine, delivers its reply and marks it delivered.
+/// A redelivered input (same interaction or message id) whose reply was
+/// delivered gets no response at all; one whose reply never was gets it now.
 #[instrument(skip_all, fields(conv = %conv, input = %input.id))]
-pub(crate) async fn deliver(here: Here<'_>, conv: Conv, input: Input) -> Result<(), Error> {
+pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Result<(), Error> {
     let data = data_of(&here);
-    let (reply, mut acked) = within_deadline(&here, data.handle(input)).await?;
+    let id = input.id.clone();
+    let made_in = here.channel().get();
+    if made_in != conv.place {
+        input.origin = Some(Place::new(made_in.to_string()));
+    }
+    let (reply, acked) = within_deadline(&here, data.handle(input)).await?;
     let reply: Reply = reply?;
-    if reply.duplicate {
+    if !reply.undelivered {
         info!("redelivered input; already answered");
         return Ok(());
+    }
+    if reply.duplicate {
+        info!("redelivered input whose reply was never delivered; answering now");
     }
     if let Here::Channel {
         quiet_on_none: true,
@@ -170,10 +190,23 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, input: Input) -> Result<
         let phase = super::blocking(move || engine.resume(&key)).await??.phase;
         if phase == Phase::NoMatch {
             info!("no match in a help channel; staying quiet");
-            return Ok(());
+            return data.delivered(id).await;
         }
     }
-    let parts = split(reply.outputs, here.in_thread());
+    render_reply(here, conv, reply.outputs, acked).await?;
+    data.delivered(id).await
+}
+
+/// Posts a reply: the part for where the user is, the ticket thread (opened
+/// if needed) and the hand-off of a filed ticket.
+async fn render_reply(
+    here: Here<'_>,
+    conv: Conv,
+    outputs: Vec<Output>,
+    mut acked: bool,
+) -> Result<(), Error> {
+    let data = data_of(&here);
+    let parts = split(outputs, here.in_thread());
     let needs_thread = !here.in_thread() && (!parts.thread.is_empty() || !parts.filed.is_empty());
     // Opening a thread is several calls: acknowledge first.
     if (needs_thread || matches!(here, Here::OnMessage { .. })) && !acked {
@@ -214,10 +247,87 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, input: Input) -> Result<
     Ok(())
 }
 
+/// How far back the startup pass looks for replies never delivered.
+const LATE_WITHIN: time::Duration = time::Duration::days(1);
+
+/// Posts the replies committed but never delivered (Discord failed, or the
+/// process stopped, between commit and post), oldest first, where each
+/// input was made. Staff actions and conversations outside Discord (the
+/// terminal) are left alone. Failures are logged and retried next start.
+pub(crate) async fn redeliver(ctx: &serenity::Context, data: &Data) {
+    let engine = data.engine();
+    let pending = match super::blocking(move || engine.undelivered(LATE_WITHIN)).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            error!(
+                error = format!("{e:#}"),
+                "cannot read the undelivered replies"
+            );
+            return;
+        }
+        Err(e) => {
+            error!(
+                error = format!("{e:#}"),
+                "cannot read the undelivered replies"
+            );
+            return;
+        }
+    };
+    for p in pending {
+        let Some(conv) = p.key.as_ref().and_then(discord_conv) else {
+            continue;
+        };
+        let channel = p
+            .origin
+            .as_ref()
+            .and_then(|o| o.as_str().parse().ok())
+            .unwrap_or(conv.place);
+        match late(ctx, data, conv, ChannelId::new(channel), p.outputs).await {
+            Ok(()) => {
+                info!(input = %p.id, %channel, "posted a reply that was never delivered");
+                if let Err(e) = data.delivered(p.id.clone()).await {
+                    error!(input = %p.id, error = %e, "marking a late reply delivered failed");
+                }
+            }
+            Err(e) => {
+                warn!(input = %p.id, error = %e, "posting a reply that was never delivered failed; trying again next start")
+            }
+        }
+    }
+}
+
+async fn late(
+    ctx: &serenity::Context,
+    data: &Data,
+    conv: Conv,
+    channel: ChannelId,
+    outputs: Vec<Output>,
+) -> Result<(), Error> {
+    let in_thread = match ctx.http.get_channel(channel).await? {
+        serenity::Channel::Guild(c) => super::commands::is_thread(c.kind),
+        _ => false,
+    };
+    let here = Here::Late {
+        ctx,
+        data,
+        channel,
+        in_thread,
+    };
+    render_reply(here, conv, outputs, false).await
+}
+
+/// The Discord ids of a conversation key; `None` for other front ends'.
+fn discord_conv(key: &ConversationKey) -> Option<Conv> {
+    Some(Conv {
+        place: key.place.as_str().parse().ok()?,
+        user: key.user.as_str().parse().ok()?,
+    })
+}
+
 fn data_of<'a>(here: &Here<'a>) -> &'a Data {
     match here {
         Here::Command { ctx, .. } | Here::OnMessage { ctx, .. } => ctx.data(),
-        Here::Click { data, .. } | Here::Channel { data, .. } => data,
+        Here::Click { data, .. } | Here::Channel { data, .. } | Here::Late { data, .. } => data,
     }
 }
 
@@ -357,6 +467,7 @@ async fn send_here(
                 msg.channel_id.send_message(ctx, out).await?;
             }
         }
+        Here::Late { ctx, channel, .. } => post(ctx, *channel, msgs).await?,
     }
     Ok(())
 }

@@ -23,7 +23,9 @@ use tokio::sync::Semaphore;
 use tracing::{error, info, instrument, warn};
 
 use crate::config::Config;
-use crate::engine::{Clock, Engine, EngineError, Input, Matching, Reply, StaffInput, Store};
+use crate::engine::{
+    Clock, Engine, EngineError, Input, InputId, Matching, Reply, StaffInput, Store,
+};
 
 /// The gateway intents the bot needs. MESSAGE_CONTENT is privileged: it must
 /// be switched on in the Developer Portal, or Discord closes the gateway
@@ -236,6 +238,12 @@ impl Data {
         Ok(blocking(move || engine.staff(&input)).await??)
     }
 
+    /// Records that the reply to `id` was posted.
+    pub(crate) async fn delivered(&self, id: InputId) -> Result<(), Error> {
+        let engine = self.engine();
+        Ok(blocking(move || engine.mark_delivered(&id)).await??)
+    }
+
     /// Whether a member holds the support role.
     pub(crate) fn is_staff(&self, member: Option<&serenity::Member>) -> bool {
         member.is_some_and(|m| self.has_support_role(&m.roles))
@@ -345,6 +353,9 @@ fn framework(data: Arc<Data>) -> Framework {
                     "connected to Discord"
                 );
                 register(ctx, fw, &data.config).await;
+                // Before any event is handled: poise holds them until setup
+                // returns, so late replies come before newer answers.
+                escalation::redeliver(ctx, &data).await;
                 Ok(data)
             })
         })

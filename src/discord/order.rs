@@ -5,7 +5,7 @@
 //! and interaction a turn behind the previous one from the same user in the
 //! same channel; the handler waits for that turn before it starts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -34,9 +34,10 @@ struct Inner {
     /// Per (channel, user): resolves when the latest event handed a turn is
     /// done.
     last: HashMap<(u64, u64), oneshot::Receiver<()>>,
-    /// Per event id (message or interaction): its turn, until its handler
-    /// takes it.
-    waiting: HashMap<u64, Turn>,
+    /// Per event id (message or interaction): its turns, until its handlers
+    /// take them. One id can arrive twice (Discord redelivering it), and
+    /// the second must wait for the first like any other.
+    waiting: HashMap<u64, VecDeque<Turn>>,
 }
 
 /// One event's place in line.
@@ -77,13 +78,10 @@ impl Turns {
                 .retain(|_, rx| matches!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
         }
         let before = inner.last.insert(key, next);
-        inner.waiting.insert(
-            id,
-            Turn {
-                before,
-                _done: done,
-            },
-        );
+        inner.waiting.entry(id).or_default().push_back(Turn {
+            before,
+            _done: done,
+        });
     }
 
     /// The turn of this event, if it was given one. Take it first thing
@@ -94,7 +92,13 @@ impl Turns {
             FullEvent::InteractionCreate { interaction } => interaction.id().get(),
             _ => return None,
         };
-        self.lock().waiting.remove(&id)
+        let mut inner = self.lock();
+        let turns = inner.waiting.get_mut(&id)?;
+        let turn = turns.pop_front();
+        if turns.is_empty() {
+            inner.waiting.remove(&id);
+        }
+        turn
     }
 }
 
@@ -147,7 +151,15 @@ mod tests {
         turns.hand_out(1, (10, 7));
         turns.hand_out(2, (10, 7));
         turns.hand_out(3, (11, 7));
-        let take = |id: u64| turns.lock().waiting.remove(&id).unwrap();
+        let take = |id: u64| {
+            turns
+                .lock()
+                .waiting
+                .remove(&id)
+                .unwrap()
+                .pop_front()
+                .unwrap()
+        };
         let mut first = take(1);
         let mut second = take(2);
         let mut other = take(3);

@@ -132,6 +132,7 @@ pub(super) fn handle(engine: &Engine, input: &Input) -> Result<Reply, EngineErro
         key: Some(&input.key),
         author: &input.author,
         at: now,
+        origin: input.origin.as_ref(),
     };
     let kb = engine.kb();
     let mut run = |tx: &mut dyn Tx| -> Result<String, StoreError> {
@@ -165,6 +166,7 @@ pub(super) fn staff(
         key: None,
         author: &input.staff,
         at: now,
+        origin: None,
     };
     let mut run = |tx: &mut dyn Tx| -> Result<String, StoreError> {
         let out = staff_step(tx, input, now)?;
@@ -249,10 +251,23 @@ pub(super) fn resume(engine: &Engine, key: &ConversationKey) -> Result<Resume, E
 fn reply(applied: Applied) -> Result<Reply, EngineError> {
     let (json, duplicate) = match applied {
         Applied::Fresh(s) => (s, false),
-        Applied::Duplicate(s) => (s, true),
+        Applied::Duplicate {
+            delivered: true, ..
+        } => {
+            return Ok(Reply {
+                outputs: Vec::new(),
+                duplicate: true,
+                undelivered: false,
+            })
+        }
+        Applied::Duplicate { reply, .. } => (reply, true),
     };
     let outputs = serde_json::from_str(&json).map_err(StoreError::Encode)?;
-    Ok(Reply { outputs, duplicate })
+    Ok(Reply {
+        outputs,
+        duplicate,
+        undelivered: true,
+    })
 }
 
 /// Reads the state; an unreadable one (e.g. written by a newer triage) is

@@ -6,13 +6,16 @@
 //! ```text
 //! let engine = Engine::new(matcher, store, clock);
 //! let reply = engine.handle(&Input::say(id, key, author, "mic blocked in chrome"))?;
-//! for out in &reply.outputs { render(out) }        // reply.duplicate: already seen
+//! for out in &reply.outputs { render(out) }        // empty for a delivered duplicate
+//! engine.mark_delivered(&id)?;                     // posted: a redelivery needs nothing
 //! engine.staff(&StaffInput { id, staff, ticket, action: StaffAction::Claim })?;
 //! let r = engine.resume(&key)?;                    // where a conversation stands
 //! ```
 //! Every call commits its transition (state, ticket, logs, the input id and
 //! the reply) in one transaction before returning, so a crash after `handle`
-//! returns loses nothing and a redelivered input id changes nothing.
+//! returns loses nothing and a redelivered input id changes nothing. A reply
+//! counts as delivered once the front end says so (`mark_delivered`): until
+//! then a redelivery returns it again, and `undelivered` lists it.
 //!
 //! Calls are synchronous and short (one SQLite transaction). From async code
 //! call them directly or through `spawn_blocking`; the engine holds no lock
@@ -89,6 +92,11 @@ pub struct Input {
     /// The product of the place (a product channel, `--product`), if any.
     pub product: Option<ProductId>,
     pub event: Event,
+    /// Where the input was made, when that differs from `key.place` (a
+    /// ticket thread inside the conversation's channel): where a reply that
+    /// was never delivered is posted later.
+    #[serde(default)]
+    pub origin: Option<Place>,
 }
 
 impl Input {
@@ -101,6 +109,7 @@ impl Input {
             author,
             product: None,
             event: Event::Say { text: text.into() },
+            origin: None,
         }
     }
 
@@ -113,12 +122,19 @@ impl Input {
             author,
             product: None,
             event: Event::Act(action),
+            origin: None,
         }
     }
 
     /// Sets the product of the place.
     pub fn in_product(mut self, product: Option<ProductId>) -> Self {
         self.product = product;
+        self
+    }
+
+    /// Sets where the input was made.
+    pub fn made_in(mut self, origin: Option<Place>) -> Self {
+        self.origin = origin;
         self
     }
 
@@ -194,10 +210,29 @@ pub enum StaffAction {
 /// nothing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
+    /// What to show: empty for a duplicate whose reply was delivered.
     pub outputs: Vec<Output>,
-    /// The input id was seen before: nothing changed, `outputs` repeat the
-    /// first reply. A front end that already posted it posts nothing.
+    /// The input id was seen before: nothing changed. `outputs` repeat the
+    /// first reply if it was never marked delivered, else they are empty.
     pub duplicate: bool,
+    /// The reply is not marked delivered yet (always so for a fresh input):
+    /// post `outputs`, then `Engine::mark_delivered`.
+    #[serde(default)]
+    pub undelivered: bool,
+}
+
+/// A reply committed but never marked delivered, for a front end to post
+/// late (after a restart, or a failed post).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Pending {
+    pub id: InputId,
+    /// The conversation; `None` for a staff action.
+    pub key: Option<ConversationKey>,
+    /// Where the input was made, if the front end said.
+    pub origin: Option<Place>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub outputs: Vec<Output>,
 }
 
 /// One render-agnostic message.
@@ -420,6 +455,31 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(input = %input.id, ticket = %input.ticket))]
     pub fn staff(&self, input: &StaffInput) -> Result<Reply, EngineError> {
         flow::staff(self.store.as_ref(), self.clock.as_ref(), input)
+    }
+
+    /// Records that the reply to `id` was posted: a redelivery of `id` then
+    /// returns no outputs, and `undelivered` no longer lists it.
+    pub fn mark_delivered(&self, id: &InputId) -> Result<(), EngineError> {
+        Ok(self.store.mark_delivered(id, self.clock.now())?)
+    }
+
+    /// Replies of inputs applied within `within` of now that were never
+    /// marked delivered, oldest first.
+    pub fn undelivered(&self, within: time::Duration) -> Result<Vec<Pending>, EngineError> {
+        let since = self.clock.now() - within;
+        self.store
+            .undelivered(since)?
+            .into_iter()
+            .map(|u| {
+                Ok(Pending {
+                    outputs: serde_json::from_str(&u.reply).map_err(StoreError::Encode)?,
+                    id: u.id,
+                    key: u.key,
+                    origin: u.origin,
+                    at: u.at,
+                })
+            })
+            .collect()
     }
 
     /// Where a conversation stands, with what to show to pick it up. Reads

@@ -1,5 +1,6 @@
 //! Tickets and everything the engine persists: conversations, tickets and
-//! their fields, the event log, the query log and the inputs already seen.
+//! their fields, the event log, the query log, and the inputs already seen
+//! with their replies and whether those were delivered.
 //! `Store` is the interface; `SqliteStore` is the embedded implementation.
 
 mod sqlite;
@@ -321,6 +322,9 @@ pub struct InputMeta<'a> {
     pub key: Option<&'a ConversationKey>,
     pub author: &'a UserId,
     pub at: OffsetDateTime,
+    /// Where the input was made, if the front end says (a thread inside
+    /// the conversation's channel): where a late reply goes.
+    pub origin: Option<&'a Place>,
 }
 
 /// What `Store::apply` did.
@@ -328,8 +332,22 @@ pub struct InputMeta<'a> {
 pub enum Applied {
     /// The input was new; its transition is committed. Holds the reply.
     Fresh(String),
-    /// The input was seen before; nothing changed. Holds the first reply.
-    Duplicate(String),
+    /// The input was seen before; nothing changed. Holds the first reply
+    /// and whether the front end has marked it delivered.
+    Duplicate { reply: String, delivered: bool },
+}
+
+/// A reply committed but not (yet) marked delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UndeliveredReply {
+    pub id: InputId,
+    /// The conversation; `None` for staff actions.
+    pub key: Option<ConversationKey>,
+    /// Where the input was made, when the front end said.
+    pub origin: Option<Place>,
+    pub at: OffsetDateTime,
+    /// The reply as `apply`'s step returned it.
+    pub reply: String,
 }
 
 /// Why the store failed. These are internal errors, never the user's fault.
@@ -400,6 +418,13 @@ pub trait Store: Send + Sync {
         input: &InputMeta<'_>,
         step: &mut dyn FnMut(&mut dyn Tx) -> Result<String, StoreError>,
     ) -> Result<Applied, StoreError>;
+
+    /// Records that the reply to input `id` was delivered (posted); a
+    /// redelivery of it then needs nothing. Unknown ids are ignored.
+    fn mark_delivered(&self, id: &InputId, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Replies of inputs applied from `since` on that are not marked
+    /// delivered, oldest first.
+    fn undelivered(&self, since: OffsetDateTime) -> Result<Vec<UndeliveredReply>, StoreError>;
 
     fn conversation(&self, key: &ConversationKey)
         -> Result<Option<StoredConversation>, StoreError>;

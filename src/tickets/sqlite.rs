@@ -9,16 +9,19 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use time::OffsetDateTime;
 
 use super::{
-    Applied, ConversationKey, Feedback, FieldValue, InputMeta, LoggedResult, NewEvent, NewQuery,
-    NewTicket, Place, QueryId, QueryRecord, QueryUpdate, Store, StoreError, StoredConversation,
-    Ticket, TicketId, TicketStatus, Tx, UserId,
+    Applied, ConversationKey, Feedback, FieldValue, InputId, InputMeta, LoggedResult, NewEvent,
+    NewQuery, NewTicket, Place, QueryId, QueryRecord, QueryUpdate, Store, StoreError,
+    StoredConversation, Ticket, TicketId, TicketStatus, Tx, UndeliveredReply, UserId,
 };
 use crate::kb::{CheckId, EntryId, FieldId, ProductId};
 use crate::matcher::Decision;
 
 /// The schema, oldest first; a database at `user_version` N has run the
 /// first N. Append only: a shipped migration never changes.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_delivery.sql"),
+];
 
 /// The SQLite store. `Send + Sync`: the connection sits behind a `Mutex`,
 /// held only for the duration of one call (never across an `.await`, since
@@ -94,19 +97,23 @@ impl Store for SqliteStore {
     ) -> Result<Applied, StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let seen: Option<String> = tx
+        let seen: Option<(String, Option<i64>)> = tx
             .query_row(
-                "SELECT reply FROM inputs WHERE id = ?1",
+                "SELECT reply, delivered_at FROM inputs WHERE id = ?1",
                 [input.id.as_str()],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let Some(reply) = seen {
-            return Ok(Applied::Duplicate(reply));
+        if let Some((reply, delivered_at)) = seen {
+            return Ok(Applied::Duplicate {
+                reply,
+                delivered: delivered_at.is_some(),
+            });
         }
         let reply = step(&mut SqlTx { tx: &tx })?;
         tx.execute(
-            "INSERT INTO inputs (id, place, user, author, at, reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO inputs (id, place, user, author, at, reply, origin)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 input.id.as_str(),
                 input.key.map(|k| k.place.as_str()),
@@ -114,10 +121,51 @@ impl Store for SqliteStore {
                 input.author.as_str(),
                 input.at.unix_timestamp(),
                 reply,
+                input.origin.map(Place::as_str),
             ],
         )?;
         tx.commit()?;
         Ok(Applied::Fresh(reply))
+    }
+
+    fn mark_delivered(&self, id: &InputId, at: OffsetDateTime) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        conn.execute(
+            "UPDATE inputs SET delivered_at = ?2 WHERE id = ?1 AND delivered_at IS NULL",
+            params![id.as_str(), at.unix_timestamp()],
+        )?;
+        Ok(())
+    }
+
+    fn undelivered(&self, since: OffsetDateTime) -> Result<Vec<UndeliveredReply>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT id, place, user, origin, at, reply FROM inputs
+             WHERE delivered_at IS NULL AND at >= ?1 ORDER BY at, rowid",
+        )?;
+        let rows = stmt
+            .query_map([since.unix_timestamp()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(id, place, user, origin, at, reply)| {
+                Ok(UndeliveredReply {
+                    id: InputId::new(id),
+                    key: place.zip(user).map(|(p, u)| ConversationKey::new(p, u)),
+                    origin: origin.map(Place::new),
+                    at: from_unix(at)?,
+                    reply,
+                })
+            })
+            .collect()
     }
 
     fn conversation(
