@@ -318,3 +318,46 @@ fn report_json_counts_the_session() {
     let text = triage(&db).args(["report"]).output().unwrap();
     assert!(String::from_utf8_lossy(&text.stdout).contains("1 question\n"));
 }
+
+#[test]
+fn a_close_reason_from_the_terminal_is_stored_and_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("triage.db");
+    chat(
+        &db,
+        "eve",
+        &[
+            "escalate",
+            "c2c-app-1",
+            "Edge 131 on Windows 10",
+            "10:00 CET",
+            "Press call, wait, nothing happens at all",
+        ],
+    );
+    let close = triage(&db)
+        .args([
+            "tickets",
+            "close",
+            "1",
+            "--by",
+            "sam",
+            "--reason",
+            "duplicate of #4",
+        ])
+        .output()
+        .unwrap();
+    assert!(close.status.success());
+    assert!(String::from_utf8_lossy(&close.stdout).contains("duplicate of #4"));
+    let show = triage(&db).args(["tickets", "show", "1"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&show.stdout).contains("duplicate of #4"),
+        "{}",
+        String::from_utf8_lossy(&show.stdout)
+    );
+    let json = triage(&db)
+        .args(["tickets", "show", "1", "--json"])
+        .output()
+        .unwrap();
+    let t: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(t["close_reason"], "duplicate of #4");
+}

@@ -1025,6 +1025,7 @@ async fn still_broken_escalates_in_a_thread_and_staff_claim_and_close_it() {
     let t = h.store.tickets(None).unwrap();
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].status, TicketStatus::Closed);
+    assert_eq!(t[0].close_reason.as_deref(), Some("fixed the CSP"));
     assert_eq!(
         t[0].claimed_by.as_ref().map(|u| u.as_str().to_owned()),
         Some(ids::BOB.to_string())

@@ -839,6 +839,7 @@ fn staff(h: &Harness, id: &str, ticket: triage::tickets::TicketId, action: Staff
             staff: UserId::new("sam"),
             ticket,
             action,
+            reason: None,
         })
         .unwrap()
 }
@@ -878,6 +879,46 @@ fn staff_claim_close_and_reopen_a_ticket() {
     );
     let r = staff(&h, "s5", triage::tickets::TicketId(999), StaffAction::Close);
     assert!(notices(&r).contains("no ticket #999"));
+}
+
+#[test]
+fn a_close_reason_is_stored_with_the_ticket_until_it_is_reopened() {
+    let mut h = Harness::new();
+    h.escalate_audio();
+    h.fill_valid();
+    let id = h.tickets()[0].id;
+    let close = |input: &str, reason: &str| {
+        h.engine
+            .staff(&StaffInput {
+                id: input.into(),
+                staff: UserId::new("sam"),
+                ticket: id,
+                action: StaffAction::Close,
+                reason: Some(reason.into()),
+            })
+            .unwrap()
+    };
+    let r = close("s1", "  fixed the TURN ports  ");
+    match &r.outputs[0] {
+        Output::TicketUpdated(u) => {
+            assert_eq!(u.reason.as_deref(), Some("fixed the TURN ports"));
+            assert!(u.text.contains("fixed the TURN ports"), "{}", u.text);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let t = h.store.ticket(id).unwrap().unwrap();
+    assert_eq!(t.close_reason.as_deref(), Some("fixed the TURN ports"));
+    let json = serde_json::to_value(&t).unwrap();
+    assert_eq!(json["close_reason"], "fixed the TURN ports");
+    staff(&h, "s2", id, StaffAction::Reopen);
+    assert_eq!(h.store.ticket(id).unwrap().unwrap().close_reason, None);
+    // A reason with a secret in it is stored without the secret.
+    close(
+        "s3",
+        "rotated ghp_0123456789abcdefghijklmnopqrstuvwxyzAB for them",
+    );
+    let stored = h.store.ticket(id).unwrap().unwrap().close_reason.unwrap();
+    assert!(!stored.contains("ghp_0123"), "{stored}");
 }
 
 #[test]

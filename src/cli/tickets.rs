@@ -38,7 +38,13 @@ pub enum TicketsCommand {
     /// Take a ticket.
     Claim(StaffArgs),
     /// Close a ticket.
-    Close(StaffArgs),
+    Close {
+        #[command(flatten)]
+        args: StaffArgs,
+        /// Why (stored with the ticket and shown to the customer).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Reopen a closed ticket.
     Reopen(StaffArgs),
 }
@@ -106,10 +112,14 @@ pub fn run(db: &Path, cmd: TicketsCommand) -> anyhow::Result<ExitCode> {
                 show(&mut out, &st, &t)?;
             }
         }
-        TicketsCommand::Claim(a) => return staff(&mut out, store.as_ref(), a, StaffAction::Claim),
-        TicketsCommand::Close(a) => return staff(&mut out, store.as_ref(), a, StaffAction::Close),
+        TicketsCommand::Claim(a) => {
+            return staff(&mut out, store.as_ref(), a, StaffAction::Claim, None)
+        }
+        TicketsCommand::Close { args, reason } => {
+            return staff(&mut out, store.as_ref(), args, StaffAction::Close, reason)
+        }
         TicketsCommand::Reopen(a) => {
-            return staff(&mut out, store.as_ref(), a, StaffAction::Reopen)
+            return staff(&mut out, store.as_ref(), a, StaffAction::Reopen, None)
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -129,6 +139,7 @@ fn staff(
     store: &dyn Store,
     a: StaffArgs,
     action: StaffAction,
+    reason: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let ticket = parse_id(&a.id)?;
     let by =
@@ -143,6 +154,7 @@ fn staff(
         staff: UserId::new(by),
         ticket,
         action,
+        reason,
     };
     let reply = engine::staff_action(store, &SystemClock, &input)?;
     let mut changed = false;
@@ -210,6 +222,9 @@ fn show(out: &mut impl Write, st: &Style, t: &Ticket) -> std::io::Result<()> {
     }
     if let Some(c) = &t.claimed_by {
         writeln!(out, "  Claimed:   {c}")?;
+    }
+    if let Some(r) = &t.close_reason {
+        writeln!(out, "  Closed:    {r}")?;
     }
     writeln!(out, "  Created:   {}", fmt(t.created_at))?;
     writeln!(out, "  Updated:   {}", fmt(t.updated_at))?;

@@ -370,6 +370,7 @@ async fn staff_action(
             staff: UserId::new(ctx.author().id.to_string()),
             ticket,
             action,
+            reason,
         };
         data.staff(input).await
     };
@@ -378,7 +379,7 @@ async fn staff_action(
     if !reply.undelivered {
         return Ok(());
     }
-    escalation::announce_staff(ctx, &reply.outputs, reason.as_deref(), acked).await?;
+    escalation::announce_staff(ctx, &reply.outputs, acked).await?;
     data.delivered(ctx.id().to_string().as_str().into()).await
 }
 

@@ -644,15 +644,9 @@ fn ticket_number(name: &str) -> Option<TicketId> {
 pub(crate) async fn announce_staff(
     ctx: Context<'_>,
     outputs: &[Output],
-    reason: Option<&str>,
     acked: bool,
 ) -> Result<(), Error> {
-    let mut outs = outputs.to_vec();
-    if let Some(r) = reason.filter(|r| !r.trim().is_empty()) {
-        outs.push(Output::Text {
-            text: format!("Reason: {r}"),
-        });
-    }
+    let outs = outputs.to_vec();
     let conv = Conv {
         place: ctx.channel_id().get(),
         user: ctx.author().id.get(),

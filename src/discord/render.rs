@@ -381,7 +381,10 @@ fn ticket_update(u: &TicketUpdate) -> String {
     } else {
         u.by.to_string()
     };
-    format!("**Ticket {}** was {verb} by {by}.", u.id)
+    match &u.reason {
+        Some(r) => format!("**Ticket {}** was {verb} by {by}.\nReason: {r}", u.id),
+        None => format!("**Ticket {}** was {verb} by {by}.", u.id),
+    }
 }
 
 /// An entry's full checklist, for `/kb show`.

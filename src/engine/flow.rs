@@ -1017,7 +1017,17 @@ fn staff_step(
             return Ok(notice(format!("Ticket {} is not closed.", t.id)));
         }
     };
-    tx.set_ticket_status(t.id, status, claimed_by, now)?;
+    // Staff type the reason in a shared channel; it is stored and shown,
+    // so it is redacted like anything a customer types.
+    let reason = match input.action {
+        StaffAction::Close => input
+            .reason
+            .as_deref()
+            .map(|r| redact(r).text.trim().to_owned())
+            .filter(|r| !r.is_empty()),
+        _ => None,
+    };
+    tx.set_ticket_status(t.id, status, claimed_by, reason.as_deref(), now)?;
     let key = ConversationKey {
         place: t.place.clone(),
         user: t.customer.clone(),
@@ -1028,7 +1038,10 @@ fn staff_step(
         author: input.staff.clone(),
         ticket: Some(t.id),
         kind: format!("ticket_{verb}"),
-        detail: serde_json::json!({"from": t.status, "to": status}),
+        detail: match &reason {
+            Some(r) => serde_json::json!({"from": t.status, "to": status, "reason": r}),
+            None => serde_json::json!({"from": t.status, "to": status}),
+        },
     })?;
     tracing::info!(ticket.id = %t.id, by = %input.staff, "ticket {verb}");
     Ok(vec![Output::TicketUpdated(TicketUpdate {
@@ -1036,7 +1049,11 @@ fn staff_step(
         status,
         by: input.staff.clone(),
         key,
-        text: format!("Ticket {} {verb} by {}.", t.id, input.staff),
+        text: match &reason {
+            Some(r) => format!("Ticket {} {verb} by {}: {r}", t.id, input.staff),
+            None => format!("Ticket {} {verb} by {}.", t.id, input.staff),
+        },
+        reason,
     })])
 }
 

@@ -8,7 +8,7 @@
 //! let reply = engine.handle(&Input::say(id, key, author, "mic blocked in chrome"))?;
 //! for out in &reply.outputs { render(out) }        // empty for a delivered duplicate
 //! engine.mark_delivered(&id)?;                     // posted: a redelivery needs nothing
-//! engine.staff(&StaffInput { id, staff, ticket, action: StaffAction::Claim })?;
+//! engine.staff(&StaffInput { id, staff, ticket, action: StaffAction::Claim, reason: None })?;
 //! let r = engine.resume(&key)?;                    // where a conversation stands
 //! ```
 //! Every call commits its transition (state, ticket, logs, the input id and
@@ -193,6 +193,10 @@ pub struct StaffInput {
     pub staff: UserId,
     pub ticket: TicketId,
     pub action: StaffAction,
+    /// Why (closing): stored with the ticket and in the event log, and told
+    /// to the customer. Ignored for other actions.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -354,6 +358,8 @@ pub struct TicketUpdate {
     pub by: UserId,
     /// The customer's conversation, to tell them.
     pub key: ConversationKey,
+    /// Why it was closed, as stored (secrets removed).
+    pub reason: Option<String>,
     pub text: String,
 }
 

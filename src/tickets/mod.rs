@@ -171,6 +171,8 @@ pub struct Ticket {
     pub opened_by: UserId,
     /// The staff member who claimed it last.
     pub claimed_by: Option<UserId>,
+    /// Why it was closed, while it is closed and staff said why.
+    pub close_reason: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -391,12 +393,14 @@ pub trait Tx {
     ) -> Result<(), StoreError>;
     fn insert_ticket(&mut self, t: &NewTicket, at: OffsetDateTime) -> Result<Ticket, StoreError>;
     fn ticket(&mut self, id: TicketId) -> Result<Option<Ticket>, StoreError>;
-    /// Sets the status; `claimed_by` is written when `Some`.
+    /// Sets the status; `claimed_by` is written when `Some`; `close_reason`
+    /// is written as given (`None` clears it).
     fn set_ticket_status(
         &mut self,
         id: TicketId,
         status: TicketStatus,
         claimed_by: Option<&UserId>,
+        close_reason: Option<&str>,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
     fn insert_query(&mut self, q: &NewQuery) -> Result<QueryId, StoreError>;

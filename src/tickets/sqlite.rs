@@ -21,6 +21,7 @@ use crate::matcher::Decision;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_delivery.sql"),
+    include_str!("../../migrations/0003_close_reason.sql"),
 ];
 
 /// The SQLite store. `Send + Sync`: the connection sits behind a `Mutex`,
@@ -351,16 +352,19 @@ impl Tx for SqlTx<'_> {
         id: TicketId,
         status: TicketStatus,
         claimed_by: Option<&UserId>,
+        close_reason: Option<&str>,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         self.tx.execute(
-            "UPDATE tickets SET status = ?2, claimed_by = COALESCE(?3, claimed_by), updated_at = ?4
+            "UPDATE tickets SET status = ?2, claimed_by = COALESCE(?3, claimed_by), updated_at = ?4,
+                                close_reason = ?5
              WHERE id = ?1",
             params![
                 id.0,
                 status.as_str(),
                 claimed_by.map(UserId::as_str),
-                at.unix_timestamp()
+                at.unix_timestamp(),
+                close_reason,
             ],
         )?;
         Ok(())
@@ -449,7 +453,7 @@ fn read_ticket(conn: &Connection, id: TicketId) -> Result<Option<Ticket>, StoreE
     let row = conn
         .query_row(
             "SELECT product, entry, status, question, tried, place, customer, opened_by, claimed_by,
-                    created_at, updated_at
+                    created_at, updated_at, close_reason
              FROM tickets WHERE id = ?1",
             [id.0],
             RawTicket::from_row,
@@ -481,6 +485,7 @@ fn read_ticket(conn: &Connection, id: TicketId) -> Result<Option<Ticket>, StoreE
         customer: UserId::new(raw.customer),
         opened_by: UserId::new(raw.opened_by),
         claimed_by: raw.claimed_by.map(UserId::new),
+        close_reason: raw.close_reason,
         created_at: from_unix(raw.created_at)?,
         updated_at: from_unix(raw.updated_at)?,
     }))
@@ -498,6 +503,7 @@ struct RawTicket {
     claimed_by: Option<String>,
     created_at: i64,
     updated_at: i64,
+    close_reason: Option<String>,
 }
 
 impl RawTicket {
@@ -514,6 +520,7 @@ impl RawTicket {
             claimed_by: r.get(8)?,
             created_at: r.get(9)?,
             updated_at: r.get(10)?,
+            close_reason: r.get(11)?,
         })
     }
 }
