@@ -1096,13 +1096,13 @@ pub fn statuses(text: &str) -> Vec<u16> {
         LazyLock::new(|| Regex::new(r"\d+(?:[.,]\d+)*").expect("static regex"));
     static BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?ix)(?:\b(?:https?|status|code|codes|error|err|errors|erro|erreur|fehler|returns?|returned|returning|respond(?:s|ed)?|response|responses|answer(?:s|ed)?|got|get|gets|getting|gettin|gives?|giving|givin|throws?|threw|throwing|fails?|failed|failing|with|a|an|un|una|um|uma|ein|eine|einen|une|recibo|receive[sd]?|receiving|bekomme|bekommen|reçois|recebo)\s*[:\#]?|->|=>|→|:|\()\s*$",
+            r"(?ix)(?:\b(?:https?|status|code|codes|error|err|errors|erro|erreur|fehler|returns?|returned|returning|respond(?:s|ed)?|response|responses|answer(?:s|ed)?|got|get|gets|getting|gettin|gives?|giving|givin|throws?|threw|throwing|fails?|failed|failing|with|back|shows?|showing|showed|seeing|hits?|hitting|raises?|raised|answers?\s+with|a|an|un|una|um|uma|ein|eine|einen|une|recibo|receive[sd]?|receiving|bekomme|bekommen|reçois|recebo)\s*[:\#]?|->|=>|→|:|\()\s*$",
         )
         .expect("static regex")
     });
     static AFTER: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?ix)^(?:s\b|\s*\)|\s*[:\-]?\s*\(?\s*(?:bad\s+req\w*|unauthori[sz]ed|forbidden|not\s+found|locked|too\s+many|conflict|gone|payload|unprocessable|internal|bad\s+gateway|service\s+unavailable|gateway|method\s+not|unsupported|request\s+timeout|precondition|error|errors|status|response|responses|code)\b)",
+            r"(?ix)^(?:s\b|\s*\)|\s*[:\-]?\s*\(?\s*(?:bad\s+req\w*|unauthori[sz]ed|forbidden|not\s+found|locked|too\s+many|conflict|gone|payload|unprocessable|internal|bad\s+gateway|service\s+unavailable|gateway|method\s+not|unsupported|request\s+timeout|precondition|error|errors|status|response|responses|code)\b|\s+(?:in|on|from|under)\s+(?:the\s+|my\s+|our\s+)?(?:network|devtools|dev\s+tools|console|browser\s+console)\b)",
         )
         .expect("static regex")
     });
@@ -1165,6 +1165,15 @@ mod tests {
         assert!(statuses("we have 500 users and 10 requests").is_empty());
         assert!(statuses("it took 2 minutes, about 404 seconds").is_empty());
         assert_eq!(statuses("init comes back as 400 Bad Request"), [400]);
+        assert_eq!(
+            statuses("the init request comes back 400 in the network tab"),
+            [400]
+        );
+        assert_eq!(statuses("the widget call shows 403 now"), [403]);
+        assert_eq!(statuses("we see 404 in the console"), [404]);
+        assert_eq!(statuses("init responds with 401"), [401]);
+        assert!(statuses("it came back 2 minutes later with 10 requests").is_empty());
+        assert!(statuses("we got 500 users back from 404 visits").is_empty());
         assert!(statuses("version 4.403.1").is_empty());
         assert!(statuses("order #404 costs $429").is_empty());
     }

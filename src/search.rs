@@ -58,6 +58,9 @@ pub struct Lexicon {
     /// One-word synonyms and slang (`mic`, `doesnt`, `ppl`), stem to the
     /// group's one-word canonical term; applied before phrases.
     single: HashMap<String, String>,
+    /// Foreign one-word synonyms matched as written (and with a plural
+    /// s), because their stem is an English word's: word to term.
+    surface: HashMap<String, String>,
     /// Multi-word synonyms (and words whose group's canonical is a phrase),
     /// keyed by their first term after `single`, longest first.
     phrases: HashMap<String, Vec<Phrase>>,
@@ -182,6 +185,24 @@ fn is_transposition(a: &str, b: &str) -> bool {
     matches!(diff.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
 }
 
+/// Porter undoubles a final consonant after removing a suffix ("added" ->
+/// "add" -> "ad"), which on very short stems lands on another word ("ad",
+/// as in ad blocker). A stem of two letters or fewer keeps the doubled
+/// letter the word had.
+fn undouble(word: &str, stem: &str) -> String {
+    let n = stem.chars().count();
+    if n == 0 || n > 2 || word.chars().count() <= n + 1 {
+        return stem.to_owned();
+    }
+    let last = stem.chars().last();
+    if word.starts_with(stem) && word[stem.len()..].chars().next() == last {
+        let mut s = stem.to_owned();
+        s.extend(last);
+        return s;
+    }
+    stem.to_owned()
+}
+
 fn lower(cs: &[char]) -> String {
     cs.iter().flat_map(|c| c.to_lowercase()).collect()
 }
@@ -193,6 +214,7 @@ impl Lexicon {
         let mut lex = Lexicon {
             stemmer: english_stemmer(),
             single: HashMap::new(),
+            surface: HashMap::new(),
             phrases: HashMap::new(),
             stop: HashSet::new(),
             protect: synonyms.protect.iter().flat_map(|w| words(w)).collect(),
@@ -232,13 +254,46 @@ impl Lexicon {
             }
             lex.vocab.insert(w, VocabWord { stem, freq: f });
         }
+        // A one-word item whose stem is not itself and is shared by knowledge
+        // base words outside its group is a foreign form that stems like
+        // English ("connecte" and "connected" both stem to "connect"): it is
+        // matched as written, so it cannot capture the English words.
+        let kb_stems = lex.stem_words(&kb_words);
+        let mut stem_users: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (w, s) in kb_words.iter().zip(&kb_stems) {
+            stem_users.entry(s.as_str()).or_default().push(w.as_str());
+        }
+        let kb_word_set: HashSet<&str> = kb_words.iter().map(String::as_str).collect();
+        let mut surface_only: Vec<HashSet<String>> = Vec::new();
+        for group in &synonyms.groups {
+            let members: HashSet<String> = group.iter().flat_map(|i| words(i)).collect();
+            let mut only = HashSet::new();
+            for item in group {
+                let ws = words(item);
+                let [w] = ws.as_slice() else { continue };
+                let w = w.clone();
+                let s = lex.stem_words(std::slice::from_ref(&w)).pop().unwrap_or_default();
+                let captures = stem_users.get(s.as_str()).is_some_and(|users| {
+                    users
+                        .iter()
+                        .any(|u| !members.contains(*u) && *u != format!("{w}s"))
+                });
+                if s != w && !kb_word_set.contains(w.as_str()) && captures {
+                    only.insert(w);
+                }
+            }
+            surface_only.push(only);
+        }
         // Pass 1: one-word items of groups whose canonical is one word.
         let mut canonicals: Vec<(Vec<String>, String)> = Vec::new();
-        for group in &synonyms.groups {
+        for (group, only) in synonyms.groups.iter().zip(&surface_only) {
             let Some(first) = group.first() else { continue };
             let canon = lex.stem_words(&words(first));
             if let [c] = canon.as_slice() {
                 for item in group {
+                    if only.contains(&words(item).concat()) {
+                        continue;
+                    }
                     if let [s] = lex.stem_words(&words(item)).as_slice() {
                         if s != c {
                             lex.single.entry(s.clone()).or_insert_with(|| c.clone());
@@ -250,9 +305,16 @@ impl Lexicon {
         }
         // Pass 2: phrases, normalized by pass 1 so "doesn't appear" and
         // "does not appear" are one phrase.
-        for (group, (canon, _)) in synonyms.groups.iter().zip(&canonicals) {
+        for ((group, (canon, _)), only) in synonyms.groups.iter().zip(&canonicals).zip(&surface_only) {
             let canonical = lex.normalize_single(canon.clone()).join("_");
+            for w in only {
+                lex.surface.insert(format!("{w}s"), canonical.clone());
+                lex.surface.insert(w.clone(), canonical.clone());
+            }
             for item in group {
+                if only.contains(&words(item).concat()) {
+                    continue;
+                }
                 let stems = lex.normalize_single(lex.stem_words(&words(item)));
                 if stems.len() < 2 && canon.len() < 2 {
                     continue; // handled by pass 1
@@ -274,7 +336,6 @@ impl Lexicon {
                 });
             }
         }
-        let kb_stems = lex.stem_words(&kb_words);
         lex.kb_terms = lex.normalize_single(kb_stems).into_iter().collect();
         for list in lex.phrases.values_mut() {
             list.sort_by_key(|p| std::cmp::Reverse(p.stems.len()));
@@ -310,6 +371,11 @@ impl Lexicon {
         while stream.advance() {
             out.push(stream.token().text.clone());
         }
+        if out.len() == words.len() {
+            for (w, stem) in words.iter().zip(out.iter_mut()) {
+                *stem = undouble(w, stem);
+            }
+        }
         if !self.protect.is_empty() && out.len() == words.len() {
             for (w, stem) in words.iter().zip(out.iter_mut()) {
                 let singular = w.strip_suffix('s').unwrap_or(w);
@@ -332,14 +398,19 @@ impl Lexicon {
     /// length-aware edit distance, or `None` for words too short to correct
     /// safely. Thresholds: no correction under 5 characters (`mic`, `conf`
     /// and `cant` are abbreviations, not typos), one edit up to 7
-    /// characters (`widgt`), two from 8 (`micraphone`, `recomended`); the
+    /// characters (`widgt`), two from 8 (`micraphone`) unless the word is
+    /// inflected (`-ing`, `-ed`: one, `recomended`); the
     /// first letter must agree, as it nearly always does in real typos.
     fn correct(&self, word: &str) -> Option<&str> {
         let n = word.chars().count();
         if n < 5 || word.chars().any(|c| !c.is_alphabetic()) {
             return None;
         }
-        let max = if n >= 8 { 2 } else { 1 };
+        // An inflected word ("printing") is usually a real word, and two
+        // edits reach another real word ("pricing"); a misspelt inflected
+        // word gets one edit ("recomended").
+        let inflected = word.ends_with("ing") || word.ends_with("ed");
+        let max = if n >= 8 && !inflected { 2 } else { 1 };
         let first = word.chars().next()?;
         let mut best: Option<(usize, u32, &str)> = None;
         for len in n.saturating_sub(max).max(4)..=n + max {
@@ -394,6 +465,10 @@ impl Lexicon {
         let mut memo: HashMap<&str, Option<String>> = HashMap::new();
         let mut seq: Vec<(String, bool)> = Vec::with_capacity(ws.len());
         for (w, stem) in ws.iter().zip(stems) {
+            if let Some(t) = self.surface.get(w) {
+                seq.push((t.clone(), false));
+                continue;
+            }
             if !correct || self.is_known(w, &stem) {
                 seq.push((stem, false));
                 continue;
