@@ -1654,3 +1654,44 @@ async fn a_reply_committed_before_a_restart_is_posted_at_startup() {
         .unwrap()
         .is_empty());
 }
+
+/// `/ticket` in a ticket thread finds the ticket by the thread's id, so a
+/// thread renamed by staff (no `#N` in its name) still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_works_in_a_renamed_ticket_thread() {
+    let h = Harness::ready().await;
+    let tid = escalate_to_thread(&h).await;
+    for answer in [
+        "app_12345",
+        "https://example.com/pricing",
+        "nothing in the console at all",
+    ] {
+        let mark = h.fake.mark();
+        h.say(ids::ALICE, tid, answer);
+        h.bot_post_after(mark, tid).await;
+    }
+    h.fake
+        .wait_request(T, |r| {
+            r.is(
+                "POST",
+                &format!("/channels/{}/messages", ids::STAFF_CHANNEL),
+            )
+        })
+        .await;
+    // Staff renamed the thread; Discord sends the new name with commands.
+    let mut thread = h.fake.thread(tid).unwrap();
+    thread["name"] = json!("alice: widget gone after the CSP change");
+    h.fake.dispatch("THREAD_UPDATE", thread.clone());
+    let (_, cb) = h
+        .slash_in_thread(
+            ids::BOB,
+            &thread,
+            "ticket",
+            vec![opt_subcommand("claim", vec![])],
+        )
+        .await;
+    assert!(content(&cb.body["data"]).contains("claimed"), "{}", cb.body);
+    let t = &h.store.tickets(None).unwrap()[0];
+    assert_eq!(t.status, TicketStatus::Claimed);
+    h.stop().await.unwrap();
+}

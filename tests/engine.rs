@@ -922,6 +922,27 @@ fn a_close_reason_is_stored_with_the_ticket_until_it_is_reopened() {
 }
 
 #[test]
+fn a_ticket_is_found_by_the_place_it_was_attached_to_or_asked_in() {
+    let mut h = Harness::new();
+    h.escalate_audio();
+    h.fill_valid();
+    let id = h.tickets()[0].id;
+    let thread = triage::tickets::Place::new("thread-42");
+    assert_eq!(h.store.ticket_at(&thread).unwrap(), None);
+    // Where the conversation happened (a forum post is its own thread).
+    assert_eq!(h.store.ticket_at(&h.key.place).unwrap(), Some(id));
+    h.store.attach_place(id, &thread).unwrap();
+    assert_eq!(h.store.ticket_at(&thread).unwrap(), Some(id));
+    // A second ticket handed off in the same place takes it over.
+    h.escalate_audio();
+    h.fill_valid();
+    let second = h.tickets()[0].id;
+    assert_ne!(second, id);
+    h.store.attach_place(second, &thread).unwrap();
+    assert_eq!(h.store.ticket_at(&thread).unwrap(), Some(second));
+}
+
+#[test]
 fn staff_diagnosing_for_a_customer_files_the_ticket_as_the_customers() {
     let mut h = Harness::new();
     let sam = UserId::new("sam");

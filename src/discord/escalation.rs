@@ -568,6 +568,14 @@ async fn hand_off(
     conv: Conv,
     card: &TicketCard,
 ) {
+    // First, so that `/ticket` works in the thread as soon as staff see it.
+    let engine = data.engine();
+    let (id, place) = (card.id, Place::new(thread.to_string()));
+    match super::blocking(move || engine.store().attach_place(id, &place)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => error!(error = %e, "recording the ticket's thread failed"),
+        Err(e) => error!(error = %e, "recording the ticket's thread failed"),
+    }
     let role = data.config().support_role_id.get();
     let summary = render::ticket_summary(card, conv.user);
     let mut in_thread = Message::text(format!(
@@ -588,8 +596,9 @@ async fn hand_off(
     if let Err(e) = staff.send_message(ctx, for_staff.channel()).await {
         error!(error = %e, "posting the ticket summary in the staff channel failed");
     }
-    // Threads the bot opened carry the ticket number in their name, which
-    // is how `/ticket …` run there finds it; a forum post keeps its title.
+    // Threads the bot opened carry the ticket number in their name, for
+    // people; `/ticket` finds the ticket by the thread's id. A forum post
+    // keeps its title.
     if conv.place != thread.get() {
         let name = text::truncate(
             &format!(
@@ -610,24 +619,19 @@ async fn hand_off(
     info!("ticket handed to staff");
 }
 
-/// The ticket a channel belongs to: the number a ticket thread's name starts
-/// with (`#12 · …`), else the newest ticket whose conversation happened in
-/// this channel (a forum post).
+/// The ticket a channel belongs to: the one handed off in this thread, or
+/// whose conversation happened here (a forum post), by the channel's id;
+/// for a thread opened before tickets recorded their thread, the number its
+/// name starts with (`#12 · …`).
 pub(crate) async fn ticket_of_channel(
     data: &Data,
     channel: ChannelId,
     name: Option<&str>,
 ) -> Result<Option<TicketId>, Error> {
-    if let Some(n) = name.and_then(ticket_number) {
-        return Ok(Some(n));
-    }
     let engine = data.engine();
-    let place = channel.to_string();
-    let tickets = super::blocking(move || engine.store().tickets(None)).await??;
-    Ok(tickets
-        .into_iter()
-        .find(|t| t.place.as_str() == place)
-        .map(|t| t.id))
+    let place = Place::new(channel.to_string());
+    let found = super::blocking(move || engine.store().ticket_at(&place)).await??;
+    Ok(found.or_else(|| name.and_then(ticket_number)))
 }
 
 fn ticket_number(name: &str) -> Option<TicketId> {

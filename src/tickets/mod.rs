@@ -1,6 +1,6 @@
 //! Tickets and everything the engine persists: conversations, tickets and
-//! their fields, the event log, the query log, and the inputs already seen
-//! with their replies and whether those were delivered.
+//! their fields and places, the event log, the query log, and the inputs
+//! already seen with their replies and whether those were delivered.
 //! `Store` is the interface; `SqliteStore` is the embedded implementation.
 
 mod sqlite;
@@ -433,6 +433,12 @@ pub trait Store: Send + Sync {
     fn conversation(&self, key: &ConversationKey)
         -> Result<Option<StoredConversation>, StoreError>;
     fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;
+    /// Records that `ticket` is handled at `place` (the thread a front end
+    /// opened for it). A place holds one ticket: the last attached.
+    fn attach_place(&self, ticket: TicketId, place: &Place) -> Result<(), StoreError>;
+    /// The ticket handled at `place`: the one attached there, else the
+    /// newest whose conversation happened there (a forum post).
+    fn ticket_at(&self, place: &Place) -> Result<Option<TicketId>, StoreError>;
     /// Tickets, newest first, optionally of one status.
     fn tickets(&self, status: Option<TicketStatus>) -> Result<Vec<Ticket>, StoreError>;
     /// The query log from `since` on, oldest first.

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_delivery.sql"),
     include_str!("../../migrations/0003_close_reason.sql"),
+    include_str!("../../migrations/0004_ticket_places.sql"),
 ];
 
 /// The SQLite store. `Send + Sync`: the connection sits behind a `Mutex`,
@@ -180,6 +181,38 @@ impl Store for SqliteStore {
     fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
         let conn = self.lock()?;
         read_ticket(&conn, id)
+    }
+
+    fn attach_place(&self, ticket: TicketId, place: &Place) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        conn.execute(
+            "INSERT INTO ticket_places (place, ticket_id) VALUES (?1, ?2)
+             ON CONFLICT (place) DO UPDATE SET ticket_id = excluded.ticket_id",
+            params![place.as_str(), ticket.0],
+        )?;
+        Ok(())
+    }
+
+    fn ticket_at(&self, place: &Place) -> Result<Option<TicketId>, StoreError> {
+        let conn = self.lock()?;
+        let attached: Option<i64> = conn
+            .query_row(
+                "SELECT ticket_id FROM ticket_places WHERE place = ?1",
+                [place.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let id = match attached {
+            Some(id) => Some(id),
+            None => conn
+                .query_row(
+                    "SELECT id FROM tickets WHERE place = ?1 ORDER BY id DESC LIMIT 1",
+                    [place.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?,
+        };
+        Ok(id.map(TicketId))
     }
 
     fn tickets(&self, status: Option<TicketStatus>) -> Result<Vec<Ticket>, StoreError> {
