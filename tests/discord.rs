@@ -1643,6 +1643,12 @@ async fn a_reply_committed_before_a_restart_is_posted_at_startup() {
         })
         .await;
     no_pings(&pointer.body);
+    assert!(content(&pointer.body).starts_with(&format!("<@{}>", ids::ALICE)));
+    assert_eq!(
+        pointer.body["allowed_mentions"]["users"],
+        json!([ids::ALICE.to_string()]),
+        "the customer is told whose answer it is"
+    );
     // The customer answers in the thread as usual.
     let mark = h.fake.mark();
     h.say(ids::ALICE, tid, "app_12345");

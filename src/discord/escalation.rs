@@ -383,20 +383,7 @@ async fn send_here(
         Here::Command { ctx, ephemeral, .. } => {
             // Staff diagnosing for a customer: the customer is told, once.
             if !*ephemeral && ctx.author().id.get() != conv.user {
-                let mention = format!("<@{}>", conv.user);
-                match msgs.first_mut() {
-                    Some(first)
-                        if text::len(&first.content) + mention.len() < text::CONTENT_MAX =>
-                    {
-                        first.content = format!("{mention} {}", first.content);
-                        first.ping_users = vec![conv.user];
-                    }
-                    _ => {
-                        let mut m = Message::text(mention);
-                        m.ping_users = vec![conv.user];
-                        msgs.insert(0, m);
-                    }
-                }
+                mention_first(&mut msgs, conv.user, "");
             }
             for (i, m) in msgs.iter().enumerate() {
                 respond(*ctx, m, *ephemeral, acked && i == 0).await?;
@@ -467,9 +454,36 @@ async fn send_here(
                 msg.channel_id.send_message(ctx, out).await?;
             }
         }
-        Here::Late { ctx, channel, .. } => post(ctx, *channel, msgs).await?,
+        Here::Late { ctx, channel, .. } => {
+            // Not a reply to anything the customer can see: say whose it is.
+            if !msgs.is_empty() {
+                mention_first(
+                    &mut msgs,
+                    conv.user,
+                    "here is my answer from earlier, sorry for the delay.\n",
+                );
+            }
+            post(ctx, *channel, msgs).await?;
+        }
     }
     Ok(())
+}
+
+/// Starts the first message with a mention of `user` (and `lead`), the one
+/// ping it carries; a message of its own if the first is too long for it.
+fn mention_first(msgs: &mut Vec<Message>, user: u64, lead: &str) {
+    let mention = format!("<@{user}> {lead}");
+    match msgs.first_mut() {
+        Some(first) if text::len(&first.content) + text::len(&mention) < text::CONTENT_MAX => {
+            first.content = format!("{mention}{}", first.content);
+            first.ping_users = vec![user];
+        }
+        _ => {
+            let mut m = Message::text(mention.trim_end());
+            m.ping_users = vec![user];
+            msgs.insert(0, m);
+        }
+    }
 }
 
 /// Answers a command: the first message after a deferral edits the

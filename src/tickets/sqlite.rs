@@ -601,4 +601,26 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
     }
+
+    #[test]
+    fn replies_stored_before_delivery_was_tracked_count_as_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("triage.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO inputs (id, place, user, author, at, reply)
+                 VALUES ('m1', '1', '2', '2', 100, '[]')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(store
+            .undelivered(OffsetDateTime::UNIX_EPOCH)
+            .unwrap()
+            .is_empty());
+    }
 }
