@@ -102,6 +102,16 @@ pub struct Calibration {
     /// A question that says nothing is wrong (no trouble word, no status,
     /// no pasted error) keeps this share of its score.
     pub no_trouble_factor: f32,
+    /// A question that asks for a capability or for information ("how do
+    /// I export", "can agents", "is it possible") and says nothing is
+    /// wrong keeps this share of its score on top of `no_trouble_factor`:
+    /// it is a how-to or a feature request, which the knowledge base does
+    /// not answer.
+    pub request_factor: f32,
+    /// A question about billing (invoices, pricing, subscriptions) that
+    /// describes no technical failure (a status, a pasted error, or a
+    /// trouble word other than a bare negation) keeps this share.
+    pub billing_factor: f32,
     /// Product prior: bonus for the detected product, penalty for others.
     pub product_bonus: f32,
     pub product_penalty: f32,
@@ -135,6 +145,8 @@ pub const CALIBRATION: Calibration = Calibration {
     w_error: 1.0,
     w_status: 0.6,
     no_trouble_factor: 0.5,
+    request_factor: 0.55,
+    billing_factor: 0.4,
     product_bonus: 0.1,
     product_penalty: 0.2,
     suggest_min: 0.5,
@@ -251,6 +263,13 @@ struct Analysis {
     detected: Option<usize>,
     /// The text says something is wrong (a trouble word, or a status).
     trouble: bool,
+    /// Something is wrong beyond a bare negation ("can't find the
+    /// invoices" is a how-to; "widget not showing" is not).
+    failure: bool,
+    /// The text asks for a capability or for information.
+    request: bool,
+    /// The text talks about billing, pricing or the subscription.
+    billing: bool,
 }
 
 /// Per-candidate evidence, kept for the decision and for `match --explain`.
@@ -292,6 +311,10 @@ pub struct Explanation {
     pub detected: Option<ProductId>,
     /// Whether the text says something is wrong.
     pub trouble: bool,
+    /// Whether it asks for a capability or for information.
+    pub request: bool,
+    /// Whether it is about billing.
+    pub billing: bool,
     /// Every candidate scored, best first, with its evidence.
     pub candidates: Vec<(EntryId, Evidence)>,
 }
@@ -642,6 +665,8 @@ impl Matcher {
             statuses: a.statuses.clone(),
             detected: a.detected.map(|p| self.product_ids[p].clone()),
             trouble: a.trouble,
+            request: a.request,
+            billing: a.billing,
             candidates: scored
                 .into_iter()
                 .map(|mut e| {
@@ -692,9 +717,31 @@ impl Matcher {
         let words = search::words(text);
         let statuses = statuses(text);
         let detected = self.detect_product(&seq);
-        let trouble = !statuses.is_empty() || terms.iter().any(|t| self.trouble.contains(&t.text));
+        // "works fine, no errors, but how do I..." says nothing is wrong.
+        let calm = CALM.replace_all(text, " ");
+        let trouble_terms: Vec<&str> = if calm.len() == text.len() {
+            terms
+                .iter()
+                .filter(|t| self.trouble.contains(&t.text))
+                .map(|t| t.text.as_str())
+                .collect()
+        } else {
+            self.lex
+                .analyze(&calm)
+                .into_iter()
+                .filter(|t| self.trouble.contains(&t.text))
+                .map(|t| if t.text == "not" { "not" } else { "other" })
+                .collect()
+        };
+        let trouble = !statuses.is_empty() || !trouble_terms.is_empty();
+        let failure = !statuses.is_empty() || trouble_terms.iter().any(|t| *t != "not");
+        let request = REQUEST.is_match(text);
+        let billing = terms.iter().any(|t| BILLING.contains(&t.text.as_str()));
         Analysis {
             trouble,
+            failure,
+            request,
+            billing,
             seq,
             known,
             unknown,
@@ -839,6 +886,12 @@ impl Matcher {
                     + if status { c.w_status } else { 0.0 };
                 if !a.trouble && error == 0.0 {
                     score *= c.no_trouble_factor;
+                    if a.request {
+                        score *= c.request_factor;
+                    }
+                }
+                if a.billing && !a.failure && error == 0.0 {
+                    score *= c.billing_factor;
                 }
                 let mut product = 0;
                 if restrict.is_none() {
@@ -1080,6 +1133,74 @@ fn lcs(a: &[String], b: &[String]) -> usize {
     }
     prev[a.len()]
 }
+
+/// Phrases that ask for a capability or for information rather than report
+/// a malfunction, in the languages customers write in.
+static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)\b(?:
+            how\s+(?:do|can|could|would|should|does)\s+(?:i|we|you|one|agents?|users?|admins?|people)\b
+          | how\s+to\b
+          | is\s+(?:it|there)\s+(?:possible|a\s+way|any\s+way|an\s+option|a\s+setting|a\s+feature)
+          | (?:can|could)\s+(?:i|we|you|agents?|users?|admins?|visitors?|customers?|supervisors?)\s
+          | (?:do|does)\s+(?:you|it|convot|the\s+\w+)\s+(?:support|offer|allow|have\s+a)\b
+          | where\s+(?:do|can|could|would)\s+(?:i|we)\s+(?:find|get|see|download|change|set|add)\b
+          | (?:any|are\s+there)\s+plans\s+to | roadmap | feature\s+request | would\s+be\s+(?:nice|great|cool)
+          | (?:what|which)\s+(?:is|are|s)\s+the\s+(?:best|recommended|easiest)\s+way
+          | c[oó]mo\s+(?:puedo|podemos|se\s+puede|hago) | es\s+posible | se\s+puede\s
+          | wie\s+(?:kann|k[oö]nnen)\s+(?:ich|wir|man) | kann\s+man | ist\s+es\s+m[oö]glich | gibt\s+es\s+eine\s+m[oö]glichkeit
+          | comment\s+(?:puis|peut|pouvons|faire) | est-il\s+possible | est-ce\s+possible | peut-on
+          | como\s+(?:posso|podemos|fa[cç]o) | [eé]\s+poss[ií]vel
+        )",
+    )
+    // A literal pattern: compiling it cannot fail.
+    .expect("static regex")
+});
+
+/// "It works fine", "no errors": calm phrases whose words (`no`, `error`)
+/// must not read as trouble.
+static CALM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)\b(?:(?:no|without|zero|not\s+any)\s+(?:errors?|issues?|problems?|complaints?|bugs?)|nothing\s+(?:is\s+)?(?:wrong|broken)|no\s+problem)\b",
+    )
+    // A literal pattern: compiling it cannot fail.
+    .expect("static regex")
+});
+
+/// Billing and account vocabulary, as analyzed terms (stems): a question
+/// made of these with no technical failure is for the billing team.
+const BILLING: &[&str] = &[
+    "invoic",
+    "bill",
+    "subscript",
+    "price",
+    "refund",
+    "payment",
+    "pay",
+    "paid",
+    "receipt",
+    "vat",
+    "tax",
+    "discount",
+    "coupon",
+    "charg",
+    "renew",
+    "renewal",
+    "upgrad",
+    "downgrad",
+    "trial",
+    "factura",
+    "rechnung",
+    "factur",
+    "fatura",
+    "abonn",
+    "suscripcion",
+    "assinatura",
+    "precio",
+    "preis",
+    "prix",
+    "preco",
+];
 
 /// Standard HTTP statuses a customer may paste.
 const HTTP_STATUSES: &[u16] = &[

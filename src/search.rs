@@ -272,7 +272,10 @@ impl Lexicon {
                 let ws = words(item);
                 let [w] = ws.as_slice() else { continue };
                 let w = w.clone();
-                let s = lex.stem_words(std::slice::from_ref(&w)).pop().unwrap_or_default();
+                let s = lex
+                    .stem_words(std::slice::from_ref(&w))
+                    .pop()
+                    .unwrap_or_default();
                 let captures = stem_users.get(s.as_str()).is_some_and(|users| {
                     users
                         .iter()
@@ -305,7 +308,9 @@ impl Lexicon {
         }
         // Pass 2: phrases, normalized by pass 1 so "doesn't appear" and
         // "does not appear" are one phrase.
-        for ((group, (canon, _)), only) in synonyms.groups.iter().zip(&canonicals).zip(&surface_only) {
+        for ((group, (canon, _)), only) in
+            synonyms.groups.iter().zip(&canonicals).zip(&surface_only)
+        {
             let canonical = lex.normalize_single(canon.clone()).join("_");
             for w in only {
                 lex.surface.insert(format!("{w}s"), canonical.clone());
