@@ -435,6 +435,20 @@ impl Matcher {
             for t in alias_text[product].split_whitespace() {
                 put(&mut best, &[t.to_owned()], c.field_alias, &mut intern);
             }
+            // Pairs as a question makes them: a phrase's canonical term next
+            // to its neighbours, not the phrase's own words.
+            for text in std::iter::once(&e.title)
+                .chain(&e.symptoms)
+                .chain(&e.errors)
+                .chain(e.checks.iter().flat_map(|ch| &ch.signals))
+            {
+                let ids: Vec<u32> = lex
+                    .analyze_kb_canonical(text)
+                    .iter()
+                    .map(|t| intern(t))
+                    .collect();
+                bigram_src.push(ids);
+            }
             let mut terms: Vec<(u32, f32)> = best.into_iter().collect();
             terms.sort_by_key(|&(id, _)| id);
             let mut bigrams: Vec<u64> = bigram_src

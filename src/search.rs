@@ -448,7 +448,17 @@ impl Lexicon {
     /// Analyzes knowledge-base text: no typo correction (the knowledge base
     /// is the vocabulary).
     pub fn analyze_kb(&self, text: &str) -> Vec<String> {
-        self.analyze_inner(text, false)
+        self.analyze_inner(text, false, true)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    }
+
+    /// Knowledge-base text as a question would read it: phrases give their
+    /// canonical term only, so word pairs are the ones a question makes
+    /// ("widget doesn't appear" -> widget not_show).
+    pub fn analyze_kb_canonical(&self, text: &str) -> Vec<String> {
+        self.analyze_inner(text, false, false)
             .into_iter()
             .map(|t| t.text)
             .collect()
@@ -456,16 +466,16 @@ impl Lexicon {
 
     /// Analyzes user text, correcting typos against the vocabulary.
     pub fn analyze(&self, text: &str) -> Vec<AnalyzedTerm> {
-        self.analyze_inner(text, true)
+        self.analyze_inner(text, true, false)
     }
 
-    fn analyze_inner(&self, text: &str, correct: bool) -> Vec<AnalyzedTerm> {
+    fn analyze_inner(&self, text: &str, correct: bool, expand: bool) -> Vec<AnalyzedTerm> {
         let ws = words(text);
         let stems = self.stem_words(&ws);
         if stems.len() != ws.len() {
             // The stemmer maps whitespace-free words one-to-one; if that
             // ever changes, fall back to the stems without corrections.
-            return self.phrase_and_stop(stems.into_iter().map(|s| (s, false)).collect(), !correct);
+            return self.phrase_and_stop(stems.into_iter().map(|s| (s, false)).collect(), expand);
         }
         let mut memo: HashMap<&str, Option<String>> = HashMap::new();
         let mut seq: Vec<(String, bool)> = Vec::with_capacity(ws.len());
@@ -491,7 +501,7 @@ impl Lexicon {
             .into_iter()
             .map(|(s, c)| (self.single.get(&s).cloned().unwrap_or(s), c))
             .collect();
-        self.phrase_and_stop(seq, !correct)
+        self.phrase_and_stop(seq, expand)
     }
 
     fn is_known(&self, word: &str, stem: &str) -> bool {
