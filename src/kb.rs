@@ -9,11 +9,14 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-/// Declares a string newtype id that serializes as a bare string.
+/// Declares a string newtype id that serializes as a bare string. Every id
+/// that crosses a module boundary (`EntryId`, `tickets::Place`, ...) is one.
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize,
+        )]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -26,8 +29,8 @@ macro_rules! string_id {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
@@ -45,6 +48,8 @@ macro_rules! string_id {
         }
     };
 }
+
+pub(crate) use string_id;
 
 string_id!(
     /// A troubleshooting entry id, `product/slug`, fixed by `eval/entries.yaml`.
@@ -636,7 +641,12 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
     let syn: Synonyms = serde_yaml::from_str(src).map_err(|e| vec![yaml_problem(&e, origin)])?;
     let mut problems = Vec::new();
     // Words are compared case-insensitively, as the matcher sees them.
-    let key = |w: &str| w.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let key = |w: &str| {
+        w.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
     let mut group_of: HashMap<String, usize> = HashMap::new();
     for (i, g) in syn.groups.iter().enumerate() {
         let first = g.first().map(String::as_str).unwrap_or("");
@@ -683,7 +693,10 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
         } else if let Some(&g) = group_of.get(&key(w)) {
             problems.push(Problem {
                 span: locate_after(src, &stop_span, w),
-                message: format!("'{w}' is a stopword and in synonym group {}; pick one", g + 1),
+                message: format!(
+                    "'{w}' is a stopword and in synonym group {}; pick one",
+                    g + 1
+                ),
             });
         }
     }
@@ -768,7 +781,8 @@ fn yaml_problem(e: &serde_yaml::Error, origin: &Path) -> Problem {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().rfind(|l| !l.trim().is_empty())
+    s.lines()
+        .rfind(|l| !l.trim().is_empty())
         .unwrap_or(s)
         .trim()
         .to_owned()

@@ -11,52 +11,21 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::kb::{CheckId, EntryId, FieldId, ProductId};
+use crate::kb::{string_id, CheckId, EntryId, FieldId, ProductId};
 use crate::matcher::Decision;
 
 pub use sqlite::SqliteStore;
 
-/// Declares a string newtype id that serializes as a bare string.
-macro_rules! text_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            pub fn new(s: impl Into<String>) -> Self {
-                Self(s.into())
-            }
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                Self(s.to_owned())
-            }
-        }
-    };
-}
-
-text_id!(
+string_id!(
     /// Where a conversation happens: a Discord channel or thread id, or
     /// `terminal` for `triage chat`.
     Place
 );
-text_id!(
+string_id!(
     /// Who is speaking: a Discord user id, or the `--user` name in a terminal.
     UserId
 );
-text_id!(
+string_id!(
     /// The id of one delivery of an input (a Discord message or interaction
     /// id). An input id seen before is a redelivery and changes nothing.
     InputId
