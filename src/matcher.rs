@@ -237,6 +237,10 @@ pub struct Matcher {
     product_ids: Vec<ProductId>,
     /// Each product's aliases as term id sequences.
     aliases: Vec<Vec<Vec<u32>>>,
+    /// One-word aliases ("c2c", "convot"): they say which product, and
+    /// only that; an entry that happens to mention its product's name
+    /// (`c2c:call-started`) must not win on it.
+    alias_terms: HashSet<u32>,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -543,6 +547,14 @@ impl Matcher {
                 _ => true,
             });
         }
+        let alias_terms = aliases
+            .iter()
+            .flatten()
+            .filter_map(|seq| match seq.as_slice() {
+                [t] => Some(*t),
+                _ => None,
+            })
+            .collect();
         let trouble = kb
             .synonyms()
             .trouble
@@ -615,6 +627,7 @@ impl Matcher {
             by_status,
             product_ids,
             aliases,
+            alias_terms,
         })
     }
 
@@ -719,6 +732,7 @@ impl Matcher {
                 continue;
             }
             match id {
+                Some(id) if self.alias_terms.contains(&id) => {}
                 Some(id) if w > 0.0 => known.push((id, w)),
                 _ => {
                     // Numbers and one-letter leftovers say little either way.
@@ -884,10 +898,19 @@ impl Matcher {
                     .fold(0.0f32, f32::max);
                 // A pair's weight is its own rarity: "widget" and "missing"
                 // are everywhere, "widget missing" is not.
+                // The reversed pair counts half: Romance languages put the
+                // noun first ("botao de ligar" is the call button).
                 let bigram_w: f32 = query_bigrams
                     .iter()
-                    .filter(|&&(x, y)| p.has_bigram(x, y))
-                    .map(|&(x, y)| self.bigram_idf.get(&pair(x, y)).copied().unwrap_or(0.0))
+                    .map(|&(x, y)| {
+                        if p.has_bigram(x, y) {
+                            self.bigram_idf.get(&pair(x, y)).copied().unwrap_or(0.0)
+                        } else if p.has_bigram(y, x) {
+                            0.5 * self.bigram_idf.get(&pair(y, x)).copied().unwrap_or(0.0)
+                        } else {
+                            0.0
+                        }
+                    })
                     .sum();
                 let bigram = 1.0 - (-bigram_w / 4.0).exp();
                 let error = error_hits.get(&e).copied().unwrap_or(0.0);
