@@ -902,6 +902,36 @@ mod tests {
     }
 
     #[test]
+    fn foreign_synonyms_that_stem_like_english_do_not_capture_it() {
+        let syn = Synonyms {
+            groups: vec![vec![
+                "logged in".into(),
+                "signed in".into(),
+                "connecte".into(),
+            ]],
+            stopwords: vec!["the".into(), "is".into()],
+            trouble: Vec::new(),
+            protect: Vec::new(),
+        };
+        let lex = Lexicon::new(
+            &syn,
+            ["the call is connected", "user is logged in", "ad blocker"],
+        );
+        assert_eq!(lex.analyze_kb("connecte"), ["log_in"]);
+        assert_eq!(lex.analyze_kb("connected"), ["connect"]);
+        // Short stems keep their doubled letter: "added" is not "ad".
+        assert_eq!(lex.analyze_kb("added"), lex.analyze_kb("add"));
+        assert_ne!(lex.analyze_kb("added"), lex.analyze_kb("ad"));
+    }
+
+    #[test]
+    fn inflected_real_words_are_not_corrected_two_edits_away() {
+        let lex = Lexicon::new(&Synonyms::default(), ["pricing plans", "recommended setup"]);
+        assert_ne!(lex.analyze("printing")[0].text, "price");
+        assert!(lex.analyze("recomended")[0].corrected);
+    }
+
+    #[test]
     fn synonyms_map_phrases_and_foreign_words_to_one_term() {
         let lex = lexicon();
         let a = lex.analyze_kb("the widget doesn't appear");

@@ -147,6 +147,60 @@ fn out_of_scope_questions_get_none() {
 }
 
 #[test]
+fn connected_call_is_not_logged_in_evidence() {
+    // "conecté"/"connecté" (logged in) must not capture English "connected".
+    let m = ask("the click to call is connected but silent, the agent can't hear a thing");
+    assert_top(&m, "c2c/no-audio");
+}
+
+#[test]
+fn added_is_not_ad_blocker_vocabulary() {
+    let m = ask("I added the Convot snippet and the chat bubble never appears");
+    assert_top(&m, "convot/widget-not-appearing");
+}
+
+#[test]
+fn status_after_comes_back_in_the_network_tab_is_recognised() {
+    let m = ask_in(
+        "the init request comes back 400 in the network tab",
+        "widget-sdk",
+    );
+    assert_top(&m, "widget-sdk/http-400-bad-request");
+    assert_eq!(m.decision, Decision::Answer);
+}
+
+#[test]
+fn how_to_and_feature_questions_without_a_failure_get_none() {
+    for q in [
+        "is it possible to change the chat widget colour to match our brand?",
+        "works great, but can agents see the visitor's previous conversations?",
+        "how do we export all call recordings from last month?",
+        "where do I find the invoices for our Convot subscription? can't find them in settings",
+        "can we get a copy of last month's invoice with our VAT number on it",
+    ] {
+        let m = ask(q);
+        assert_eq!(m.decision, Decision::None, "{q}: {m:?}");
+    }
+}
+
+#[test]
+fn how_do_i_fix_a_malfunction_is_still_in_scope() {
+    let m = ask("how do I fix the Convot chat widget not showing on our site?");
+    assert_top(&m, "convot/widget-not-appearing");
+    let m = ask("why does the click to call button stay greyed out for visitors?");
+    assert_top(&m, "c2c/call-button-disabled");
+}
+
+#[test]
+fn portuguese_greyed_out_call_button_matches() {
+    let m = ask_in(
+        "o botão de ligar está cinza, ninguém consegue clicar",
+        "c2c",
+    );
+    assert_top(&m, "c2c/call-button-disabled");
+}
+
+#[test]
 fn ambiguous_widget_question_suggests_both_products() {
     let m = ask("our widget doesn't show up on the page");
     assert_eq!(m.decision, Decision::Suggest, "{m:?}");
