@@ -84,8 +84,12 @@ pub struct Calibration {
     /// Unknown words count at most this many times the known words'
     /// weight, so long posts full of context are not drowned.
     pub unknown_cap: f32,
+    /// The coverage denominator is at least this much weight.
+    pub coverage_floor: f32,
     /// A typo-corrected word counts this much of a correctly spelled one.
     pub corrected_factor: f32,
+    /// A number's share of its idf weight.
+    pub number_factor: f32,
     /// Mix of the fuzzy evidence: share of the query explained, absolute
     /// matched weight (saturating), best single symptom phrasing covered,
     /// and word pairs shared with the entry's phrasings.
@@ -96,6 +100,9 @@ pub struct Calibration {
     /// A symptom phrasing needs this much idf weight to count fully.
     pub symptom_mass: f32,
     pub w_bigram: f32,
+    /// Weight of focus: the query's weight carried by words most of the
+    /// entry's phrasings use (its main symptom words), as a share.
+    pub w_focus: f32,
     /// Exact evidence, which dominates fuzzy evidence.
     pub w_error: f32,
     pub w_status: f32,
@@ -135,13 +142,16 @@ pub const CALIBRATION: Calibration = Calibration {
     field_alias: 0.3,
     unknown_weight: 1.2,
     unknown_cap: 1.0,
+    coverage_floor: 0.0001,
     corrected_factor: 0.85,
+    number_factor: 0.3,
     w_coverage: 0.6,
     w_absolute: 0.6,
     absolute_scale: 8.0,
     w_symptom: 0.12,
     symptom_mass: 6.0,
     w_bigram: 0.45,
+    w_focus: 0.3,
     w_error: 1.0,
     w_status: 0.6,
     no_trouble_factor: 0.5,
@@ -179,6 +189,9 @@ struct Profile {
     phrasings: Vec<Vec<u32>>,
     /// Each phrasing's total (idf x specificity) weight.
     phrasing_mass: Vec<f32>,
+    /// (term id, share of the title and symptom phrasings that use it),
+    /// sorted by id: how central a word is to the entry, not just present.
+    share: Vec<(u32, f32)>,
     /// Each check's signals, as term id sequences.
     checks: Vec<(CheckId, Vec<Vec<u32>>)>,
 }
@@ -467,6 +480,7 @@ impl Matcher {
                 bigrams,
                 phrasings,
                 phrasing_mass: Vec::new(),
+                share: Vec::new(),
                 checks,
             });
 
@@ -581,6 +595,18 @@ impl Matcher {
         // Each phrasing's distinct terms and total weight, for the symptom
         // feature (fixed per entry, so computed once).
         for p in &mut profiles {
+            let mut count: HashMap<u32, f32> = HashMap::new();
+            for ph in &p.phrasings {
+                let mut seen = ph.clone();
+                seen.sort_unstable();
+                seen.dedup();
+                for t in seen {
+                    *count.entry(t).or_default() += 1.0;
+                }
+            }
+            let n = p.phrasings.len().max(1) as f32;
+            p.share = count.into_iter().map(|(t, k)| (t, k / n)).collect();
+            p.share.sort_by_key(|&(t, _)| t);
             let spec_p = &spec[p.product];
             p.phrasing_mass = p
                 .phrasings
@@ -722,7 +748,13 @@ impl Matcher {
         let mut unknown = 0.0f32;
         for t in &terms {
             let id = self.term_ids.get(&t.text).copied();
-            let corr = if t.corrected { c.corrected_factor } else { 1.0 };
+            let mut corr = if t.corrected { c.corrected_factor } else { 1.0 };
+            // A bare number ("30 seconds", "2 tabs") is rare in the
+            // knowledge base, so its idf is high, but it says little about
+            // the symptom; statuses have their own evidence.
+            if t.text.chars().all(|ch| ch.is_ascii_digit()) {
+                corr *= c.number_factor;
+            }
             let w = match id {
                 Some(id) => self.idf[id as usize] * corr,
                 None => 0.0,
@@ -866,16 +898,32 @@ impl Matcher {
                 let mut matched = 0.0f32;
                 let mut total = 0.0f32;
                 let mut matched_ids = Vec::new();
+                let mut central = 0.0f32;
                 for &(t, w) in &a.known {
                     let ws = w * sp(t);
                     total += ws;
                     if let Some(f) = p.factor(t) {
                         matched += f * ws;
                         matched_ids.push((t, f * ws));
+                        if let Ok(i) = p.share.binary_search_by_key(&t, |&(id, _)| id) {
+                            // Unlike coverage, a product-wide word still
+                            // counts a little here (its idf, not its
+                            // specificity), so "no audio" in a product
+                            // channel prefers the entry about it.
+                            central += w * p.share[i].1;
+                        }
                     }
                 }
+                let known_w: f32 = a.known.iter().map(|&(_, w)| w).sum();
+                let focus = if known_w > 0.0 {
+                    central / (known_w + a.unknown.min(c.unknown_cap * known_w.max(1.0)))
+                } else {
+                    0.0
+                };
                 let total = total + a.unknown.min(c.unknown_cap * total.max(1.0));
-                let coverage = if total > 0.0 { matched / total } else { 0.0 };
+                // A question made only of words every entry of a product
+                // shares ("widget not showing") cannot be fully explained.
+                let coverage = matched / total.max(c.coverage_floor);
                 let absolute = 1.0 - (-matched / c.absolute_scale).exp();
                 let symptom = p
                     .phrasings
@@ -919,6 +967,7 @@ impl Matcher {
                     + c.w_absolute * absolute
                     + c.w_symptom * symptom
                     + c.w_bigram * bigram
+                    + c.w_focus * focus
                     + c.w_error * error
                     + if status { c.w_status } else { 0.0 };
                 if !a.trouble && error == 0.0 {
@@ -1029,8 +1078,24 @@ impl Matcher {
         } else {
             Decision::Suggest
         };
-        // Equally likely in two products and nothing says which: offer both.
+        // The same symptom in another product (the same entry name, e.g.
+        // convot/widget-not-appearing and c2c/widget-not-appearing), close
+        // behind, and nothing says which product: offer both, side by side.
         let mut decision = decision;
+        let entries = self.kb.entries();
+        if decision != Decision::None && restrict.is_none() && a.detected.is_none() {
+            let slug = entry_slug(&entries[top.entry].id);
+            let twin = scored.iter().skip(1).position(|e| {
+                self.profiles[e.entry].product != self.profiles[top.entry].product
+                    && entry_slug(&entries[e.entry].id) == slug
+                    && e.score >= c.ambiguous_ratio * top.score
+            });
+            if let Some(i) = twin {
+                let t = scored.remove(i + 1);
+                scored.insert(1, t);
+                decision = Decision::Suggest;
+            }
+        }
         if decision == Decision::Answer && restrict.is_none() && a.detected.is_none() {
             if let Some(s) = scored.get(1) {
                 if self.profiles[s.entry].product != self.profiles[top.entry].product
@@ -1055,7 +1120,6 @@ impl Matcher {
                 check: None,
             };
         }
-        let entries = self.kb.entries();
         let results = scored
             .iter()
             .take(MAX_RESULTS)
@@ -1104,6 +1168,12 @@ impl Matcher {
             _ => None,
         }
     }
+}
+
+/// An entry's name within its product ("widget-not-appearing").
+fn entry_slug(id: &EntryId) -> &str {
+    let s = id.as_str();
+    s.split_once('/').map_or(s, |(_, rest)| rest)
 }
 
 /// Maps an internal score to a 0..1 confidence: 0.5 at the `suggest`
