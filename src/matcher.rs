@@ -1084,18 +1084,31 @@ impl Matcher {
         let mut decision = decision;
         let entries = self.kb.entries();
         if decision != Decision::None && restrict.is_none() && a.detected.is_none() {
-            let slug = entry_slug(&entries[top.entry].id);
-            let twin = scored.iter().skip(1).position(|e| {
-                self.profiles[e.entry].product != self.profiles[top.entry].product
-                    && entry_slug(&entries[e.entry].id) == slug
-                    && e.score >= c.ambiguous_ratio * top.score
+            // Either of the two leaders may be the one with a twin ("the
+            // widget is not showing" leads with a neighbour of both).
+            let floor = c.ambiguous_ratio * top.score;
+            let pair = (0..scored.len().min(2)).find_map(|lead| {
+                let e = &scored[lead];
+                let slug = entry_slug(&entries[e.entry].id);
+                scored
+                    .iter()
+                    .position(|o| {
+                        self.profiles[o.entry].product != self.profiles[e.entry].product
+                            && entry_slug(&entries[o.entry].id) == slug
+                            && o.score >= floor
+                    })
+                    .map(|twin| (lead, twin))
             });
-            if let Some(i) = twin {
-                let t = scored.remove(i + 1);
-                scored.insert(1, t);
+            if let Some((lead, twin)) = pair {
+                let (a_i, b_i) = (lead.min(twin), lead.max(twin));
+                let second = scored.remove(b_i);
+                let first = scored.remove(a_i);
+                scored.insert(0, second);
+                scored.insert(0, first);
                 decision = Decision::Suggest;
             }
         }
+        let top = scored.first().cloned().unwrap_or_default();
         if decision == Decision::Answer && restrict.is_none() && a.detected.is_none() {
             if let Some(s) = scored.get(1) {
                 if self.profiles[s.entry].product != self.profiles[top.entry].product

@@ -201,6 +201,20 @@ fn portuguese_greyed_out_call_button_matches() {
 }
 
 #[test]
+fn terse_symptom_in_two_products_offers_both_side_by_side() {
+    let m = ask("das Widget wird nicht angezeigt auf unserer Webseite");
+    assert_eq!(m.decision, Decision::Suggest, "{m:?}");
+    let ids: Vec<&str> = m.results.iter().take(2).map(|c| c.id.as_str()).collect();
+    assert!(ids.contains(&"convot/widget-not-appearing"), "{m:?}");
+    assert!(ids.contains(&"c2c/widget-not-appearing"), "{m:?}");
+}
+
+#[test]
+fn terse_symptom_in_a_product_channel_prefers_the_entry_about_it() {
+    assert_top(&ask_in("no audio", "c2c"), "c2c/no-audio");
+}
+
+#[test]
 fn ambiguous_widget_question_suggests_both_products() {
     let m = ask("our widget doesn't show up on the page");
     assert_eq!(m.decision, Decision::Suggest, "{m:?}");
