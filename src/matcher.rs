@@ -401,13 +401,22 @@ impl Matcher {
                 .iter()
                 .position(|p| p.as_str() == e.id.product())
                 .unwrap_or(0);
-            let title = lex.analyze_kb(&e.title);
-            let symptoms: Vec<Vec<String>> = e.symptoms.iter().map(|s| lex.analyze_kb(s)).collect();
-            let errs: Vec<Vec<String>> = e.errors.iter().map(|s| lex.analyze_kb(s)).collect();
+            // Each phrase-bearing text analyzed both ways in one pass: with
+            // a phrase's own words (for the index and the profile) and as a
+            // question reads it (for word pairs).
+            let mut canonical: Vec<Vec<String>> = Vec::new();
+            let mut both = |t: &str| {
+                let (kb_terms, question_terms) = lex.analyze_kb_both(t);
+                canonical.push(question_terms);
+                kb_terms
+            };
+            let title = both(&e.title);
+            let symptoms: Vec<Vec<String>> = e.symptoms.iter().map(|s| both(s)).collect();
+            let errs: Vec<Vec<String>> = e.errors.iter().map(|s| both(s)).collect();
             let signals: Vec<Vec<Vec<String>>> = e
                 .checks
                 .iter()
-                .map(|ch| ch.signals.iter().map(|s| lex.analyze_kb(s)).collect())
+                .map(|ch| ch.signals.iter().map(|s| both(s)).collect())
                 .collect();
             let check_text: Vec<Vec<String>> = e
                 .checks
@@ -466,17 +475,8 @@ impl Matcher {
             }
             // Pairs as a question makes them: a phrase's canonical term next
             // to its neighbours, not the phrase's own words.
-            for text in std::iter::once(&e.title)
-                .chain(&e.symptoms)
-                .chain(&e.errors)
-                .chain(e.checks.iter().flat_map(|ch| &ch.signals))
-            {
-                let ids: Vec<u32> = lex
-                    .analyze_kb_canonical(text)
-                    .iter()
-                    .map(|t| intern(t))
-                    .collect();
-                bigram_src.push(ids);
+            for terms in &canonical {
+                bigram_src.push(terms.iter().map(|t| intern(t)).collect());
             }
             let mut terms: Vec<(u32, f32)> = best.into_iter().collect();
             terms.sort_by_key(|&(id, _)| id);
@@ -1270,13 +1270,13 @@ fn lcs(a: &[String], b: &[String]) -> usize {
 /// a malfunction, in the languages customers write in.
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?ix)\b(?:
-            how\s+(?:do|can|could|would|should|does)\s+(?:i|we|you|one|agents?|users?|admins?|people)\b
-          | how\s+to\b
+        r"(?ix)(?-u:\b)(?:
+            how\s+(?:do|can|could|would|should|does)\s+(?:i|we|you|one|agents?|users?|admins?|people)(?-u:\b)
+          | how\s+to(?-u:\b)
           | is\s+(?:it|there)\s+(?:possible|a\s+way|any\s+way|an\s+option|a\s+setting|a\s+feature)
           | (?:can|could)\s+(?:i|we|you|agents?|users?|admins?|visitors?|customers?|supervisors?)\s
-          | (?:do|does)\s+(?:you|it|convot|the\s+\w+)\s+(?:support|offer|allow|have\s+a)\b
-          | where\s+(?:do|can|could|would)\s+(?:i|we)\s+(?:find|get|see|download|change|set|add)\b
+          | (?:do|does)\s+(?:you|it|convot|the\s+\w+)\s+(?:support|offer|allow|have\s+a)(?-u:\b)
+          | where\s+(?:do|can|could|would)\s+(?:i|we)\s+(?:find|get|see|download|change|set|add)(?-u:\b)
           | (?:any|are\s+there)\s+plans\s+to | roadmap | feature\s+request | would\s+be\s+(?:nice|great|cool)
           | (?:what|which)\s+(?:is|are|s)\s+the\s+(?:best|recommended|easiest)\s+way
           | c[oó]mo\s+(?:puedo|podemos|se\s+puede|hago) | es\s+posible | se\s+puede\s
@@ -1293,7 +1293,7 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
 /// must not read as trouble.
 static CALM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?ix)\b(?:(?:no|without|zero|not\s+any)\s+(?:errors?|issues?|problems?|complaints?|bugs?)|nothing\s+(?:is\s+)?(?:wrong|broken)|no\s+problem)\b",
+        r"(?ix)(?-u:\b)(?:(?:no|without|zero|not\s+any)\s+(?:errors?|issues?|problems?|complaints?|bugs?)|nothing\s+(?:is\s+)?(?:wrong|broken)|no\s+problem)(?-u:\b)",
     )
     // A literal pattern: compiling it cannot fail.
     .expect("static regex")

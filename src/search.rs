@@ -457,11 +457,17 @@ impl Lexicon {
     /// Knowledge-base text as a question would read it: phrases give their
     /// canonical term only, so word pairs are the ones a question makes
     /// ("widget doesn't appear" -> widget not_show).
-    pub fn analyze_kb_canonical(&self, text: &str) -> Vec<String> {
-        self.analyze_inner(text, false, false)
-            .into_iter()
-            .map(|t| t.text)
-            .collect()
+    /// `analyze_kb` of a text, and the text as a question would read it
+    /// (phrases give their canonical term only, so word pairs are the ones
+    /// a question makes: "widget doesn't appear" -> widget not_show),
+    /// stemming it once.
+    pub fn analyze_kb_both(&self, text: &str) -> (Vec<String>, Vec<String>) {
+        let seq = self.prepare(text, false);
+        let texts = |v: Vec<AnalyzedTerm>| v.into_iter().map(|t| t.text).collect();
+        (
+            texts(self.phrase_and_stop(seq.clone(), true)),
+            texts(self.phrase_and_stop(seq, false)),
+        )
     }
 
     /// Analyzes user text, correcting typos against the vocabulary.
@@ -470,12 +476,20 @@ impl Lexicon {
     }
 
     fn analyze_inner(&self, text: &str, correct: bool, expand: bool) -> Vec<AnalyzedTerm> {
+        let seq = self.prepare(text, correct);
+        self.phrase_and_stop(seq, expand)
+    }
+
+    /// Words to terms before phrases and stopwords: stems, foreign forms,
+    /// typo corrections (when `correct`) and one-word synonyms, each with
+    /// whether it was corrected.
+    fn prepare(&self, text: &str, correct: bool) -> Vec<(String, bool)> {
         let ws = words(text);
         let stems = self.stem_words(&ws);
         if stems.len() != ws.len() {
             // The stemmer maps whitespace-free words one-to-one; if that
             // ever changes, fall back to the stems without corrections.
-            return self.phrase_and_stop(stems.into_iter().map(|s| (s, false)).collect(), expand);
+            return stems.into_iter().map(|s| (s, false)).collect();
         }
         let mut memo: HashMap<&str, Option<String>> = HashMap::new();
         let mut seq: Vec<(String, bool)> = Vec::with_capacity(ws.len());
@@ -497,11 +511,9 @@ impl Lexicon {
                 None => seq.push((stem, false)),
             }
         }
-        let seq = seq
-            .into_iter()
+        seq.into_iter()
             .map(|(s, c)| (self.single.get(&s).cloned().unwrap_or(s), c))
-            .collect();
-        self.phrase_and_stop(seq, expand)
+            .collect()
     }
 
     fn is_known(&self, word: &str, stem: &str) -> bool {
