@@ -113,11 +113,16 @@ struct JsonlQuery {
 pub fn stream(m: &Matcher, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
     for (n, line) in input.lines().enumerate() {
         let line = line.context("reading stdin")?;
-        let value = match answer_line(m, &line) {
-            Ok(result) => serde_json::to_value(&result)?,
-            Err(msg) => serde_json::json!({ "error": format!("line {}: {msg}", n + 1) }),
-        };
-        serde_json::to_writer(&mut *out, &value)?;
+        // Results are written directly (not through `serde_json::Value`) so
+        // that each line reads exactly like `match --json`: same key order,
+        // same score formatting.
+        match answer_line(m, &line) {
+            Ok(result) => serde_json::to_writer(&mut *out, &result)?,
+            Err(msg) => serde_json::to_writer(
+                &mut *out,
+                &serde_json::json!({ "error": format!("line {}: {msg}", n + 1) }),
+            )?,
+        }
         writeln!(out)?;
         out.flush()?;
     }
