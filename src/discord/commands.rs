@@ -419,26 +419,16 @@ async fn autocomplete_symptom(
     ctx: Context<'_>,
     partial: &str,
 ) -> serenity::CreateAutocompleteResponse {
-    let choices = if partial.trim().chars().count() < 3 {
-        Vec::new()
-    } else {
-        let data = ctx.data();
-        let product = data.config().help_channel(ctx.channel_id().get()).cloned();
-        let m = data.matcher().find(&Query {
-            text: partial,
-            product: product.as_ref(),
-        });
-        m.results
-            .iter()
-            .map(|c| {
-                serenity::AutocompleteChoice::new(
-                    text::truncate(&c.title, text::LABEL_MAX),
-                    c.id.as_str(),
-                )
-            })
-            .collect()
-    };
-    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+    if partial.trim().chars().count() < 3 {
+        return autocomplete_choices(std::iter::empty());
+    }
+    let data = ctx.data();
+    let product = data.config().help_channel(ctx.channel_id().get()).cloned();
+    let m = data.matcher().find(&Query {
+        text: partial,
+        product: product.as_ref(),
+    });
+    autocomplete_choices(m.results.iter().map(|c| (c.title.clone(), c.id.as_str())))
 }
 
 async fn autocomplete_product(
@@ -447,20 +437,14 @@ async fn autocomplete_product(
 ) -> serenity::CreateAutocompleteResponse {
     let engine = ctx.data().engine();
     let p = partial.to_lowercase();
-    let choices = engine
-        .kb()
-        .products()
-        .iter()
-        .filter(|x| x.id.as_str().contains(&p) || x.name.to_lowercase().contains(&p))
-        .take(text::CHOICES_MAX)
-        .map(|x| {
-            serenity::AutocompleteChoice::new(
-                text::truncate(&x.name, text::LABEL_MAX),
-                x.id.as_str(),
-            )
-        })
-        .collect();
-    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+    autocomplete_choices(
+        engine
+            .kb()
+            .products()
+            .iter()
+            .filter(|x| x.id.as_str().contains(&p) || x.name.to_lowercase().contains(&p))
+            .map(|x| (x.name.clone(), x.id.as_str())),
+    )
 }
 
 async fn autocomplete_entry(
@@ -469,17 +453,25 @@ async fn autocomplete_entry(
 ) -> serenity::CreateAutocompleteResponse {
     let engine = ctx.data().engine();
     let p = partial.to_lowercase();
-    let choices = engine
-        .kb()
-        .entries()
-        .iter()
-        .filter(|e| e.id.as_str().contains(&p) || e.title.to_lowercase().contains(&p))
+    autocomplete_choices(
+        engine
+            .kb()
+            .entries()
+            .iter()
+            .filter(|e| e.id.as_str().contains(&p) || e.title.to_lowercase().contains(&p))
+            .map(|e| (format!("{} ({})", e.title, e.id), e.id.as_str())),
+    )
+}
+
+/// Autocomplete choices from (label, value) pairs, within Discord's limits
+/// on their number and label length.
+fn autocomplete_choices<'a>(
+    items: impl Iterator<Item = (String, &'a str)>,
+) -> serenity::CreateAutocompleteResponse {
+    let choices = items
         .take(text::CHOICES_MAX)
-        .map(|e| {
-            serenity::AutocompleteChoice::new(
-                text::truncate(&format!("{} ({})", e.title, e.id), text::LABEL_MAX),
-                e.id.as_str(),
-            )
+        .map(|(label, value)| {
+            serenity::AutocompleteChoice::new(text::truncate(&label, text::LABEL_MAX), value)
         })
         .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
