@@ -8,8 +8,8 @@ use serenity::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEm
 use super::route::{Conv, Route};
 use super::text::{self, len, truncate};
 use crate::engine::{
-    Action, CheckItem, Checklist, Choice, Choices, FieldPrompt, GuideLink, Output, TicketCard,
-    TicketStatus, TicketUpdate,
+    Action, CheckItem, Checklist, Choice, Choices, FieldPrompt, Output, TicketCard, TicketStatus,
+    TicketUpdate,
 };
 use crate::kb::{Entry, KnowledgeBase};
 use crate::report::Report;
@@ -389,35 +389,7 @@ fn ticket_update(u: &TicketUpdate) -> String {
 
 /// An entry's full checklist, for `/kb show`.
 pub fn entry(kb: &KnowledgeBase, e: &Entry) -> Message {
-    let product_name = kb
-        .product(e.id.product())
-        .map_or_else(|| e.id.product().to_owned(), |p| p.name.clone());
-    let c = Checklist {
-        entry: e.id.clone(),
-        title: e.title.clone(),
-        product: e.id.product().into(),
-        product_name,
-        note: e.note.clone(),
-        checks: e
-            .checks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| CheckItem {
-                number: i + 1,
-                id: c.id.clone(),
-                cause: c.cause.clone(),
-                verify: c.verify.clone(),
-                fix: c.fix.clone(),
-                pinpointed: false,
-                tried: false,
-            })
-            .collect(),
-        escalate_only: e.escalate_only,
-        guide: e.guide.as_ref().map(|g| GuideLink {
-            title: g.title.clone(),
-            url: g.url.clone(),
-        }),
-    };
+    let c = Checklist::of_entry(kb, e);
     let mut m = Message::default();
     let embed = checklist_embed(&c, &mut m.embed_chars);
     m.embeds.push(embed);
@@ -546,7 +518,7 @@ pub fn ticket_summary(card: &TicketCard, customer: u64) -> CreateEmbed {
 mod tests {
     use super::*;
     use crate::engine::ConversationKey;
-    use crate::engine::{TicketId, TriedCheck};
+    use crate::engine::{GuideLink, TicketId, TriedCheck};
     use crate::tickets::FieldValue;
     use serde_json::Value;
 

@@ -1076,6 +1076,14 @@ fn check_order(entry: &Entry, pin: Option<&CheckId>) -> Vec<CheckId> {
         .collect()
 }
 
+impl Checklist {
+    /// An entry's whole checklist in the knowledge base's order, with nothing
+    /// pinpointed or tried: what `/kb show` displays.
+    pub fn of_entry(kb: &KnowledgeBase, e: &Entry) -> Self {
+        checklist(kb, e, &check_order(e, None), None, &[])
+    }
+}
+
 fn checklist(
     kb: &KnowledgeBase,
     e: &Entry,
