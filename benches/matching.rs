@@ -98,24 +98,53 @@ fn run_all(m: &Matcher, qs: &[(String, Option<ProductId>)]) {
     }
 }
 
-/// Latency of every query, `rounds` times each: (p50, p99, max, mean).
-fn percentiles(m: &Matcher, qs: &[(String, Option<ProductId>)], rounds: usize) -> [Duration; 4] {
+/// Latency of every query, `rounds` times each: (p50, p99, max, mean), and
+/// the slowest queries by their median time, so the tail can be chased.
+fn percentiles(
+    m: &Matcher,
+    qs: &[(String, Option<ProductId>)],
+    rounds: usize,
+) -> ([Duration; 4], String) {
     run_all(m, qs); // warm-up
     let mut samples = Vec::with_capacity(qs.len() * rounds);
+    let mut per_query = vec![Vec::with_capacity(rounds); qs.len()];
     for _ in 0..rounds {
-        for (text, product) in qs {
+        for (i, (text, product)) in qs.iter().enumerate() {
             let t = Instant::now();
             black_box(m.find(&Query {
                 text,
                 product: product.as_ref(),
             }));
-            samples.push(t.elapsed());
+            let d = t.elapsed();
+            samples.push(d);
+            per_query[i].push(d);
         }
     }
     samples.sort_unstable();
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
     let mean = samples.iter().sum::<Duration>() / samples.len() as u32;
-    [at(0.50), at(0.99), at(1.0), mean]
+    let mut medians: Vec<(Duration, usize)> = per_query
+        .iter_mut()
+        .enumerate()
+        .map(|(i, v)| {
+            v.sort_unstable();
+            (v[v.len() / 2], i)
+        })
+        .collect();
+    medians.sort_unstable_by(|a, b| b.cmp(a));
+    let slowest = medians
+        .iter()
+        .take(3)
+        .map(|&(d, i)| {
+            let text: String = qs[i].0.chars().take(50).collect();
+            format!(
+                "  {d:?}  ({} chars) {:?}\n",
+                qs[i].0.chars().count(),
+                text.replace('\n', " ")
+            )
+        })
+        .collect();
+    ([at(0.50), at(0.99), at(1.0), mean], slowest)
 }
 
 /// Builds the matcher and runs every query once, returning the matcher,
@@ -157,14 +186,16 @@ fn benches(c: &mut Criterion) {
 
     let (small, small_build, small_peak) = measured_build(shipped(), &qs);
     let (big, big_build, big_peak) = measured_build(big_kb.clone(), &qs);
-    let [s50, s99, smax, smean] = percentiles(&small, &qs, 20);
-    let [b50, b99, bmax, bmean] = percentiles(&big, &qs, 5);
+    let ([s50, s99, smax, smean], s_slow) = percentiles(&small, &qs, 20);
+    let ([b50, b99, bmax, bmean], b_slow) = percentiles(&big, &qs, 5);
     let report = format!(
         "matching over {n} dev.yaml queries\n\
          shipped KB ({se} entries): p50 {s50:?}  p99 {s99:?}  max {smax:?}  mean {smean:?}; \
          build {small_build:?}; peak heap while building+querying {sp:.1} MiB\n\
+         slowest queries (median):\n{s_slow}\
          generated KB (10,000 entries): p50 {b50:?}  p99 {b99:?}  max {bmax:?}  mean {bmean:?}; \
          build {big_build:?}; peak heap while building+querying {bp:.1} MiB (+{kbm:.1} MiB for the parsed KB itself)\n\
+         slowest queries (median):\n{b_slow}\
          process VmHWM: {hwm} KiB\n",
         n = qs.len(),
         se = small.kb().entries().len(),

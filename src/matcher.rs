@@ -199,6 +199,9 @@ struct Profile {
     bigrams: Vec<u64>,
     /// The title and each symptom phrasing, as sorted distinct term ids.
     phrasings: Vec<Vec<u32>>,
+    /// Each phrasing's terms' (idf x specificity) weights, parallel to
+    /// `phrasings`.
+    phrasing_weights: Vec<Vec<f32>>,
     /// Each phrasing's total (idf x specificity) weight.
     phrasing_mass: Vec<f32>,
     /// (term id, share of the title and symptom phrasings that use it),
@@ -316,6 +319,9 @@ pub struct Evidence {
     pub symptom: f32,
     /// Word pairs shared with the entry's phrasings, saturating.
     pub bigram: f32,
+    /// Share of the query's weight carried by the entry's main symptom
+    /// words.
+    pub focus: f32,
     /// Strength of a pasted exact error string, 0 when none.
     pub error: f32,
     /// A status the entry lists was written in a status-like context.
@@ -344,6 +350,10 @@ pub struct Explanation {
     pub request: bool,
     /// Whether it is about billing.
     pub billing: bool,
+    /// Whether it says something is wrong beyond a bare negation.
+    pub failure: bool,
+    /// Weight of the question's words the knowledge base has never seen.
+    pub unknown: f32,
     /// Every candidate scored, best first, with its evidence.
     pub candidates: Vec<(EntryId, Evidence)>,
 }
@@ -491,6 +501,7 @@ impl Matcher {
                 terms,
                 bigrams,
                 phrasings,
+                phrasing_weights: Vec::new(),
                 phrasing_mass: Vec::new(),
                 share: Vec::new(),
                 checks,
@@ -620,7 +631,7 @@ impl Matcher {
             p.share = count.into_iter().map(|(t, k)| (t, k / n)).collect();
             p.share.sort_by_key(|&(t, _)| t);
             let spec_p = &spec[p.product];
-            p.phrasing_mass = p
+            p.phrasing_weights = p
                 .phrasings
                 .iter_mut()
                 .map(|ph| {
@@ -628,8 +639,13 @@ impl Matcher {
                     ph.dedup();
                     ph.iter()
                         .map(|&t| idf_v[t as usize] * spec_p.get(&t).copied().unwrap_or(1.0))
-                        .sum()
+                        .collect()
                 })
+                .collect();
+            p.phrasing_mass = p
+                .phrasing_weights
+                .iter()
+                .map(|w: &Vec<f32>| w.iter().sum())
                 .collect();
         }
         let idf = idf_v;
@@ -732,6 +748,8 @@ impl Matcher {
             trouble: a.trouble,
             request: a.request,
             billing: a.billing,
+            failure: a.failure,
+            unknown: a.unknown,
             candidates: scored
                 .into_iter()
                 .map(|mut e| {
@@ -897,7 +915,13 @@ impl Matcher {
             .collect();
         query_bigrams.sort_unstable();
         query_bigrams.dedup();
-        let known_set: HashMap<u32, f32> = a.known.iter().copied().collect();
+        // The query's known terms as a bit set over term ids: the symptom
+        // feature tests every term of every phrasing of every candidate.
+        let mut known_bits = vec![0u64; self.term_names.len().div_ceil(64)];
+        for &(t, _) in &a.known {
+            known_bits[t as usize / 64] |= 1 << (t % 64);
+        }
+        let is_known = |t: u32| known_bits[t as usize / 64] & (1 << (t % 64)) != 0;
 
         cands
             .into_iter()
@@ -940,12 +964,14 @@ impl Matcher {
                 let symptom = p
                     .phrasings
                     .iter()
+                    .zip(&p.phrasing_weights)
                     .zip(&p.phrasing_mass)
-                    .map(|(ph, &all)| {
+                    .map(|((ph, ws), &all)| {
                         let hit: f32 = ph
                             .iter()
-                            .filter(|t| known_set.contains_key(t))
-                            .map(|&t| self.idf[t as usize] * sp(t))
+                            .zip(ws)
+                            .filter(|&(&t, _)| is_known(t))
+                            .map(|(_, &w)| w)
                             .sum();
                         if all > 0.0 {
                             // A short phrasing fully covered is weaker
@@ -1012,6 +1038,7 @@ impl Matcher {
                     absolute,
                     symptom,
                     bigram,
+                    focus,
                     error,
                     status,
                     product,
@@ -1378,15 +1405,22 @@ pub fn statuses(text: &str) -> Vec<u16> {
         }
         let before = &text[..m.start()];
         let after = &text[m.end()..];
+        // "$429", "v1.423", "423/500", "423.5" are not statuses; a
+        // sentence ending after one ("gets a 423.") is.
+        let decimal =
+            after.starts_with(['.', ',']) && after[1..].starts_with(|c: char| c.is_ascii_digit());
         if before.ends_with(['$', '€', '£', '#', '/', '.', '-', '+'])
-            || after.starts_with(['.', '/'])
+            || after.starts_with('/')
+            || decimal
         {
             continue;
         }
         if UNIT.is_match(after) {
             continue;
         }
-        let alone = trimmed.trim_matches(|c: char| !c.is_alphanumeric()) == s;
+        // A message that is, or opens with, the number ("423 on init??").
+        let alone = trimmed.trim_matches(|c: char| !c.is_alphanumeric()) == s
+            || before.trim_start().is_empty();
         let tail: String = before
             .chars()
             .rev()
@@ -1429,6 +1463,14 @@ mod tests {
         assert!(statuses("we got 500 users back from 404 visits").is_empty());
         assert!(statuses("version 4.403.1").is_empty());
         assert!(statuses("order #404 costs $429").is_empty());
+        assert_eq!(statuses("our widget init gets a 423."), [423]);
+        assert_eq!(
+            statuses("failing with status 423. Nobody changed it"),
+            [423]
+        );
+        assert_eq!(statuses("423 on init?? wut"), [423]);
+        assert!(statuses("rated 403.5 out of 500.").is_empty());
+        assert!(statuses("500 visitors a day and the bubble is gone").is_empty());
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub struct Lexicon {
     vocab: HashMap<String, VocabWord>,
     /// Vocabulary words bucketed by (first char, length in chars) so typo
     /// correction scans a handful of words, not the whole vocabulary.
-    buckets: HashMap<(char, usize), Vec<String>>,
+    buckets: HashMap<(char, usize), Vec<(String, Letters)>>,
     /// Every stem the knowledge base or the synonyms use; a user word whose
     /// stem is here is not a typo.
     known_stems: HashSet<String>,
@@ -175,6 +175,40 @@ fn flush_word(word: &mut Vec<char>, out: &mut Vec<String>) {
     word.clear();
 }
 
+/// How many times each letter occurs in a word (a-z; every other
+/// character shares the last slot), to rule out most typo candidates
+/// before computing an edit distance.
+#[derive(Clone, Copy, Debug)]
+struct Letters([u8; 27]);
+
+impl Letters {
+    fn of(word: &str) -> Self {
+        let mut counts = [0u8; 27];
+        for c in word.chars() {
+            let slot = if c.is_ascii_lowercase() {
+                (c as u8 - b'a') as usize
+            } else {
+                26
+            };
+            counts[slot] = counts[slot].saturating_add(1);
+        }
+        Letters(counts)
+    }
+
+    /// A lower bound on the edit distance (insertions, deletions,
+    /// substitutions, adjacent swaps) between the two words: a swap
+    /// changes no count, an insertion or deletion one, a substitution two.
+    fn distance_bound(&self, other: &Letters) -> usize {
+        let diff: usize = self
+            .0
+            .iter()
+            .zip(&other.0)
+            .map(|(&a, &b)| usize::from(a.abs_diff(b)))
+            .sum();
+        diff.div_ceil(2)
+    }
+}
+
 /// True when `b` is `a` with two adjacent letters swapped.
 fn is_transposition(a: &str, b: &str) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
@@ -249,7 +283,10 @@ impl Lexicon {
             let n = w.chars().count();
             if let Some(first) = w.chars().next() {
                 if n >= 4 && !w.chars().any(|c| c.is_ascii_digit()) {
-                    lex.buckets.entry((first, n)).or_default().push(w.clone());
+                    lex.buckets
+                        .entry((first, n))
+                        .or_default()
+                        .push((w.clone(), Letters::of(&w)));
                 }
             }
             lex.vocab.insert(w, VocabWord { stem, freq: f });
@@ -394,6 +431,36 @@ impl Lexicon {
         out
     }
 
+    /// `stem_words`, taking the stems of vocabulary words from the
+    /// vocabulary (computed by `stem_words` at build) and running the
+    /// stemmer only over the rest.
+    fn stems_of(&self, words: &[String]) -> Vec<String> {
+        let mut out: Vec<Option<String>> = words
+            .iter()
+            .map(|w| self.vocab.get(w).map(|v| v.stem.clone()))
+            .collect();
+        let rest: Vec<String> = words
+            .iter()
+            .zip(&out)
+            .filter(|(_, s)| s.is_none())
+            .map(|(w, _)| w.clone())
+            .collect();
+        if rest.is_empty() {
+            return out.into_iter().flatten().collect();
+        }
+        let stems = self.stem_words(&rest);
+        if stems.len() != rest.len() {
+            return self.stem_words(words);
+        }
+        let mut stems = stems.into_iter();
+        for slot in &mut out {
+            if slot.is_none() {
+                *slot = stems.next();
+            }
+        }
+        out.into_iter().flatten().collect()
+    }
+
     /// True when `term` (an analyzed term) is a stopword.
     pub fn is_stop(&self, term: &str) -> bool {
         self.stop.contains(term)
@@ -417,12 +484,16 @@ impl Lexicon {
         let inflected = word.ends_with("ing") || word.ends_with("ed");
         let max = if n >= 8 && !inflected { 2 } else { 1 };
         let first = word.chars().next()?;
+        let letters = Letters::of(word);
         let mut best: Option<(usize, u32, &str)> = None;
         for len in n.saturating_sub(max).max(4)..=n + max {
             let Some(bucket) = self.buckets.get(&(first, len)) else {
                 continue;
             };
-            for cand in bucket {
+            for (cand, cand_letters) in bucket {
+                if letters.distance_bound(cand_letters) > max {
+                    continue;
+                }
                 let d = strsim::osa_distance(word, cand);
                 if d == 0 || d > max || (n <= 7 && len == n && !is_transposition(word, cand)) {
                     // Same-length single edits of short words are as often
@@ -485,7 +556,7 @@ impl Lexicon {
     /// whether it was corrected.
     fn prepare(&self, text: &str, correct: bool) -> Vec<(String, bool)> {
         let ws = words(text);
-        let stems = self.stem_words(&ws);
+        let stems = self.stems_of(&ws);
         if stems.len() != ws.len() {
             // The stemmer maps whitespace-free words one-to-one; if that
             // ever changes, fall back to the stems without corrections.
@@ -856,6 +927,17 @@ impl SearchIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The letter-count filter may only skip words that really are
+        /// further away than the corrector's limit.
+        #[test]
+        fn letter_bound_never_exceeds_the_edit_distance(a in "[a-z\u{e9}]{0,12}", b in "[a-z\u{e9}]{0,12}") {
+            let bound = Letters::of(&a).distance_bound(&Letters::of(&b));
+            prop_assert!(bound <= strsim::osa_distance(&a, &b));
+        }
+    }
 
     fn lexicon() -> Lexicon {
         let syn = Synonyms {

@@ -39,6 +39,10 @@ pub struct EvalArgs {
     /// Evaluation files (the format of eval/dev.yaml).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Also write each item with the matcher's evidence (`match --explain`)
+    /// as one JSON line to this file, for fitting the calibration.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
 }
 
 fn matcher(dir: &Path) -> anyhow::Result<Matcher> {
@@ -231,6 +235,33 @@ fn ratio(n: usize, d: usize) -> String {
     }
 }
 
+/// One JSON line per item: the item and the matcher's explanation of it.
+fn write_evidence(m: &Matcher, items: &[EvalItem], path: &Path) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    for item in items {
+        let product = match item.product.as_deref() {
+            Some(p) => Some(product_id(m.kb(), p).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let explanation = m.explain(&Query {
+            text: &item.query,
+            product: product.as_ref(),
+        });
+        let line = serde_json::json!({
+            "query": item.query,
+            "product": item.product,
+            "expect": item.expect,
+            "kind": item.kind,
+            "explanation": explanation,
+        });
+        writeln!(w, "{line}")?;
+    }
+    w.flush()
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 pub fn run_eval(kb: &Path, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let m = matcher(kb)?;
     let mut items: Vec<EvalItem> = Vec::new();
@@ -250,6 +281,9 @@ pub fn run_eval(kb: &Path, args: EvalArgs) -> anyhow::Result<ExitCode> {
                 )?;
             }
         }
+    }
+    if let Some(path) = &args.evidence {
+        write_evidence(&m, &items, path)?;
     }
     let mut total = Tally::default();
     let mut kinds: BTreeMap<String, Tally> = BTreeMap::new();
