@@ -347,6 +347,12 @@ pub struct Synonyms {
     /// with another word's ("customer" vs "custom", "business" vs "busy").
     #[serde(default)]
     pub protect: Vec<String>,
+    /// Words that say little about which problem it is: narrative ("this
+    /// morning", "again", "suddenly") and bare verdicts ("broken", "bug",
+    /// "weird"). They still count, at a fraction of their weight, so a
+    /// rare one cannot outweigh the words that describe the symptom.
+    #[serde(default)]
+    pub generic: Vec<String>,
 }
 
 /// A validated knowledge base.
@@ -398,6 +404,7 @@ impl KnowledgeBase {
                         kb.synonyms.stopwords.extend(s.stopwords);
                         kb.synonyms.trouble.extend(s.trouble);
                         kb.synonyms.protect.extend(s.protect);
+                        kb.synonyms.generic.extend(s.generic);
                     }
                     Err(mut p) => problems.append(&mut p),
                 }
@@ -720,6 +727,22 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
             problems.push(Problem {
                 span: locate_after(src, &trouble_span, w),
                 message: format!("'{w}' is both a stopword and a trouble word; pick one"),
+            });
+        }
+    }
+    let generic_span = locate(src, origin, "generic", "", 0);
+    for w in &syn.generic {
+        if w.trim().is_empty() || w.split_whitespace().count() > 1 {
+            problems.push(Problem {
+                span: locate_after(src, &generic_span, w),
+                message: format!("generic word '{w}' must be a single word"),
+            });
+        } else if syn.stopwords.iter().any(|s| key(s) == key(w)) {
+            problems.push(Problem {
+                span: locate_after(src, &generic_span, w),
+                message: format!(
+                    "'{w}' is both a stopword and a generic word; a stopword already counts for nothing"
+                ),
             });
         }
     }

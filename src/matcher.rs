@@ -89,6 +89,10 @@ pub struct Calibration {
     pub field_signal: f32,
     pub field_check: f32,
     pub field_alias: f32,
+    /// A one-word product alias that this share of some entry's title and
+    /// symptom phrasings use is also that entry's word, not only the
+    /// product's name.
+    pub alias_central: f32,
     /// Weight of a query word the knowledge base has never seen, in the
     /// coverage denominator: unknown words are what out-of-scope questions
     /// are made of.
@@ -98,6 +102,9 @@ pub struct Calibration {
     pub unknown_cap: f32,
     /// The coverage denominator is at least this much weight.
     pub coverage_floor: f32,
+    /// A generic word (`generic` in synonyms.yaml: "again", "morning",
+    /// "broken") counts this much of its idf weight.
+    pub generic_factor: f32,
     /// A typo-corrected word counts this much of a correctly spelled one.
     pub corrected_factor: f32,
     /// A number's share of its idf weight.
@@ -152,9 +159,11 @@ pub const CALIBRATION: Calibration = Calibration {
     field_signal: 0.8,
     field_check: 0.45,
     field_alias: 0.3,
+    alias_central: 0.25,
     unknown_weight: 1.2,
     unknown_cap: 1.0,
     coverage_floor: 0.0001,
+    generic_factor: 0.3,
     corrected_factor: 0.85,
     number_factor: 0.3,
     w_coverage: 0.6,
@@ -262,6 +271,9 @@ pub struct Matcher {
     by_status: HashMap<u16, Vec<usize>>,
     /// Terms that say something is wrong (`trouble` in synonyms.yaml).
     trouble: HashSet<String>,
+    /// Term ids of words that say little about which problem it is
+    /// (`generic` in synonyms.yaml).
+    generic: HashSet<String>,
     product_ids: Vec<ProductId>,
     /// Each product's aliases as term id sequences.
     aliases: Vec<Vec<Vec<u32>>>,
@@ -288,6 +300,9 @@ struct Analysis {
     known: Vec<(u32, f32)>,
     /// Weight of the words the knowledge base has never seen.
     unknown: f32,
+    /// The weight generic words lose (`generic_factor`), which still
+    /// counts in the coverage denominator.
+    vague: f32,
     /// Lowercase surface words, for exact error matching.
     words: Vec<String>,
     statuses: Vec<u16>,
@@ -584,17 +599,15 @@ impl Matcher {
                 _ => true,
             });
         }
-        let alias_terms = aliases
-            .iter()
-            .flatten()
-            .filter_map(|seq| match seq.as_slice() {
-                [t] => Some(*t),
-                _ => None,
-            })
-            .collect();
         let trouble = kb
             .synonyms()
             .trouble
+            .iter()
+            .filter_map(|w| lex.key_term(w))
+            .collect();
+        let generic = kb
+            .synonyms()
+            .generic
             .iter()
             .filter_map(|w| lex.key_term(w))
             .collect();
@@ -649,6 +662,32 @@ impl Matcher {
                 .collect();
         }
         let idf = idf_v;
+        // A one-word alias is a product-only word (it says which product,
+        // not which entry) unless some entry of that product is about it:
+        // "cobrowse" and "queue" name WidgetClient and are also the main
+        // words of its cobrowse and queue entries.
+        let alias_terms = aliases
+            .iter()
+            .enumerate()
+            .flat_map(|(pi, list)| list.iter().map(move |seq| (pi, seq)))
+            .filter_map(|(pi, seq)| match seq.as_slice() {
+                [t] => Some((pi, *t)),
+                _ => None,
+            })
+            .filter(|&(pi, t)| {
+                let central = profiles
+                    .iter()
+                    .filter(|p| p.product == pi)
+                    .map(|p| {
+                        p.share
+                            .binary_search_by_key(&t, |&(id, _)| id)
+                            .map_or(0.0, |i| p.share[i].1)
+                    })
+                    .fold(0.0f32, f32::max);
+                central < c.alias_central
+            })
+            .map(|(_, t)| t)
+            .collect();
         let mut word_freq: HashMap<&str, usize> = HashMap::new();
         for pat in &errors {
             for w in &pat.words {
@@ -667,6 +706,7 @@ impl Matcher {
         let index = SearchIndex::build(&docs)?;
         Ok(Self {
             error_anchors,
+            generic,
             term_names,
             bigram_idf,
             trouble,
@@ -776,6 +816,7 @@ impl Matcher {
         let mut seen: HashSet<&str> = HashSet::new();
         let mut known: Vec<(u32, f32)> = Vec::new();
         let mut unknown = 0.0f32;
+        let mut vague = 0.0f32;
         for t in &terms {
             let id = self.term_ids.get(&t.text).copied();
             let mut corr = if t.corrected { c.corrected_factor } else { 1.0 };
@@ -785,20 +826,26 @@ impl Matcher {
             if t.text.chars().all(|ch| ch.is_ascii_digit()) {
                 corr *= c.number_factor;
             }
-            let w = match id {
-                Some(id) => self.idf[id as usize] * corr,
-                None => 0.0,
-            };
+            let generic = self.generic.contains(&t.text);
+            let full = id.map_or(0.0, |id| self.idf[id as usize] * corr);
+            let w = full * if generic { c.generic_factor } else { 1.0 };
             seq.push((id, w));
             if !seen.insert(&t.text) {
                 continue;
             }
+            // The weight a generic word loses still dilutes coverage: "its
+            // broken again" says too little to answer.
+            vague += full - w;
             match id {
                 Some(id) if self.alias_terms.contains(&id) => {}
                 Some(id) if w > 0.0 => known.push((id, w)),
                 _ => {
-                    // Numbers and one-letter leftovers say little either way.
-                    if t.text.chars().count() > 1 && !t.text.chars().all(|ch| ch.is_ascii_digit()) {
+                    // Numbers, one-letter leftovers and generic words say
+                    // little either way.
+                    if !generic
+                        && t.text.chars().count() > 1
+                        && !t.text.chars().all(|ch| ch.is_ascii_digit())
+                    {
                         unknown += c.unknown_weight;
                     }
                 }
@@ -835,6 +882,7 @@ impl Matcher {
             seq,
             known,
             unknown,
+            vague,
             words,
             statuses,
             detected,
@@ -956,7 +1004,7 @@ impl Matcher {
                 } else {
                     0.0
                 };
-                let total = total + a.unknown.min(c.unknown_cap * total.max(1.0));
+                let total = total + a.vague + a.unknown.min(c.unknown_cap * total.max(1.0));
                 // A question made only of words every entry of a product
                 // shares ("widget not showing") cannot be fully explained.
                 let coverage = matched / total.max(c.coverage_floor);
@@ -1302,7 +1350,8 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
           | how\s+to(?-u:\b)
           | is\s+(?:it|there)\s+(?:possible|a\s+way|any\s+way|an\s+option|a\s+setting|a\s+feature)
           | (?:can|could)\s+(?:i|we|you|agents?|users?|admins?|visitors?|customers?|supervisors?)\s
-          | (?:do|does)\s+(?:you|it|convot|the\s+\w+)\s+(?:support|offer|allow|have\s+a)(?-u:\b)
+          | (?:do|does)\s+(?:you|it|convot|the\s+\w+)\s+(?:still\s+|also\s+)?(?:support|offer|allow|have\s+a)(?-u:\b)
+          | (?:can|could)\s+(?:the|it|this|that)\s+(?:\w+\s+){0,2}(?:include|contain|support|send|be\s+(?:used|configured|set|changed|made|shown|translated)|handle|work\s+with)(?-u:\b)
           | where\s+(?:do|can|could|would)\s+(?:i|we)\s+(?:find|get|see|download|change|set|add)(?-u:\b)
           | (?:any|are\s+there)\s+plans\s+to | roadmap | feature\s+request | would\s+be\s+(?:nice|great|cool)
           | (?:what|which)\s+(?:is|are|s)\s+the\s+(?:best|recommended|easiest)\s+way

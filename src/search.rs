@@ -469,8 +469,9 @@ impl Lexicon {
     /// The typo corrector: the nearest vocabulary word within a
     /// length-aware edit distance, or `None` for words too short to correct
     /// safely. Thresholds: no correction under 5 characters (`mic`, `conf`
-    /// and `cant` are abbreviations, not typos), one edit up to 7
-    /// characters (`widgt`), two from 8 (`micraphone`) unless the word is
+    /// and `cant` are abbreviations, not typos), one edit up to 8
+    /// characters (`widgt`; two would turn `explorer` into `explodes`),
+    /// two from 9 (`micraphne`) unless the word is
     /// inflected (`-ing`, `-ed`: one, `recomended`); the
     /// first letter must agree, as it nearly always does in real typos.
     fn correct(&self, word: &str) -> Option<&str> {
@@ -482,7 +483,7 @@ impl Lexicon {
         // edits reach another real word ("pricing"); a misspelt inflected
         // word gets one edit ("recomended").
         let inflected = word.ends_with("ing") || word.ends_with("ed");
-        let max = if n >= 8 && !inflected { 2 } else { 1 };
+        let max = if n >= 9 && !inflected { 2 } else { 1 };
         let first = word.chars().next()?;
         let letters = Letters::of(word);
         let mut best: Option<(usize, u32, &str)> = None;
@@ -961,6 +962,7 @@ mod tests {
             ],
             trouble: Vec::new(),
             protect: Vec::new(),
+            generic: Vec::new(),
         };
         Lexicon::new(
             &syn,
@@ -1006,6 +1008,7 @@ mod tests {
             stopwords: vec!["the".into(), "is".into()],
             trouble: Vec::new(),
             protect: Vec::new(),
+            generic: Vec::new(),
         };
         let lex = Lexicon::new(
             &syn,
