@@ -355,12 +355,34 @@ pub struct Synonyms {
     pub generic: Vec<String>,
 }
 
+/// `knowledge/out-of-scope.yaml`: what customers ask that this knowledge
+/// base deliberately does not answer (logging in, billing, styling the
+/// widget, the site's own code...). A question that one of these topics
+/// explains better than any entry gets `none`, so it goes to a human
+/// instead of getting a wrong checklist.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutOfScope {
+    #[serde(default)]
+    pub topics: Vec<Topic>,
+}
+
+/// One out-of-scope topic and the ways customers ask about it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topic {
+    pub id: String,
+    pub title: String,
+    pub phrasings: Vec<String>,
+}
+
 /// A validated knowledge base.
 #[derive(Clone, Debug, Default)]
 pub struct KnowledgeBase {
     products: Vec<Product>,
     entries: Vec<Entry>,
     synonyms: Synonyms,
+    out_of_scope: Vec<Topic>,
     by_id: HashMap<EntryId, usize>,
 }
 
@@ -386,9 +408,15 @@ impl KnowledgeBase {
         &self.synonyms
     }
 
+    /// The topics this knowledge base does not answer.
+    pub fn out_of_scope(&self) -> &[Topic] {
+        &self.out_of_scope
+    }
+
     /// Validates a whole knowledge base given as `(path, source)` pairs.
     /// Pure: `load_dir` does the I/O. Files named `synonyms.yaml` hold
-    /// synonyms; every other file holds one product.
+    /// synonyms, files named `out-of-scope.yaml` hold out-of-scope topics;
+    /// every other file holds one product.
     pub fn from_sources(files: &[(PathBuf, String)]) -> Result<Self, Vec<Problem>> {
         let mut problems = Vec::new();
         let mut kb = KnowledgeBase::default();
@@ -405,6 +433,24 @@ impl KnowledgeBase {
                         kb.synonyms.trouble.extend(s.trouble);
                         kb.synonyms.protect.extend(s.protect);
                         kb.synonyms.generic.extend(s.generic);
+                    }
+                    Err(mut p) => problems.append(&mut p),
+                }
+                continue;
+            }
+            if is_out_of_scope_file(path) {
+                match parse_out_of_scope(src, path) {
+                    Ok(o) => {
+                        for t in o.topics {
+                            if kb.out_of_scope.iter().any(|x| x.id == t.id) {
+                                problems.push(Problem {
+                                    span: locate(src, path, "id", &t.id, 0),
+                                    message: format!("duplicate out-of-scope topic id '{}'", t.id),
+                                });
+                            } else {
+                                kb.out_of_scope.push(t);
+                            }
+                        }
                     }
                     Err(mut p) => problems.append(&mut p),
                 }
@@ -518,6 +564,58 @@ impl KnowledgeBase {
 
 fn is_synonyms_file(path: &Path) -> bool {
     path.file_stem().and_then(|s| s.to_str()) == Some("synonyms")
+}
+
+fn is_out_of_scope_file(path: &Path) -> bool {
+    path.file_stem().and_then(|s| s.to_str()) == Some("out-of-scope")
+}
+
+/// Parses `out-of-scope.yaml`: every topic needs an id, a title and at
+/// least one non-empty phrasing; ids are unique within the file.
+pub fn parse_out_of_scope(src: &str, origin: &Path) -> Result<OutOfScope, Vec<Problem>> {
+    let o: OutOfScope = serde_yaml::from_str(src).map_err(|e| vec![yaml_problem(&e, origin)])?;
+    let mut problems = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for t in &o.topics {
+        let nth = count.entry(t.id.as_str()).or_default();
+        let span = locate(src, origin, "id", &t.id, *nth);
+        *nth += 1;
+        if t.id.trim().is_empty() {
+            problems.push(Problem {
+                span: span.clone(),
+                message: "an out-of-scope topic has an empty id".into(),
+            });
+        } else if !seen.insert(t.id.as_str()) {
+            problems.push(Problem {
+                span: span.clone(),
+                message: format!("duplicate out-of-scope topic id '{}'", t.id),
+            });
+        }
+        if t.title.trim().is_empty() {
+            problems.push(Problem {
+                span: span.clone(),
+                message: format!("out-of-scope topic '{}' has an empty title", t.id),
+            });
+        }
+        if t.phrasings.is_empty() {
+            problems.push(Problem {
+                span: span.clone(),
+                message: format!("out-of-scope topic '{}' needs at least one phrasing", t.id),
+            });
+        }
+        if t.phrasings.iter().any(|p| p.trim().is_empty()) {
+            problems.push(Problem {
+                span,
+                message: format!("out-of-scope topic '{}' has an empty phrasing", t.id),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(o)
+    } else {
+        Err(problems)
+    }
 }
 
 /// A parsed, individually validated product file.

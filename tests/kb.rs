@@ -241,3 +241,46 @@ fn parse_str_is_pure_and_reports_the_origin() {
         err[0]
     );
 }
+
+#[test]
+fn out_of_scope_topics_are_validated_like_entries() {
+    // An unknown key is a YAML error: it is reported alone, with its line.
+    let ps = problems("bad-out-of-scope");
+    assert_eq!(ps.len(), 1, "{ps:?}");
+    assert!(
+        ps[0].starts_with("out-of-scope.yaml:16:") && ps[0].contains("unknown field `examples`"),
+        "{ps:?}"
+    );
+    // Without it, every other problem is reported.
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/kb/bad-out-of-scope/out-of-scope.yaml"),
+    )
+    .unwrap();
+    let src = src.replace("    examples: [a key the loader does not know]\n", "");
+    let ps = kb::parse_out_of_scope(&src, Path::new("out-of-scope.yaml")).unwrap_err();
+    let got: Vec<String> = ps
+        .iter()
+        .map(|p| format!("{}: {}", p.span.line, p.message))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "6: duplicate out-of-scope topic id 'billing'",
+            "10: out-of-scope topic 'styling' has an empty title",
+            "10: out-of-scope topic 'styling' needs at least one phrasing",
+        ],
+        "{got:?}"
+    );
+}
+
+#[test]
+fn shipped_out_of_scope_topics_load() {
+    let kb = shipped();
+    let ids: Vec<&str> = kb.out_of_scope().iter().map(|t| t.id.as_str()).collect();
+    assert!(
+        ids.contains(&"account-access") && ids.contains(&"billing"),
+        "{ids:?}"
+    );
+    assert!(kb.out_of_scope().iter().all(|t| !t.phrasings.is_empty()));
+}

@@ -147,6 +147,34 @@ fn out_of_scope_questions_get_none() {
 }
 
 #[test]
+fn failures_outside_the_products_get_none() {
+    // These describe something broken, so only the out-of-scope topics
+    // (knowledge/out-of-scope.yaml) keep them from a checklist.
+    for q in [
+        "I can't log in, the password reset email never arrives",
+        "our office landline has static and crackling on every call",
+        "our whole website is down, the host shows a 502 error",
+    ] {
+        let m = ask(q);
+        assert_eq!(m.decision, Decision::None, "{q}: {m:?}");
+    }
+}
+
+#[test]
+fn out_of_scope_topics_do_not_hide_the_entries_near_them() {
+    // Logging in is an account topic, but anonymous logged-in visitors are
+    // an entry; a pasted exact error wins over "our own React app".
+    assert_top(
+        &ask("visitors who are logged in to our shop still show up as anonymous in the inbox"),
+        "convot/identify-anonymous",
+    );
+    assert_top(
+        &ask("a component in our own React app logs Widget not initialized. Call init() first. when people click help"),
+        "widget-sdk/not-initialized",
+    );
+}
+
+#[test]
 fn connected_call_is_not_logged_in_evidence() {
     // "conecté"/"connecté" (logged in) must not capture English "connected".
     let m = ask("the click to call is connected but silent, the agent can't hear a thing");

@@ -39,11 +39,12 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
     match kb::load_dir(dir) {
         Ok(kb) => {
             println!(
-                "ok: {} products, {} entries, {} checks, {} synonym groups",
+                "ok: {} products, {} entries, {} checks, {} synonym groups, {} out-of-scope topics",
                 kb.products().len(),
                 kb.entries().len(),
                 kb.entries().iter().map(|e| e.checks.len()).sum::<usize>(),
-                kb.synonyms().groups.len()
+                kb.synonyms().groups.len(),
+                kb.out_of_scope().len()
             );
             Ok(ExitCode::SUCCESS)
         }
