@@ -5,7 +5,7 @@
 //! calibrated score and the decision. The engine and `triage match` rely on
 //! the types here.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
@@ -437,7 +437,7 @@ impl Matcher {
         let kb_text = kb_strings(&kb);
         let lex = Lexicon::new(kb.synonyms(), kb_text.iter().copied());
         let product_ids: Vec<ProductId> = kb.products().iter().map(|p| p.id.clone()).collect();
-        let mut term_ids: HashMap<String, u32> = HashMap::new();
+        let mut term_ids: HashMap<String, u32> = HashMap::default();
         let mut intern = |t: &str| -> u32 {
             if let Some(&id) = term_ids.get(t) {
                 return id;
@@ -451,7 +451,7 @@ impl Matcher {
         let mut docs = Vec::with_capacity(kb.entries().len());
         let mut profiles = Vec::with_capacity(kb.entries().len());
         let mut errors = Vec::new();
-        let mut by_status: HashMap<u16, Vec<usize>> = HashMap::new();
+        let mut by_status: HashMap<u16, Vec<usize>> = HashMap::default();
         let alias_text: Vec<String> = kb
             .products()
             .iter()
@@ -513,7 +513,7 @@ impl Matcher {
                 .map(|n| lex.analyze_kb(n))
                 .unwrap_or_default();
 
-            let mut best: HashMap<u32, f32> = HashMap::new();
+            let mut best: HashMap<u32, f32> = HashMap::default();
             let put = |best: &mut HashMap<u32, f32>,
                        terms: &[String],
                        f: f32,
@@ -622,7 +622,7 @@ impl Matcher {
             .collect();
         // Within-product specificity: a word every entry of a product uses
         // ("convot", "widget") says which product, not which entry.
-        let mut spec: Vec<HashMap<u32, f32>> = vec![HashMap::new(); product_ids.len()];
+        let mut spec: Vec<HashMap<u32, f32>> = vec![HashMap::default(); product_ids.len()];
         let mut sizes = vec![0usize; product_ids.len()];
         for p in &profiles {
             sizes[p.product] += 1;
@@ -644,7 +644,7 @@ impl Matcher {
         }
         // A one-word alias that other products' entries also use ("widget"
         // from `widget.on`) does not say which product.
-        let mut users: HashMap<u32, HashSet<usize>> = HashMap::new();
+        let mut users: HashMap<u32, HashSet<usize>> = HashMap::default();
         for p in &profiles {
             for &(t, f) in &p.terms {
                 if f > c.field_alias {
@@ -670,7 +670,7 @@ impl Matcher {
             .iter()
             .filter_map(|w| lex.key_term(w))
             .collect();
-        let mut bigram_df: HashMap<u64, u32> = HashMap::new();
+        let mut bigram_df: HashMap<u64, u32> = HashMap::default();
         for p in &profiles {
             for &b in &p.bigrams {
                 *bigram_df.entry(b).or_default() += 1;
@@ -690,7 +690,7 @@ impl Matcher {
         // Each phrasing's distinct terms and total weight, for the symptom
         // feature (fixed per entry, so computed once).
         for p in &mut profiles {
-            let mut count: HashMap<u32, f32> = HashMap::new();
+            let mut count: HashMap<u32, f32> = HashMap::default();
             for ph in &p.phrasings {
                 let mut seen = ph.clone();
                 seen.sort_unstable();
@@ -747,13 +747,13 @@ impl Matcher {
             })
             .map(|(_, t)| t)
             .collect();
-        let mut word_freq: HashMap<&str, usize> = HashMap::new();
+        let mut word_freq: HashMap<&str, usize> = HashMap::default();
         for pat in &errors {
             for w in &pat.words {
                 *word_freq.entry(w.as_str()).or_default() += 1;
             }
         }
-        let mut error_anchors: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut error_anchors: HashMap<String, Vec<usize>> = HashMap::default();
         for (i, pat) in errors.iter().enumerate() {
             let mut ws: Vec<&str> = pat.words.iter().map(String::as_str).collect();
             ws.sort_by_key(|w| (word_freq.get(w).copied().unwrap_or(0), *w));
@@ -777,6 +777,13 @@ impl Matcher {
             })
             .collect();
         let index = SearchIndex::build(&docs)?;
+        // Compile the lazily built regexes here rather than in the first
+        // customer's question (about 15 ms of regex compilation).
+        let _ = (
+            REQUEST.is_match(""),
+            CALM.is_match(""),
+            statuses("got 404 from init, then 404 in the network tab, 404 users, a 404"),
+        );
         Ok(Self {
             topics,
             error_anchors,
@@ -888,7 +895,7 @@ impl Matcher {
         let c = CALIBRATION;
         let terms = self.lex.analyze(text);
         let mut seq = Vec::with_capacity(terms.len());
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: HashSet<&str> = HashSet::default();
         let mut known: Vec<(u32, f32)> = Vec::new();
         let mut unknown = 0.0f32;
         let mut vague = 0.0f32;
@@ -1019,7 +1026,7 @@ impl Matcher {
 
         // Exact signals: their entries are candidates whatever BM25 says.
         let error_hits = self.error_hits(&a.words);
-        let mut status_hits: HashSet<usize> = HashSet::new();
+        let mut status_hits: HashSet<usize> = HashSet::default();
         for s in &a.statuses {
             if let Some(list) = self.by_status.get(s) {
                 status_hits.extend(list.iter().copied());
@@ -1182,7 +1189,7 @@ impl Matcher {
     /// of the error's words found in order (1.0 = pasted verbatim). Short
     /// errors (two words or fewer) must appear contiguously.
     fn error_hits(&self, words: &[String]) -> HashMap<usize, f32> {
-        let mut out: HashMap<usize, f32> = HashMap::new();
+        let mut out: HashMap<usize, f32> = HashMap::default();
         if words.is_empty() {
             return out;
         }

@@ -3,15 +3,14 @@
 //! base's own vocabulary, English stemming, synonyms) and the in-RAM tantivy
 //! index over entries that the matcher queries with those terms.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::postings::Postings;
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
 };
 use tantivy::tokenizer::{Language, LowerCaser, Stemmer, TextAnalyzer, WhitespaceTokenizer};
-use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DocSet, Index, IndexReader, ReloadPolicy, TantivyDocument, Term, TERMINATED};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
@@ -247,17 +246,17 @@ impl Lexicon {
     pub fn new<'a>(synonyms: &Synonyms, kb_text: impl IntoIterator<Item = &'a str>) -> Self {
         let mut lex = Lexicon {
             stemmer: english_stemmer(),
-            single: HashMap::new(),
-            surface: HashMap::new(),
-            phrases: HashMap::new(),
-            stop: HashSet::new(),
+            single: HashMap::default(),
+            surface: HashMap::default(),
+            phrases: HashMap::default(),
+            stop: HashSet::default(),
             protect: synonyms.protect.iter().flat_map(|w| words(w)).collect(),
-            vocab: HashMap::new(),
-            buckets: HashMap::new(),
-            known_stems: HashSet::new(),
-            kb_terms: HashSet::new(),
+            vocab: HashMap::default(),
+            buckets: HashMap::default(),
+            known_stems: HashSet::default(),
+            kb_terms: HashSet::default(),
         };
-        let mut freq: HashMap<String, u32> = HashMap::new();
+        let mut freq: HashMap<String, u32> = HashMap::default();
         for text in kb_text {
             for w in words(text) {
                 *freq.entry(w).or_default() += 1;
@@ -296,7 +295,7 @@ impl Lexicon {
         // English ("connecte" and "connected" both stem to "connect"): it is
         // matched as written, so it cannot capture the English words.
         let kb_stems = lex.stem_words(&kb_words);
-        let mut stem_users: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut stem_users: HashMap<&str, Vec<&str>> = HashMap::default();
         for (w, s) in kb_words.iter().zip(&kb_stems) {
             stem_users.entry(s.as_str()).or_default().push(w.as_str());
         }
@@ -304,7 +303,7 @@ impl Lexicon {
         let mut surface_only: Vec<HashSet<String>> = Vec::new();
         for group in &synonyms.groups {
             let members: HashSet<String> = group.iter().flat_map(|i| words(i)).collect();
-            let mut only = HashSet::new();
+            let mut only = HashSet::default();
             for item in group {
                 let ws = words(item);
                 let [w] = ws.as_slice() else { continue };
@@ -563,7 +562,7 @@ impl Lexicon {
             // ever changes, fall back to the stems without corrections.
             return stems.into_iter().map(|s| (s, false)).collect();
         }
-        let mut memo: HashMap<&str, Option<String>> = HashMap::new();
+        let mut memo: HashMap<&str, Option<String>> = HashMap::default();
         let mut seq: Vec<(String, bool)> = Vec::with_capacity(ws.len());
         for (w, stem) in ws.iter().zip(stems) {
             if let Some(t) = self.surface.get(w) {
@@ -747,9 +746,17 @@ pub struct IndexDoc {
 pub struct SearchIndex {
     fields: Fields,
     reader: IndexReader,
-    /// Which fields (bits in `search`'s field order) hold each term.
-    field_mask: HashMap<String, u8>,
+    /// How many entries hold each term, per field (in `FIELD_ORDER`); 0 =
+    /// the field never has it, so it is not looked up.
+    doc_freq: HashMap<String, [u32; 6]>,
+    /// Average length in terms of each field (BM25's length norm).
+    avg_len: [f32; 6],
+    num_docs: usize,
 }
+
+/// BM25 constants, as tantivy's own scorer uses them.
+const BM25_K1: f32 = 1.2;
+const BM25_B: f32 = 0.75;
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -785,7 +792,8 @@ impl SearchIndex {
             TERMS_TOKENIZER,
             TextAnalyzer::builder(WhitespaceTokenizer::default()).build(),
         );
-        let mut field_mask: HashMap<String, u8> = HashMap::new();
+        let mut doc_freq: HashMap<String, [u32; 6]> = HashMap::default();
+        let mut tokens = [0u64; 6];
         for d in docs {
             let texts: [(u8, Vec<&String>); 6] = [
                 (0, vec![&d.title]),
@@ -795,9 +803,13 @@ impl SearchIndex {
                 (4, d.checks.iter().collect()),
                 (5, vec![&d.aliases]),
             ];
-            for (bit, list) in texts {
+            let mut seen: HashSet<(&str, u8)> = HashSet::default();
+            for (i, list) in texts {
                 for t in list.into_iter().flat_map(|s| s.split_whitespace()) {
-                    *field_mask.entry(t.to_owned()).or_default() |= 1 << bit;
+                    tokens[usize::from(i)] += 1;
+                    if seen.insert((t, i)) {
+                        doc_freq.entry(t.to_owned()).or_default()[usize::from(i)] += 1;
+                    }
                 }
             }
         }
@@ -827,10 +839,13 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let n = docs.len().max(1) as f32;
         Ok(SearchIndex {
             fields,
             reader,
-            field_mask,
+            doc_freq,
+            avg_len: tokens.map(|t| t as f32 / n),
+            num_docs: docs.len(),
         })
     }
 
@@ -840,15 +855,24 @@ impl SearchIndex {
 
     /// BM25 over the weighted `terms` (each term's weight multiplies the
     /// field boosts), restricted to `product` when given. Returns
-    /// `(ordinal, score)` best first. User text never reaches a query
-    /// parser: every clause is a `TermQuery` built here.
+    /// `(ordinal, score)` best first, at most `limit`. User text never
+    /// reaches a query parser: the terms are looked up one by one in each
+    /// field's term dictionary.
+    ///
+    /// Scoring is term at a time over tantivy's postings and field norms,
+    /// with the same BM25 as tantivy's `TermQuery`, into one accumulator per
+    /// entry. A question makes up to a hundred (term, field) clauses over a
+    /// few dozen to a few thousand entries: building a boxed query, weight
+    /// and scorer per clause and merging them document at a time (block-max
+    /// WAND) cost several times more than reading the postings themselves
+    /// (measured with callgrind; see BENCHMARKS.md).
     pub fn search(
         &self,
         terms: &[(String, f32)],
         product: Option<&str>,
         limit: usize,
     ) -> tantivy::Result<Vec<(usize, f32)>> {
-        if terms.is_empty() || limit == 0 {
+        if terms.is_empty() || limit == 0 || self.num_docs == 0 {
             return Ok(Vec::new());
         }
         let f = &self.fields;
@@ -860,67 +884,69 @@ impl SearchIndex {
             (f.checks, BOOSTS.checks),
             (f.aliases, BOOSTS.aliases),
         ];
-        let mut should: Vec<(Occur, Box<dyn Query>)> =
-            Vec::with_capacity(terms.len() * per_field.len());
-        for (t, w) in terms {
-            // Only fields that hold the term: every clause costs a scorer.
-            let mask = self.field_mask.get(t.as_str()).copied().unwrap_or(0);
+        let n = self.num_docs as f32;
+        let mut scores = vec![0.0f32; self.num_docs];
+        let mut allowed = product.map(|_| vec![false; self.num_docs]);
+        let searcher = self.reader.searcher();
+        for segment in searcher.segment_readers() {
+            let ords = segment.fast_fields().u64("ord")?;
+            if let (Some(p), Some(allowed)) = (product, allowed.as_mut()) {
+                let inv = segment.inverted_index(f.product)?;
+                let term = Term::from_field_text(f.product, p);
+                if let Some(mut postings) = inv.read_postings(&term, IndexRecordOption::Basic)? {
+                    let mut doc = postings.doc();
+                    while doc != TERMINATED {
+                        if let Some(o) = ords.first(doc) {
+                            allowed[o as usize] = true;
+                        }
+                        doc = postings.advance();
+                    }
+                }
+            }
             for (i, (field, boost)) in per_field.into_iter().enumerate() {
-                if mask & (1 << i) == 0 {
+                let avg = self.avg_len[i];
+                let held: Vec<(&str, f32, u32)> = terms
+                    .iter()
+                    .filter_map(|(t, w)| {
+                        let df = self.doc_freq.get(t.as_str())?[i];
+                        (df > 0).then_some((t.as_str(), *w, df))
+                    })
+                    .collect();
+                if held.is_empty() || avg <= 0.0 {
                     continue;
                 }
-                let q = TermQuery::new(
-                    Term::from_field_text(field, t),
-                    IndexRecordOption::WithFreqs,
-                );
-                should.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(q), boost * w)),
-                ));
+                let inv = segment.inverted_index(field)?;
+                let norms = segment.get_fieldnorms_reader(field)?;
+                for (t, w, df) in held {
+                    let term = Term::from_field_text(field, t);
+                    let Some(info) = inv.get_term_info(&term)? else {
+                        continue;
+                    };
+                    let df = df as f32;
+                    let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                    let weight = boost * w * idf * (1.0 + BM25_K1);
+                    let mut postings =
+                        inv.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
+                    let mut doc = postings.doc();
+                    while doc != TERMINATED {
+                        if let Some(o) = ords.first(doc) {
+                            let tf = postings.term_freq() as f32;
+                            let len = norms.fieldnorm(doc) as f32;
+                            let norm = BM25_K1 * (1.0 - BM25_B + BM25_B * len / avg);
+                            scores[o as usize] += weight * tf / (tf + norm);
+                        }
+                        doc = postings.advance();
+                    }
+                }
             }
         }
-        let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(should));
-        let query: Box<dyn Query> = match product {
-            Some(p) => {
-                let filter = TermQuery::new(
-                    Term::from_field_text(f.product, p),
-                    IndexRecordOption::Basic,
-                );
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, text_query),
-                    (
-                        Occur::Must,
-                        Box::new(ConstScoreQuery::new(Box::new(filter), 0.0)),
-                    ),
-                ]))
-            }
-            None => text_query,
-        };
-        let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit))?;
-        let mut columns = HashMap::new();
-        let mut out = Vec::with_capacity(top.len());
-        for (
-            score,
-            DocAddress {
-                segment_ord,
-                doc_id,
-            },
-        ) in top
-        {
-            let col = match columns.entry(segment_ord) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                    searcher
-                        .segment_reader(segment_ord)
-                        .fast_fields()
-                        .u64("ord")?,
-                ),
-            };
-            if let Some(ord) = col.first(doc_id) {
-                out.push((ord as usize, score));
-            }
-        }
+        let mut out: Vec<(usize, f32)> = scores
+            .into_iter()
+            .enumerate()
+            .filter(|&(o, s)| s > 0.0 && allowed.as_ref().is_none_or(|a| a[o]))
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(limit);
         Ok(out)
     }
 }
@@ -1036,5 +1062,112 @@ mod tests {
         assert!(a.contains(&"not_show".to_owned()), "{a:?}");
         assert_eq!(b, ["widget", "not_show"]);
         assert_eq!(lex.analyze_kb("el micrófono"), lex.analyze_kb("el mic"));
+    }
+
+    /// The term-at-a-time scorer gives the scores tantivy's own BM25 gives
+    /// the same boosted term queries.
+    #[test]
+    fn scores_are_tantivys_bm25() {
+        use tantivy::collector::TopDocs;
+        use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+
+        let doc = |product: &str, title: &str, symptoms: &[&str], checks: &[&str]| IndexDoc {
+            product: product.into(),
+            title: title.into(),
+            symptoms: symptoms.iter().map(|s| (*s).to_owned()).collect(),
+            errors: Vec::new(),
+            signals: vec!["proxi".into()],
+            checks: checks.iter().map(|s| (*s).to_owned()).collect(),
+            aliases: product.into(),
+        };
+        let docs = [
+            doc(
+                "a",
+                "widget not_show",
+                &["bubbl not_show", "widget blank"],
+                &["script block csp"],
+            ),
+            doc(
+                "a",
+                "messag not arriv",
+                &["messag lost", "inbox empti"],
+                &["websocket block proxi"],
+            ),
+            doc(
+                "b",
+                "no audio",
+                &["silenc call", "agent not hear"],
+                &["microphon mute"],
+            ),
+            doc(
+                "b",
+                "call drop",
+                &["call drop drop", "call cut"],
+                &["network proxi firewal"],
+            ),
+        ];
+        let index = SearchIndex::build(&docs).unwrap();
+        let terms: Vec<(String, f32)> = [
+            ("call", 1.0),
+            ("drop", 0.85),
+            ("proxi", 0.5),
+            ("not_show", 1.0),
+        ]
+        .iter()
+        .map(|&(t, w)| (t.to_owned(), w))
+        .collect();
+        let ours = index.search(&terms, None, 10).unwrap();
+
+        let f = index.fields();
+        let per_field = [
+            (f.title, BOOSTS.title),
+            (f.symptoms, BOOSTS.symptoms),
+            (f.errors, BOOSTS.errors),
+            (f.signals, BOOSTS.signals),
+            (f.checks, BOOSTS.checks),
+            (f.aliases, BOOSTS.aliases),
+        ];
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (t, w) in &terms {
+            for (field, boost) in per_field {
+                let q = TermQuery::new(
+                    Term::from_field_text(field, t),
+                    IndexRecordOption::WithFreqs,
+                );
+                should.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(q), boost * w)),
+                ));
+            }
+        }
+        let searcher = index.reader.searcher();
+        let top = searcher
+            .search(&BooleanQuery::new(should), &TopDocs::with_limit(10))
+            .unwrap();
+        let theirs: Vec<(usize, f32)> = top
+            .into_iter()
+            .map(|(score, addr)| {
+                let col = searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .u64("ord")
+                    .unwrap();
+                (col.first(addr.doc_id).unwrap() as usize, score)
+            })
+            .collect();
+        assert_eq!(ours.len(), theirs.len(), "{ours:?} vs {theirs:?}");
+        for ((o1, s1), (o2, s2)) in ours.iter().zip(&theirs) {
+            assert_eq!(o1, o2, "{ours:?} vs {theirs:?}");
+            assert!(
+                (s1 - s2).abs() < 1e-4 * s2.max(1.0),
+                "{ours:?} vs {theirs:?}"
+            );
+        }
+        // The product filter keeps only that product's entries.
+        let only_b = index.search(&terms, Some("b"), 10).unwrap();
+        assert!(
+            !only_b.is_empty() && only_b.iter().all(|&(o, _)| o >= 2),
+            "{only_b:?}"
+        );
     }
 }
