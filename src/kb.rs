@@ -753,29 +753,39 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
             .to_lowercase()
     };
     let mut group_of: HashMap<String, usize> = HashMap::new();
+    // Groups that start with the same word: the n-th of them is the n-th
+    // line that starts with it.
+    let mut same_first: HashMap<&str, usize> = HashMap::new();
     for (i, g) in syn.groups.iter().enumerate() {
         let first = g.first().map(String::as_str).unwrap_or("");
-        let span = locate(src, origin, "", first, 0);
+        let nth = {
+            let n = same_first.entry(first).or_default();
+            *n += 1;
+            *n - 1
+        };
+        // Locating a line scans the file: only done for a group with a
+        // problem, so loading a clean file stays linear.
+        let span = || locate(src, origin, "", first, nth);
         if g.len() < 2 {
             problems.push(Problem {
-                span: span.clone(),
+                span: span(),
                 message: format!("synonym group {} needs at least two words", i + 1),
             });
         }
         if g.iter().any(|w| w.trim().is_empty()) {
             problems.push(Problem {
-                span: span.clone(),
+                span: span(),
                 message: format!("synonym group {} has an empty word", i + 1),
             });
         }
         for w in g.iter().filter(|w| !w.trim().is_empty()) {
             match group_of.get(&key(w)) {
                 Some(&j) if j == i => problems.push(Problem {
-                    span: locate_after(src, &span, w),
+                    span: locate_after(src, &span(), w),
                     message: format!("synonym group {} lists '{w}' twice", i + 1),
                 }),
                 Some(&j) => problems.push(Problem {
-                    span: locate_after(src, &span, w),
+                    span: locate_after(src, &span(), w),
                     message: format!(
                         "'{w}' is in synonym groups {} and {}; a word can mean only one thing",
                         j + 1,
@@ -814,6 +824,7 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
             });
         }
     }
+    let stop_keys: HashSet<String> = syn.stopwords.iter().map(|s| key(s)).collect();
     let trouble_span = locate(src, origin, "trouble", "", 0);
     for w in &syn.trouble {
         if w.trim().is_empty() {
@@ -821,7 +832,7 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
                 span: trouble_span.clone(),
                 message: "a trouble word is empty".into(),
             });
-        } else if syn.stopwords.iter().any(|s| key(s) == key(w)) {
+        } else if stop_keys.contains(&key(w)) {
             problems.push(Problem {
                 span: locate_after(src, &trouble_span, w),
                 message: format!("'{w}' is both a stopword and a trouble word; pick one"),
@@ -835,7 +846,7 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
                 span: locate_after(src, &generic_span, w),
                 message: format!("generic word '{w}' must be a single word"),
             });
-        } else if syn.stopwords.iter().any(|s| key(s) == key(w)) {
+        } else if stop_keys.contains(&key(w)) {
             problems.push(Problem {
                 span: locate_after(src, &generic_span, w),
                 message: format!(

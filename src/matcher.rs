@@ -163,6 +163,11 @@ pub struct Calibration {
     /// describes no technical failure (a status, a pasted error, or a
     /// trouble word other than a bare negation) keeps this share.
     pub billing_factor: f32,
+    /// A question that pastes a generic runtime error (a `TypeError`, a
+    /// CORS refusal, `Cannot find module`) which is none of the knowledge
+    /// base's own error strings, names no product and shows no status an
+    /// entry lists keeps this share: it is most often the site's own code.
+    pub foreign_factor: f32,
     /// Product prior: bonus for the detected product, penalty for others.
     pub product_bonus: f32,
     pub product_penalty: f32,
@@ -214,6 +219,7 @@ pub const CALIBRATION: Calibration = Calibration {
     no_trouble_factor: 0.5,
     request_factor: 0.55,
     billing_factor: 0.4,
+    foreign_factor: 0.5,
     product_bonus: 0.1,
     product_penalty: 0.2,
     suggest_min: 0.5,
@@ -358,6 +364,8 @@ struct Analysis {
     request: bool,
     /// The text talks about billing, pricing or the subscription.
     billing: bool,
+    /// The text pastes a generic runtime error and names no product.
+    foreign: bool,
     /// Distinct terms with their weight for the out-of-scope comparison
     /// (known terms as for coverage, unknown words at
     /// `topic_unknown_weight`), and the term id when an entry has it.
@@ -422,6 +430,8 @@ pub struct Explanation {
     pub request: bool,
     /// Whether it is about billing.
     pub billing: bool,
+    /// Whether it pastes a generic runtime error and names no product.
+    pub foreign: bool,
     /// Whether it says something is wrong beyond a bare negation.
     pub failure: bool,
     /// Weight of the question's words the knowledge base has never seen.
@@ -782,6 +792,8 @@ impl Matcher {
         let _ = (
             REQUEST.is_match(""),
             CALM.is_match(""),
+            FOREIGN_ERROR.is_match(""),
+            OWN_INFRA.is_match(""),
             statuses("got 404 from init, then 404 in the network tab, 404 users, a 404"),
         );
         Ok(Self {
@@ -869,6 +881,7 @@ impl Matcher {
             trouble: a.trouble,
             request: a.request,
             billing: a.billing,
+            foreign: a.foreign,
             failure: a.failure,
             unknown: a.unknown,
             topic: self.topic(&a, scored.first()),
@@ -961,7 +974,10 @@ impl Matcher {
         let failure = !statuses.is_empty() || trouble_terms.iter().any(|t| *t != "not");
         let request = REQUEST.is_match(text);
         let billing = terms.iter().any(|t| BILLING.contains(&t.text.as_str()));
+        let foreign =
+            (detected.is_none() && FOREIGN_ERROR.is_match(text)) || OWN_INFRA.is_match(text);
         Analysis {
+            foreign,
             bag,
             trouble,
             failure,
@@ -1146,12 +1162,17 @@ impl Matcher {
                     + if status { c.w_status } else { 0.0 };
                 if !a.trouble && error == 0.0 {
                     score *= c.no_trouble_factor;
-                    if a.request {
-                        score *= c.request_factor;
-                    }
+                }
+                // "How do I install it? There's no theme file": a bare
+                // negation does not make a how-to a malfunction.
+                if a.request && !a.failure && error == 0.0 && !status {
+                    score *= c.request_factor;
                 }
                 if a.billing && !a.failure && error == 0.0 {
                     score *= c.billing_factor;
+                }
+                if a.foreign && error == 0.0 && !status {
+                    score *= c.foreign_factor;
                 }
                 let mut product = 0;
                 if restrict.is_none() {
@@ -1497,13 +1518,39 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
           | (?:do|does)\s+(?:you|it|convot|the\s+\w+)\s+(?:still\s+|also\s+)?(?:support|offer|allow|have\s+a)(?-u:\b)
           | (?:can|could)\s+(?:the|it|this|that)\s+(?:\w+\s+){0,2}(?:include|contain|support|send|be\s+(?:used|configured|set|changed|made|shown|translated)|handle|work\s+with)(?-u:\b)
           | where\s+(?:do|can|could|would|should)\s+(?:i|we)\s+(?:find|get|see|download|change|set|add|rotate|update|manage|configure|enable|disable|turn|generate|create|edit|upload|export|view|look\s+up)(?-u:\b)
-          | (?:any|are\s+there)\s+plans\s+to | roadmap | feature\s+request | would\s+be\s+(?:nice|great|cool)
+          | (?:any|are\s+there)\s+plans\s+(?:to|for) | roadmap | feature\s+request | would\s+be\s+(?:nice|great|cool)
           | (?:what|which)\s+(?:is|are|s)\s+the\s+(?:best|recommended|easiest)\s+way
           | c[oó]mo\s+(?:puedo|podemos|se\s+puede|hago) | es\s+posible | se\s+puede\s
           | wie\s+(?:kann|k[oö]nnen)\s+(?:ich|wir|man) | kann\s+man | ist\s+es\s+m[oö]glich | gibt\s+es\s+eine\s+m[oö]glichkeit
           | comment\s+(?:puis|peut|pouvons|faire) | est-il\s+possible | est-ce\s+possible | peut-on
           | como\s+(?:posso|podemos|fa[cç]o) | [eé]\s+poss[ií]vel
         )",
+    )
+    // A literal pattern: compiling it cannot fail.
+    .expect("static regex")
+});
+
+/// Generic runtime and tooling errors: pasted without any of the knowledge
+/// base's own error strings or a product's name, they come from the site's
+/// own code, build or backend.
+static FOREIGN_ERROR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?-u:\b)(?:TypeError|ReferenceError|SyntaxError|RangeError|blocked\s+by\s+CORS\s+policy|Failed\s+to\s+fetch|ECONNREFUSED|ENOTFOUND|Cannot\s+find\s+module|Module\s+not\s+found|npm\s+ERR|Traceback|NullPointerException|Segmentation\s+fault)(?-u:\b)",
+    )
+    // A literal pattern: compiling it cannot fail.
+    .expect("static regex")
+});
+
+/// The customer says the trouble is in their own infrastructure, or not
+/// about the products at all ("our own API", "nothing to do with your
+/// SDK"). Their own page, button or code is not listed: those are where
+/// the products run.
+static OWN_INFRA: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)(?-u:\b)(?:
+            (?:our|my|their)\s+own\s+(?:\w+\s+)?(?:api|apis|backend|back-end|server|servers|database|db|infrastructure|hosting|rest\s+api|graphql|microservices?|mobile\s+app)
+          | (?:nothing\s+to\s+do|unrelated|not\s+related)\s+(?:with|to)\s+(?:your|the|this)\s+(?:\w+\s+)?(?:widget|sdk|product|service|bot|chat|call)
+        )(?-u:\b)",
     )
     // A literal pattern: compiling it cannot fail.
     .expect("static regex")
@@ -1569,7 +1616,7 @@ pub fn statuses(text: &str) -> Vec<u16> {
         LazyLock::new(|| Regex::new(r"\d+(?:[.,]\d+)*").expect("static regex"));
     static BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?ix)(?:\b(?:https?|status|code|codes|error|err|errors|erro|erreur|fehler|returns?|returned|returning|respond(?:s|ed)?|response|responses|answer(?:s|ed)?|got|get|gets|getting|gettin|gives?|giving|givin|throws?|threw|throwing|fails?|failed|failing|with|back|shows?|showing|showed|seeing|hits?|hitting|raises?|raised|answers?\s+with|a|an|un|una|um|uma|ein|eine|einen|une|recibo|receive[sd]?|receiving|bekomme|bekommen|reçois|recebo)\s*[:\#]?|->|=>|→|:|\()\s*$",
+            r"(?ix)(?:\b(?:https?|status|code|codes|error|err|errors|erro|erreur|fehler|returns?|returned|returning|respond(?:s|ed)?|response|responses|answer(?:s|ed)?|got|get|gets|getting|gettin|gives?|giving|givin|throws?|threw|throwing|fails?|failed|failing|with|back|shows?|showing|showed|seeing|hits?|hitting|raises?|raised|answers?\s+with|a|an|un|una|um|uma|ein|eine|einen|une|recibo|receive[sd]?|receiving|bekomme|bekommen|reçois|recebo|recibimos|recebemos|erhalten|erhalte|retorna|retornando|retornou|devuelve|devolviendo|devolvi[oó]|regresa|responde|respondiendo|liefert|gibt|renvoie|renvoi|retourne|dá|dando)\s*[:\#]?|->|=>|→|:|\()\s*$",
         )
         .expect("static regex")
     });

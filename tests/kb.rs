@@ -284,3 +284,23 @@ fn shipped_out_of_scope_topics_load() {
     );
     assert!(kb.out_of_scope().iter().all(|t| !t.phrasings.is_empty()));
 }
+
+#[test]
+fn synonym_problems_point_at_their_lines() {
+    let src = "groups:\n  - [mic, microphone]\n  - [audio, sound]\n  - [mic, micro]\n  - [lonely]\nstopwords: [the, sound]\ntrouble: [the]\n";
+    let ps = kb::parse_synonyms(src, Path::new("synonyms.yaml")).unwrap_err();
+    let got: Vec<String> = ps
+        .iter()
+        .map(|p| format!("{}: {}", p.span.line, p.message))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "4: 'mic' is in synonym groups 1 and 3; a word can mean only one thing",
+            "5: synonym group 4 needs at least two words",
+            "6: 'sound' is a stopword and in synonym group 2; pick one",
+            "7: 'the' is both a stopword and a trouble word; pick one",
+        ],
+        "{got:?}"
+    );
+}

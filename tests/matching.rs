@@ -175,6 +175,41 @@ fn out_of_scope_topics_do_not_hide_the_entries_near_them() {
 }
 
 #[test]
+fn generic_runtime_errors_from_the_site_s_own_code_get_none() {
+    for q in [
+        "TypeError: Cannot read properties of undefined (reading 'items') in our CartDrawer component after the last deploy",
+        "Access to fetch at 'https://api.example-shop.com/v2/orders' from origin 'https://example-shop.com' has been blocked by CORS policy",
+    ] {
+        let m = ask(q);
+        assert_eq!(m.decision, Decision::None, "{q}: {m:?}");
+    }
+    // So do reports that say the trouble is in their own infrastructure.
+    for q in [
+        "our own backend API keeps returning 502 under load since the migration",
+        "sorry, nothing to do with your widget, but does anyone know why our cron jobs stopped?",
+    ] {
+        let m = ask(q);
+        assert_eq!(m.decision, Decision::None, "{q}: {m:?}");
+    }
+    // The same kind of error from a product's own script is in scope.
+    assert_top(
+        &ask("Uncaught TypeError: Cannot read properties of undefined (reading 'app_id') at widget-loader.js:1 and the chat never shows"),
+        "convot/widget-not-appearing",
+    );
+}
+
+#[test]
+fn statuses_are_recognised_after_foreign_verbs() {
+    let m = ask("O init do widget está retornando 429 desde hoje de manhã");
+    assert_top(&m, "widget-sdk/rate-limited");
+    assert_eq!(m.decision, Decision::Answer);
+    assert_top(
+        &ask("der init liefert 404 seit gestern"),
+        "widget-sdk/http-404-widget-not-found",
+    );
+}
+
+#[test]
 fn connected_call_is_not_logged_in_evidence() {
     // "conecté"/"connecté" (logged in) must not capture English "connected".
     let m = ask("the click to call is connected but silent, the agent can't hear a thing");
@@ -205,6 +240,7 @@ fn how_to_and_feature_questions_without_a_failure_get_none() {
         "how do we export all call recordings from last month?",
         "where do I find the invoices for our Convot subscription? can't find them in settings",
         "can we get a copy of last month's invoice with our VAT number on it",
+        "how do I add the call button to our Wix site? there's no code editor on our plan",
     ] {
         let m = ask(q);
         assert_eq!(m.decision, Decision::None, "{q}: {m:?}");
