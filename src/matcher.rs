@@ -793,6 +793,7 @@ impl Matcher {
             REQUEST.is_match(""),
             CALM.is_match(""),
             FOREIGN_ERROR.is_match(""),
+            TOOLING_ERROR.is_match(""),
             OWN_INFRA.is_match(""),
             statuses("got 404 from init, then 404 in the network tab, 404 users, a 404"),
         );
@@ -974,8 +975,9 @@ impl Matcher {
         let failure = !statuses.is_empty() || trouble_terms.iter().any(|t| *t != "not");
         let request = REQUEST.is_match(text);
         let billing = terms.iter().any(|t| BILLING.contains(&t.text.as_str()));
-        let foreign =
-            (detected.is_none() && FOREIGN_ERROR.is_match(text)) || OWN_INFRA.is_match(text);
+        let foreign = (detected.is_none() && FOREIGN_ERROR.is_match(text))
+            || TOOLING_ERROR.is_match(text)
+            || OWN_INFRA.is_match(text);
         Analysis {
             foreign,
             bag,
@@ -1520,6 +1522,8 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
           | where\s+(?:do|can|could|would|should)\s+(?:i|we)\s+(?:find|get|see|download|change|set|add|rotate|update|manage|configure|enable|disable|turn|generate|create|edit|upload|export|view|look\s+up)(?-u:\b)
           | (?:any|are\s+there)\s+plans\s+(?:to|for) | roadmap | feature\s+request | would\s+be\s+(?:nice|great|cool)
           | (?:what|which)\s+(?:is|are|s)\s+the\s+(?:best|recommended|easiest)\s+way
+          | (?:what|which)(?:\s+is|\s+are|'s|s)\s+the\s+(?:\w+\s+){0,2}(?:field|fields|name|format|limit|limits|url|endpoint|parameter|property|maximum|max|default|list)(?-u:\b)
+          | is\s+there\s+(?:a|an|any)\s+(?:\w+\s+){0,2}(?:api|endpoint|setting|option|integration|plugin|app|sdk|docs|documentation|reference|guide|way|limit|webhook)(?-u:\b)
           | c[oó]mo\s+(?:puedo|podemos|se\s+puede|hago) | es\s+posible | se\s+puede\s
           | wie\s+(?:kann|k[oö]nnen)\s+(?:ich|wir|man) | kann\s+man | ist\s+es\s+m[oö]glich | gibt\s+es\s+eine\s+m[oö]glichkeit
           | comment\s+(?:puis|peut|pouvons|faire) | est-il\s+possible | est-ce\s+possible | peut-on
@@ -1535,7 +1539,18 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
 /// own code, build or backend.
 static FOREIGN_ERROR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)(?:TypeError|ReferenceError|SyntaxError|RangeError|blocked\s+by\s+CORS\s+policy|Failed\s+to\s+fetch|ECONNREFUSED|ENOTFOUND|Cannot\s+find\s+module|Module\s+not\s+found|npm\s+ERR|Traceback|NullPointerException|Segmentation\s+fault)(?-u:\b)",
+        r"(?i)(?-u:\b)(?:TypeError|ReferenceError|SyntaxError|RangeError|blocked\s+by\s+CORS\s+policy|Failed\s+to\s+fetch|ECONNREFUSED|ENOTFOUND|Traceback|NullPointerException|Segmentation\s+fault|Hydration\s+failed|ERR_CERT_\w+|invalid_grant)(?-u:\b)",
+    )
+    // A literal pattern: compiling it cannot fail.
+    .expect("static regex")
+});
+
+/// Package manager, compiler and bundler errors: installing or building
+/// the customer's app is not what the knowledge base covers, even when the
+/// package named is a product's SDK.
+static TOOLING_ERROR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?-u:\b)(?:npm\s+ERR|ERESOLVE|yarn\s+error|pnpm\s+ERR|error\s+TS\d{4}|Could\s+not\s+find\s+a\s+declaration\s+file|Cannot\s+find\s+module|Module\s+not\s+found|Module\s+build\s+failed|webpack\s+compiled\s+with\s+\d+\s+errors?)(?-u:\b)",
     )
     // A literal pattern: compiling it cannot fail.
     .expect("static regex")

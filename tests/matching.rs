@@ -154,6 +154,7 @@ fn failures_outside_the_products_get_none() {
         "I can't log in, the password reset email never arrives",
         "our office landline has static and crackling on every call",
         "our whole website is down, the host shows a 502 error",
+        "Mailgun says our transactional emails bounce with a 550 from the recipient server",
     ] {
         let m = ask(q);
         assert_eq!(m.decision, Decision::None, "{q}: {m:?}");
@@ -164,6 +165,10 @@ fn failures_outside_the_products_get_none() {
 fn out_of_scope_topics_do_not_hide_the_entries_near_them() {
     // Logging in is an account topic, but anonymous logged-in visitors are
     // an entry; a pasted exact error wins over "our own React app".
+    assert_top(
+        &ask("the call ended webhook never reaches our Zapier hook"),
+        "c2c/webhooks-not-arriving",
+    );
     assert_top(
         &ask("visitors who are logged in to our shop still show up as anonymous in the inbox"),
         "convot/identify-anonymous",
@@ -191,6 +196,9 @@ fn generic_runtime_errors_from_the_site_s_own_code_get_none() {
         let m = ask(q);
         assert_eq!(m.decision, Decision::None, "{q}: {m:?}");
     }
+    // Installing or building the app is not covered, even with the SDK named.
+    let m = ask("npm ERR! code ERESOLVE while installing the widget-sdk package next to react 19");
+    assert_eq!(m.decision, Decision::None, "{m:?}");
     // The same kind of error from a product's own script is in scope.
     assert_top(
         &ask("Uncaught TypeError: Cannot read properties of undefined (reading 'app_id') at widget-loader.js:1 and the chat never shows"),
