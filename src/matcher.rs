@@ -104,6 +104,16 @@ pub struct Match {
 /// `topic_margin` 0.1 gives that back at the cost of one report-style
 /// negative (abstention 0.880 there). dev.yaml did not move in any of these.
 /// `topic_unknown_weight` 3.0 is about the idf of a word one entry uses.
+///
+/// `foreign_factor` (0.5, the same share as `no_trouble_factor`) came from
+/// the negatives still answered after that: pasted `TypeError`s and CORS
+/// refusals from the site's own code, npm/TypeScript build errors, "our own
+/// API returns 502". On the two sets written after it (`eval/final.yaml`,
+/// `eval/final2.yaml`, 30 and 41 negatives) abstention went 0.733 to 0.833
+/// and 0.659 to 0.829, with no in-scope question lost on any of the eight
+/// sets; on `eval/final3.yaml`, written after all of this and never tuned
+/// against, the matcher scores top-1 0.955, abstention 0.914, false
+/// abstention 0.000.
 #[derive(Clone, Copy, Debug)]
 pub struct Calibration {
     /// How much a query term counts when the entry has it only in this
@@ -1631,7 +1641,7 @@ pub fn statuses(text: &str) -> Vec<u16> {
         LazyLock::new(|| Regex::new(r"\d+(?:[.,]\d+)*").expect("static regex"));
     static BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?ix)(?:\b(?:https?|status|code|codes|error|err|errors|erro|erreur|fehler|returns?|returned|returning|respond(?:s|ed)?|response|responses|answer(?:s|ed)?|got|get|gets|getting|gettin|gives?|giving|givin|throws?|threw|throwing|fails?|failed|failing|with|back|shows?|showing|showed|seeing|hits?|hitting|raises?|raised|answers?\s+with|a|an|un|una|um|uma|ein|eine|einen|une|recibo|receive[sd]?|receiving|bekomme|bekommen|reçois|recebo|recibimos|recebemos|erhalten|erhalte|retorna|retornando|retornou|devuelve|devolviendo|devolvi[oó]|regresa|responde|respondiendo|liefert|gibt|renvoie|renvoi|retourne|dá|dando)\s*[:\#]?|->|=>|→|:|\()\s*$",
+            r"(?ix)(?:\b(?:https?|status|code|codes|error|err|errors|erro|erreur|fehler|returns?|returned|returning|respond(?:s|ed)?|response|responses|answer(?:s|ed)?|got|get|gets|getting|gettin|gives?|giving|givin|throws?|threw|throwing|fails?|failed|failing|with|back|shows?|showing|showed|seeing|hits?|hitting|raises?|raised|answers?\s+with|a|an|un|una|um|uma|ein|eine|einen|une|recibo|receive[sd]?|receiving|bekomme|bekommen|reçois|recebo|recibimos|recebemos|erhalten|erhalte|retorna|retornando|retornou|devuelve|devolviendo|devolvi[oó]|regresa|responde|respondiendo|liefert|gibt|renvoie|renvoi|retourne|dá|dando)(?:\s+(?:constantly|always|still|again|sometimes|often|randomly|suddenly|st[äa]ndig|immer|oft|wieder|noch|pl[öo]tzlich|siempre|todav[ií]a|constantemente|toujours|encore|souvent|sempre|ainda|frequentemente))?\s*[:\#]?|->|=>|→|:|\()\s*$",
         )
         .expect("static regex")
     });
@@ -1726,6 +1736,13 @@ mod tests {
         assert_eq!(statuses("423 on init?? wut"), [423]);
         assert!(statuses("rated 403.5 out of 500.").is_empty());
         assert!(statuses("500 visitors a day and the bubble is gone").is_empty());
+        // An adverb between the verb and the status.
+        assert_eq!(
+            statuses("wir bekommen ständig 429 vom Init-Endpunkt"),
+            [429]
+        );
+        assert_eq!(statuses("the init request still returns again 404"), [404]);
+        assert!(statuses("we get constantly 500 visitors an hour").is_empty());
     }
 
     #[test]
