@@ -1560,7 +1560,7 @@ static FOREIGN_ERROR: LazyLock<Regex> = LazyLock::new(|| {
 /// package named is a product's SDK.
 static TOOLING_ERROR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)(?:npm\s+ERR|ERESOLVE|yarn\s+error|pnpm\s+ERR|error\s+TS\d{4}|Could\s+not\s+find\s+a\s+declaration\s+file|Cannot\s+find\s+module|Module\s+not\s+found|Module\s+build\s+failed|webpack\s+compiled\s+with\s+\d+\s+errors?)(?-u:\b)",
+        r"(?i)\[(?:vite|HMR|webpack-dev-server)\]|(?-u:\b)(?:npm\s+ERR|ERESOLVE|yarn\s+error|pnpm\s+ERR|error\s+TS\d{4}|Could\s+not\s+find\s+a\s+declaration\s+file|Cannot\s+find\s+module|Module\s+not\s+found|Module\s+build\s+failed|webpack\s+compiled\s+with\s+\d+\s+errors?)(?-u:\b)",
     )
     // A literal pattern: compiling it cannot fail.
     .expect("static regex")
@@ -1743,6 +1743,35 @@ mod tests {
         );
         assert_eq!(statuses("the init request still returns again 404"), [404]);
         assert!(statuses("we get constantly 500 visitors an hour").is_empty());
+    }
+
+    #[test]
+    fn tooling_and_own_infrastructure_phrasings() {
+        for q in [
+            "[vite] failed to connect to websocket",
+            "npm ERR! code ERESOLVE",
+            "error TS7016: Could not find a declaration file for module 'widget-sdk'",
+            "Module not found: Can't resolve 'fs'",
+        ] {
+            assert!(TOOLING_ERROR.is_match(q), "{q}");
+        }
+        assert!(!TOOLING_ERROR.is_match("the widget throws an error on init"));
+        for q in [
+            "our own Express API returns 502",
+            "my own backend server is slow",
+            "nothing to do with your widget, but",
+            "unrelated to the SDK, sorry",
+        ] {
+            assert!(OWN_INFRA.is_match(q), "{q}");
+        }
+        // Their own page, button and code are where the products run.
+        for q in [
+            "the call is started from our own button",
+            "our own page never gets the events",
+            "our own code in Call Studio never runs",
+        ] {
+            assert!(!OWN_INFRA.is_match(q), "{q}");
+        }
     }
 
     #[test]
