@@ -162,16 +162,44 @@ fn flush_word(word: &mut Vec<char>, out: &mut Vec<String>) {
             }
         }
         if parts.is_empty() {
-            out.push(lower(word));
+            out.push(american(lower(word)));
         } else {
             parts.push(lower(&word[start..]));
             if camel {
-                out.push(lower(word));
+                out.push(american(lower(word)));
             }
-            out.extend(parts);
+            out.extend(parts.into_iter().map(american));
         }
     }
     word.clear();
+}
+
+/// British `-ise` spellings as American `-ize` (initialised -> initialized,
+/// authorisation -> authorization), so the knowledge base and customers
+/// who spell either way share terms. Every word goes through here, so a
+/// word that only looks British ("promise" -> "promize") changes the same
+/// way everywhere and still matches itself. Words of five letters or fewer
+/// ("raise", "noise", "wise") are left alone.
+fn american(w: String) -> String {
+    const SUFFIXES: [(&str, &str); 8] = [
+        ("isations", "izations"),
+        ("isation", "ization"),
+        ("ising", "izing"),
+        ("isers", "izers"),
+        ("ised", "ized"),
+        ("ises", "izes"),
+        ("iser", "izer"),
+        ("ise", "ize"),
+    ];
+    if w.len() <= 5 {
+        return w;
+    }
+    for (from, to) in SUFFIXES {
+        if let Some(stem) = w.strip_suffix(from) {
+            return format!("{stem}{to}");
+        }
+    }
+    w
 }
 
 /// How many times each letter occurs in a word (a-z; every other
@@ -1009,6 +1037,16 @@ mod tests {
         assert_eq!(words("joinQueue()"), ["joinqueue", "join", "queue"]);
         assert_eq!(words("429s"), ["429", "s"]);
         assert_eq!(words("the SDK's key, it's"), ["the", "sdk", "key", "it"]);
+    }
+
+    #[test]
+    fn british_ise_spellings_read_as_ize() {
+        assert_eq!(
+            words("Initialised, unauthorised, raise"),
+            ["initialized", "unauthorized", "raise"]
+        );
+        let lex = lexicon();
+        assert_eq!(lex.analyze_kb("initialise"), lex.analyze_kb("initialize"));
     }
 
     #[test]
