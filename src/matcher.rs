@@ -113,7 +113,9 @@ pub struct Match {
 /// and 0.659 to 0.829, with no in-scope question lost on any of the eight
 /// sets; on `eval/final3.yaml`, written after all of this and never tuned
 /// against, the matcher scores top-1 0.955, abstention 0.914, false
-/// abstention 0.000.
+/// abstention 0.000; on `eval/final4.yaml`, written after every change
+/// above and checked once before its misses were read, 0.968, 0.867 and
+/// 0.000.
 #[derive(Clone, Copy, Debug)]
 pub struct Calibration {
     /// How much a query term counts when the entry has it only in this
@@ -376,6 +378,8 @@ struct Analysis {
     billing: bool,
     /// The text pastes a generic runtime error and names no product.
     foreign: bool,
+    /// A short greeting that says nothing is wrong ("hey all, just joined").
+    greeting: bool,
     /// Distinct terms with their weight for the out-of-scope comparison
     /// (known terms as for coverage, unknown words at
     /// `topic_unknown_weight`), and the term id when an entry has it.
@@ -805,6 +809,7 @@ impl Matcher {
             FOREIGN_ERROR.is_match(""),
             TOOLING_ERROR.is_match(""),
             OWN_INFRA.is_match(""),
+            GREETING.is_match(""),
             statuses("got 404 from init, then 404 in the network tab, 404 users, a 404"),
         );
         Ok(Self {
@@ -988,7 +993,11 @@ impl Matcher {
         let foreign = (detected.is_none() && FOREIGN_ERROR.is_match(text))
             || TOOLING_ERROR.is_match(text)
             || OWN_INFRA.is_match(text);
+        // A hello of a few words with nothing wrong in it asks nothing, even
+        // when one of its words ("joined") is an entry's.
+        let greeting = !trouble && words.len() <= 8 && GREETING.is_match(text);
         Analysis {
+            greeting,
             foreign,
             bag,
             trouble,
@@ -1331,7 +1340,11 @@ impl Matcher {
             && self.topic(a, scored.first()).is_some_and(|t| {
                 t.share >= c.topic_min && t.share >= t.entry_share + c.topic_margin
             });
-        let decision = if scored.is_empty() || top.score < c.suggest_min || out_of_scope {
+        let decision = if scored.is_empty()
+            || top.score < c.suggest_min
+            || out_of_scope
+            || (a.greeting && !exact)
+        {
             Decision::None
         } else if top.score >= c.answer_min && (top.score - second >= c.answer_margin || exact) {
             Decision::Answer
@@ -1526,9 +1539,9 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
             how\s+(?:do|can|could|would|should|does)\s+(?:i|we|you|one|agents?|users?|admins?|people)(?-u:\b)
           | how\s+to(?-u:\b)
           | is\s+(?:it|there)\s+(?:possible|a\s+way|any\s+way|an\s+option|a\s+setting|a\s+feature)
-          | (?:can|could)\s+(?:i|we|you|agents?|users?|admins?|visitors?|customers?|supervisors?)\s
+          | (?:can|could)\s+(?:(?:two|multiple|several|many|all|our|my|the)\s+)?(?:i|we|you|agents?|users?|admins?|visitors?|customers?|supervisors?)\s
           | (?:do|does)\s+(?:you|it|convot|the\s+\w+)\s+(?:still\s+|also\s+)?(?:support|offer|allow|have\s+a)(?-u:\b)
-          | (?:can|could)\s+(?:the|it|this|that)\s+(?:\w+\s+){0,2}(?:include|contain|support|send|be\s+(?:used|configured|set|changed|made|shown|translated)|handle|work\s+with)(?-u:\b)
+          | (?:can|could)\s+(?:the|it|this|that)\s+(?:[\w-]+\s+){0,3}(?:include|contain|support|send|be\s+(?:used|configured|set|changed|made|shown|translated)|handle|work\s+with)(?-u:\b)
           | where\s+(?:do|can|could|would|should)\s+(?:i|we)\s+(?:find|get|see|download|change|set|add|rotate|update|manage|configure|enable|disable|turn|generate|create|edit|upload|export|view|look\s+up)(?-u:\b)
           | (?:any|are\s+there)\s+plans\s+(?:to|for) | roadmap | feature\s+request | would\s+be\s+(?:nice|great|cool)
           | (?:what|which)\s+(?:is|are|s)\s+the\s+(?:best|recommended|easiest)\s+way
@@ -1550,6 +1563,15 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
 static FOREIGN_ERROR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)(?-u:\b)(?:TypeError|ReferenceError|SyntaxError|RangeError|blocked\s+by\s+CORS\s+policy|Failed\s+to\s+fetch|ECONNREFUSED|ENOTFOUND|Traceback|NullPointerException|Segmentation\s+fault|Hydration\s+failed|ERR_CERT_\w+|invalid_grant)(?-u:\b)",
+    )
+    // A literal pattern: compiling it cannot fail.
+    .expect("static regex")
+});
+
+/// Opening greetings, in the languages customers write in.
+static GREETING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\W*(?:hi|hey|hello|hiya|yo|howdy|greetings|good\s+(?:morning|afternoon|evening)|hola|buenas|buenos\s+d[ií]as|hallo|moin|servus|guten\s+(?:morgen|tag)|bonjour|salut|coucou|ol[aá]|oi|bom\s+dia|boa\s+tarde|ciao|hoi)(?-u:\b)",
     )
     // A literal pattern: compiling it cannot fail.
     .expect("static regex")
@@ -1783,6 +1805,8 @@ mod tests {
             "does the SDK still support IE11?",
             "can the widget be translated into French",
             "any plans to add WhatsApp?",
+            "Can the call-ended webhook include the agent's name?",
+            "can two agents join the same session?",
             "¿Cómo puedo cambiar el idioma?",
         ] {
             assert!(REQUEST.is_match(q), "{q}");

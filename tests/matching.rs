@@ -218,6 +218,21 @@ fn statuses_are_recognised_after_foreign_verbs() {
 }
 
 #[test]
+fn a_short_greeting_is_not_a_question_even_with_an_entry_word() {
+    let m = ask("hey everyone 👋 just joined");
+    assert_eq!(m.decision, Decision::None, "{m:?}");
+    // A greeting in front of a real problem changes nothing.
+    assert_top(
+        &ask("hey, the chat bubble is gone from our site"),
+        "convot/widget-not-appearing",
+    );
+    assert_top(
+        &ask("hola! el micrófono no funciona en el widget de llamada"),
+        "c2c/microphone-permission",
+    );
+}
+
+#[test]
 fn connected_call_is_not_logged_in_evidence() {
     // "conecté"/"connecté" (logged in) must not capture English "connected".
     let m = ask("the click to call is connected but silent, the agent can't hear a thing");
