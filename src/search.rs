@@ -774,7 +774,8 @@ pub struct IndexDoc {
 pub struct SearchIndex {
     fields: Fields,
     reader: IndexReader,
-    /// How many entries hold each term, per field (in `FIELD_ORDER`); 0 =
+    /// How many entries hold each term, per field (in `boosted_fields`
+    /// order); 0 =
     /// the field never has it, so it is not looked up.
     doc_freq: HashMap<String, [u32; 6]>,
     /// Average length in terms of each field (BM25's length norm).
@@ -881,6 +882,20 @@ impl SearchIndex {
         &self.fields
     }
 
+    /// The text fields with their boosts, in the order `doc_freq` and
+    /// `avg_len` use.
+    fn boosted_fields(&self) -> [(Field, f32); 6] {
+        let f = &self.fields;
+        [
+            (f.title, BOOSTS.title),
+            (f.symptoms, BOOSTS.symptoms),
+            (f.errors, BOOSTS.errors),
+            (f.signals, BOOSTS.signals),
+            (f.checks, BOOSTS.checks),
+            (f.aliases, BOOSTS.aliases),
+        ]
+    }
+
     /// BM25 over the weighted `terms` (each term's weight multiplies the
     /// field boosts), restricted to `product` when given. Returns
     /// `(ordinal, score)` best first, at most `limit`. User text never
@@ -904,14 +919,7 @@ impl SearchIndex {
             return Ok(Vec::new());
         }
         let f = &self.fields;
-        let per_field = [
-            (f.title, BOOSTS.title),
-            (f.symptoms, BOOSTS.symptoms),
-            (f.errors, BOOSTS.errors),
-            (f.signals, BOOSTS.signals),
-            (f.checks, BOOSTS.checks),
-            (f.aliases, BOOSTS.aliases),
-        ];
+        let per_field = self.boosted_fields();
         let n = self.num_docs as f32;
         let mut scores = vec![0.0f32; self.num_docs];
         let mut allowed = product.map(|_| vec![false; self.num_docs]);
@@ -1156,15 +1164,7 @@ mod tests {
         .collect();
         let ours = index.search(&terms, None, 10).unwrap();
 
-        let f = index.fields();
-        let per_field = [
-            (f.title, BOOSTS.title),
-            (f.symptoms, BOOSTS.symptoms),
-            (f.errors, BOOSTS.errors),
-            (f.signals, BOOSTS.signals),
-            (f.checks, BOOSTS.checks),
-            (f.aliases, BOOSTS.aliases),
-        ];
+        let per_field = index.boosted_fields();
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (t, w) in &terms {
             for (field, boost) in per_field {

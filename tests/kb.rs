@@ -242,6 +242,13 @@ fn parse_str_is_pure_and_reports_the_origin() {
     );
 }
 
+/// Each problem as "line: message".
+fn line_messages(ps: &[kb::Problem]) -> Vec<String> {
+    ps.iter()
+        .map(|p| format!("{}: {}", p.span.line, p.message))
+        .collect()
+}
+
 #[test]
 fn out_of_scope_topics_are_validated_like_entries() {
     // An unknown key is a YAML error: it is reported alone, with its line.
@@ -259,10 +266,7 @@ fn out_of_scope_topics_are_validated_like_entries() {
     .unwrap();
     let src = src.replace("    examples: [a key the loader does not know]\n", "");
     let ps = kb::parse_out_of_scope(&src, Path::new("out-of-scope.yaml")).unwrap_err();
-    let got: Vec<String> = ps
-        .iter()
-        .map(|p| format!("{}: {}", p.span.line, p.message))
-        .collect();
+    let got = line_messages(&ps);
     assert_eq!(
         got,
         [
@@ -289,10 +293,7 @@ fn shipped_out_of_scope_topics_load() {
 fn synonym_problems_point_at_their_lines() {
     let src = "groups:\n  - [mic, microphone]\n  - [audio, sound]\n  - [mic, micro]\n  - [lonely]\nstopwords: [the, sound]\ntrouble: [the]\n";
     let ps = kb::parse_synonyms(src, Path::new("synonyms.yaml")).unwrap_err();
-    let got: Vec<String> = ps
-        .iter()
-        .map(|p| format!("{}: {}", p.span.line, p.message))
-        .collect();
+    let got = line_messages(&ps);
     assert_eq!(
         got,
         [
