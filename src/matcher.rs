@@ -175,10 +175,11 @@ pub struct Calibration {
     /// describes no technical failure (a status, a pasted error, or a
     /// trouble word other than a bare negation) keeps this share.
     pub billing_factor: f32,
-    /// A question that pastes a generic runtime error (a `TypeError`, a
-    /// CORS refusal, `Cannot find module`) which is none of the knowledge
-    /// base's own error strings, names no product and shows no status an
-    /// entry lists keeps this share: it is most often the site's own code.
+    /// A question whose trouble is the customer's own keeps this share
+    /// unless it pastes one of the knowledge base's error strings or a
+    /// status an entry lists: a generic runtime error (a `TypeError`, a
+    /// CORS refusal) with no product named, a build or package-manager
+    /// error (`npm ERR`, `error TS2307`), or "our own API/backend".
     pub foreign_factor: f32,
     /// Product prior: bonus for the detected product, penalty for others.
     pub product_bonus: f32,
@@ -376,14 +377,16 @@ struct Analysis {
     request: bool,
     /// The text talks about billing, pricing or the subscription.
     billing: bool,
-    /// The text pastes a generic runtime error and names no product.
+    /// The trouble is the customer's own: a generic runtime error with no
+    /// product named, a build or package-manager error, or their own
+    /// API or backend.
     foreign: bool,
     /// A short greeting that says nothing is wrong ("hey all, just joined").
     greeting: bool,
-    /// Distinct terms with their weight for the out-of-scope comparison
-    /// (known terms as for coverage, unknown words at
-    /// `topic_unknown_weight`), and the term id when an entry has it.
-    bag: Vec<(String, Option<u32>, f32)>,
+    /// Distinct content words no entry knows, for the out-of-scope
+    /// comparison (each weighs `topic_unknown_weight` there; the known
+    /// terms weigh as in `known`).
+    unknown_terms: Vec<String>,
 }
 
 /// The out-of-scope topic that best explains a question, against the best
@@ -444,7 +447,8 @@ pub struct Explanation {
     pub request: bool,
     /// Whether it is about billing.
     pub billing: bool,
-    /// Whether it pastes a generic runtime error and names no product.
+    /// Whether the trouble is the customer's own (a generic runtime error
+    /// with no product named, a build error, their own API or backend).
     pub foreign: bool,
     /// Whether it says something is wrong beyond a bare negation.
     pub failure: bool,
@@ -637,13 +641,7 @@ impl Matcher {
                 }
             }
         }
-        let idf_v: Vec<f32> = df
-            .iter()
-            .map(|&d| {
-                let d = d as f32;
-                (1.0 + (n - d + 0.5) / (d + 0.5)).ln()
-            })
-            .collect();
+        let idf_v: Vec<f32> = df.iter().map(|&d| search::bm25_idf(d as f32, n)).collect();
         // Within-product specificity: a word every entry of a product uses
         // ("convot", "widget") says which product, not which entry.
         let mut spec: Vec<HashMap<u32, f32>> = vec![HashMap::default(); product_ids.len()];
@@ -702,10 +700,7 @@ impl Matcher {
         }
         let bigram_idf = bigram_df
             .into_iter()
-            .map(|(b, d)| {
-                let d = d as f32;
-                (b, (1.0 + (n - d + 0.5) / (d + 0.5)).ln())
-            })
+            .map(|(b, d)| (b, search::bm25_idf(d as f32, n)))
             .collect();
         let mut term_names = vec![String::new(); term_ids.len()];
         for (t, &id) in &term_ids {
@@ -928,7 +923,7 @@ impl Matcher {
         let mut known: Vec<(u32, f32)> = Vec::new();
         let mut unknown = 0.0f32;
         let mut vague = 0.0f32;
-        let mut bag = Vec::new();
+        let mut unknown_terms = Vec::new();
         for t in &terms {
             let id = self.term_ids.get(&t.text).copied();
             let mut corr = if t.corrected { c.corrected_factor } else { 1.0 };
@@ -950,10 +945,7 @@ impl Matcher {
             vague += full - w;
             match id {
                 Some(id) if self.alias_terms.contains(&id) => {}
-                Some(id) if w > 0.0 => {
-                    known.push((id, w));
-                    bag.push((t.text.clone(), Some(id), w));
-                }
+                Some(id) if w > 0.0 => known.push((id, w)),
                 _ => {
                     // Numbers, one-letter leftovers and generic words say
                     // little either way.
@@ -962,7 +954,7 @@ impl Matcher {
                         && !t.text.chars().all(|ch| ch.is_ascii_digit())
                     {
                         unknown += c.unknown_weight;
-                        bag.push((t.text.clone(), None, c.topic_unknown_weight));
+                        unknown_terms.push(t.text.clone());
                     }
                 }
             }
@@ -999,7 +991,7 @@ impl Matcher {
         Analysis {
             greeting,
             foreign,
-            bag,
+            unknown_terms,
             trouble,
             failure,
             request,
@@ -1280,7 +1272,10 @@ impl Matcher {
     /// with what the entry `e` explains of it in its title, symptoms,
     /// errors and signals.
     fn topic(&self, a: &Analysis, e: Option<&Evidence>) -> Option<TopicScore> {
-        let total: f32 = a.bag.iter().map(|&(_, _, w)| w).sum();
+        let c = CALIBRATION;
+        let unknown_w = c.topic_unknown_weight;
+        let total =
+            a.known.iter().map(|&(_, w)| w).sum::<f32>() + unknown_w * a.unknown_terms.len() as f32;
         if total <= 0.0 || self.topics.is_empty() {
             return None;
         }
@@ -1288,13 +1283,18 @@ impl Matcher {
             .topics
             .iter()
             .map(|(id, terms)| {
-                let hit: f32 = a
-                    .bag
+                let known: f32 = a
+                    .known
                     .iter()
-                    .filter(|(t, _, _)| terms.contains(t))
-                    .map(|&(_, _, w)| w)
+                    .filter(|&&(t, _)| terms.contains(&self.term_names[t as usize]))
+                    .map(|&(_, w)| w)
                     .sum();
-                (id, hit)
+                let unknown = a
+                    .unknown_terms
+                    .iter()
+                    .filter(|t| terms.contains(*t))
+                    .count();
+                (id, known + unknown_w * unknown as f32)
             })
             .max_by(|x, y| x.1.total_cmp(&y.1))?;
         if hit <= 0.0 {
@@ -1303,19 +1303,13 @@ impl Matcher {
         let entry_hit: f32 = e.map_or(0.0, |e| {
             let p = &self.profiles[e.entry];
             let words: f32 = a
-                .bag
+                .known
                 .iter()
-                .filter_map(|&(_, id, w)| id.map(|id| (id, w)))
-                .filter(|&(id, _)| p.factor(id).is_some_and(|f| f >= CALIBRATION.field_signal))
-                .map(|(_, w)| w)
+                .filter(|&&(t, _)| p.factor(t).is_some_and(|f| f >= c.field_signal))
+                .map(|&(_, w)| w)
                 .sum();
             // A status the entry lists counts like a rare word of its own.
-            words
-                + if e.status {
-                    CALIBRATION.topic_unknown_weight
-                } else {
-                    0.0
-                }
+            words + if e.status { unknown_w } else { 0.0 }
         });
         Some(TopicScore {
             id: id.clone(),
@@ -1557,9 +1551,9 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// Generic runtime and tooling errors: pasted without any of the knowledge
-/// base's own error strings or a product's name, they come from the site's
-/// own code, build or backend.
+/// Generic runtime errors: pasted without any of the knowledge base's own
+/// error strings or a product's name, they come from the site's own code
+/// or backend.
 static FOREIGN_ERROR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?i)(?-u:\b)(?:TypeError|ReferenceError|SyntaxError|RangeError|blocked\s+by\s+CORS\s+policy|Failed\s+to\s+fetch|ECONNREFUSED|ENOTFOUND|Traceback|NullPointerException|Segmentation\s+fault|Hydration\s+failed|ERR_CERT_\w+|invalid_grant)(?-u:\b)",

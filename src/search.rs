@@ -775,8 +775,7 @@ pub struct SearchIndex {
     fields: Fields,
     reader: IndexReader,
     /// How many entries hold each term, per field (in `boosted_fields`
-    /// order); 0 =
-    /// the field never has it, so it is not looked up.
+    /// order); 0 = the field never has it, so it is not looked up.
     doc_freq: HashMap<String, [u32; 6]>,
     /// Average length in terms of each field (BM25's length norm).
     avg_len: [f32; 6],
@@ -786,6 +785,13 @@ pub struct SearchIndex {
 /// BM25 constants, as tantivy's own scorer uses them.
 const BM25_K1: f32 = 1.2;
 const BM25_B: f32 = 0.75;
+
+/// BM25's inverse document frequency of something `df` of `n` documents
+/// hold: the index's scorer and the matcher's term and word-pair weights
+/// all use this one.
+pub fn bm25_idf(df: f32, n: f32) -> f32 {
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -958,9 +964,7 @@ impl SearchIndex {
                     let Some(info) = inv.get_term_info(&term)? else {
                         continue;
                     };
-                    let df = df as f32;
-                    let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-                    let weight = boost * w * idf * (1.0 + BM25_K1);
+                    let weight = boost * w * bm25_idf(df as f32, n) * (1.0 + BM25_K1);
                     let mut postings =
                         inv.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
                     let mut doc = postings.doc();
