@@ -566,6 +566,14 @@ fn is_synonyms_file(path: &Path) -> bool {
     path.file_stem().and_then(|s| s.to_str()) == Some("synonyms")
 }
 
+/// How many times `key` was counted before this call (0 the first time):
+/// which of the lines holding the same value a problem is on.
+fn occurrence<'a>(counts: &mut HashMap<&'a str, usize>, key: &'a str) -> usize {
+    let n = counts.entry(key).or_default();
+    *n += 1;
+    *n - 1
+}
+
 fn is_out_of_scope_file(path: &Path) -> bool {
     path.file_stem().and_then(|s| s.to_str()) == Some("out-of-scope")
 }
@@ -575,38 +583,38 @@ fn is_out_of_scope_file(path: &Path) -> bool {
 pub fn parse_out_of_scope(src: &str, origin: &Path) -> Result<OutOfScope, Vec<Problem>> {
     let o: OutOfScope = serde_yaml::from_str(src).map_err(|e| vec![yaml_problem(&e, origin)])?;
     let mut problems = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
+    // How many topics so far carry each id: the n-th of them is at the n-th
+    // `id:` line with it, and any after the first is a duplicate.
     let mut count: HashMap<&str, usize> = HashMap::new();
     for t in &o.topics {
-        let nth = count.entry(t.id.as_str()).or_default();
-        let span = locate(src, origin, "id", &t.id, *nth);
-        *nth += 1;
+        let nth = occurrence(&mut count, &t.id);
+        let span = || locate(src, origin, "id", &t.id, nth);
         if t.id.trim().is_empty() {
             problems.push(Problem {
-                span: span.clone(),
+                span: span(),
                 message: "an out-of-scope topic has an empty id".into(),
             });
-        } else if !seen.insert(t.id.as_str()) {
+        } else if nth > 0 {
             problems.push(Problem {
-                span: span.clone(),
+                span: span(),
                 message: format!("duplicate out-of-scope topic id '{}'", t.id),
             });
         }
         if t.title.trim().is_empty() {
             problems.push(Problem {
-                span: span.clone(),
+                span: span(),
                 message: format!("out-of-scope topic '{}' has an empty title", t.id),
             });
         }
         if t.phrasings.is_empty() {
             problems.push(Problem {
-                span: span.clone(),
+                span: span(),
                 message: format!("out-of-scope topic '{}' needs at least one phrasing", t.id),
             });
         }
         if t.phrasings.iter().any(|p| p.trim().is_empty()) {
             problems.push(Problem {
-                span,
+                span: span(),
                 message: format!("out-of-scope topic '{}' has an empty phrasing", t.id),
             });
         }
@@ -758,11 +766,7 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
     let mut same_first: HashMap<&str, usize> = HashMap::new();
     for (i, g) in syn.groups.iter().enumerate() {
         let first = g.first().map(String::as_str).unwrap_or("");
-        let nth = {
-            let n = same_first.entry(first).or_default();
-            *n += 1;
-            *n - 1
-        };
+        let nth = occurrence(&mut same_first, first);
         // Locating a line scans the file: only done for a group with a
         // problem, so loading a clean file stays linear.
         let span = || locate(src, origin, "", first, nth);
