@@ -13,7 +13,8 @@ use clap::Args;
 use serde::Deserialize;
 
 use crate::kb::{KnowledgeBase, ProductId};
-use crate::matcher::{Decision, Match, Matcher, Query};
+use crate::matcher::fit::Scores;
+use crate::matcher::{Decision, Explanation, Match, Matcher, Query};
 
 #[derive(Debug, Args)]
 pub struct MatchArgs {
@@ -32,6 +33,9 @@ pub struct MatchArgs {
     /// candidate's scores) as JSON, for tuning the knowledge base.
     #[arg(long, conflicts_with = "jsonl")]
     pub explain: bool,
+    /// Match on the words alone, without sentence similarity.
+    #[arg(long)]
+    pub lexical: bool,
 }
 
 #[derive(Debug, Args)]
@@ -43,11 +47,18 @@ pub struct EvalArgs {
     /// as one JSON line to this file, for fitting the calibration.
     #[arg(long, value_name = "FILE")]
     pub evidence: Option<PathBuf>,
+    /// Match on the words alone, without sentence similarity.
+    #[arg(long)]
+    pub lexical: bool,
 }
 
-fn matcher(dir: &Path) -> anyhow::Result<Matcher> {
-    let kb = super::load_kb(dir)?;
-    Matcher::new(Arc::new(kb)).context("building the search index")
+fn matcher(dir: &Path, lexical: bool) -> anyhow::Result<Matcher> {
+    let kb = Arc::new(super::load_kb(dir)?);
+    if lexical {
+        Matcher::with_model(kb, None).context("building the matcher")
+    } else {
+        Matcher::new(kb).context("building the matcher")
+    }
 }
 
 /// Resolves a product name against the knowledge base, with the known ones
@@ -70,7 +81,7 @@ pub fn run_match(kb: &Path, args: MatchArgs) -> anyhow::Result<ExitCode> {
         if args.product.is_some() || args.json {
             anyhow::bail!("--jsonl takes the product from each line; drop --product/--json");
         }
-        let m = matcher(kb)?;
+        let m = matcher(kb, args.lexical)?;
         let stdin = std::io::stdin();
         let stdout = std::io::stdout();
         stream(&m, stdin.lock(), &mut stdout.lock())?;
@@ -79,7 +90,7 @@ pub fn run_match(kb: &Path, args: MatchArgs) -> anyhow::Result<ExitCode> {
     let Some(text) = args.text else {
         anyhow::bail!("give the question to match, e.g. `triage match \"the widget doesn't show\"`, or use --jsonl");
     };
-    let m = matcher(kb)?;
+    let m = matcher(kb, args.lexical)?;
     let product = match &args.product {
         Some(p) => Some(product_id(m.kb(), p).map_err(anyhow::Error::msg)?),
         None => None,
@@ -90,8 +101,14 @@ pub fn run_match(kb: &Path, args: MatchArgs) -> anyhow::Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     if args.explain {
-        serde_json::to_writer_pretty(&mut out, &m.explain(&query))?;
-        writeln!(out)?;
+        match m.explain(&query) {
+            Some(x) if args.json => {
+                serde_json::to_writer_pretty(&mut out, &x)?;
+                writeln!(out)?;
+            }
+            Some(x) => render_explanation(&m, &x, &mut out)?,
+            None => writeln!(out, "nothing to match")?,
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let result = m.find(&query);
@@ -144,6 +161,55 @@ fn answer_line(m: &Matcher, line: &str) -> Result<Match, String> {
         text: &q.query,
         product: product.as_ref(),
     }))
+}
+
+/// `match --explain` for people: each option's probability and the
+/// features that made its score.
+fn render_explanation(m: &Matcher, x: &Explanation, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "decision: {:?}", x.decision)?;
+    writeln!(out, "terms:    {}", x.terms.join(" "))?;
+    if !x.statuses.is_empty() {
+        writeln!(out, "statuses: {:?}", x.statuses)?;
+    }
+    if let Some(p) = &x.detected {
+        writeln!(out, "product:  {p} (named in the text)")?;
+    }
+    if !x.cues.is_empty() {
+        writeln!(out, "cues:     {}", x.cues.join(", "))?;
+    }
+    if let Some(t) = &x.topic {
+        writeln!(
+            out,
+            "closest out-of-scope topic: {} (explains {:.2} of the words; the best entry {:.2})",
+            t.id, t.share, t.entry_share
+        )?;
+    }
+    writeln!(
+        out,
+        "semantic: {}",
+        if x.semantic { "on" } else { "off (words only)" }
+    )?;
+    writeln!(out)?;
+    for o in x.options.iter().take(6) {
+        let name = match (&o.id, &o.topic) {
+            (Some(id), _) => id.to_string(),
+            (None, Some(t)) => format!("(out of scope: {t})"),
+            (None, None) => "(none of them)".to_owned(),
+        };
+        let title = o
+            .id
+            .as_ref()
+            .and_then(|id| m.kb().entry(id.as_str()))
+            .map_or("", |e| e.title.as_str());
+        writeln!(out, "{:.3}  {name}  {title}", o.probability)?;
+        let parts: Vec<String> = o
+            .features
+            .iter()
+            .map(|c| format!("{} {:+.2} (={:.2})", c.feature, c.contribution, c.value))
+            .collect();
+        writeln!(out, "       score {:+.2}: {}", o.score, parts.join(", "))?;
+    }
+    Ok(())
 }
 
 fn render(m: &Matcher, r: &Match, out: &mut impl Write) -> std::io::Result<()> {
@@ -263,7 +329,7 @@ fn write_evidence(m: &Matcher, items: &[EvalItem], path: &Path) -> anyhow::Resul
 }
 
 pub fn run_eval(kb: &Path, args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let m = matcher(kb)?;
+    let m = matcher(kb, args.lexical)?;
     let mut items: Vec<EvalItem> = Vec::new();
     for f in &args.files {
         let src = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
@@ -285,6 +351,7 @@ pub fn run_eval(kb: &Path, args: EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.evidence {
         write_evidence(&m, &items, path)?;
     }
+    let mut scores = Scores::default();
     let mut total = Tally::default();
     let mut kinds: BTreeMap<String, Tally> = BTreeMap::new();
     let mut misses: Vec<String> = Vec::new();
@@ -298,6 +365,12 @@ pub fn run_eval(kb: &Path, args: EvalArgs) -> anyhow::Result<ExitCode> {
             product: product.as_ref(),
         });
         total.add(item, &r);
+        let expect: Vec<_> = item
+            .expect
+            .iter()
+            .filter_map(|id| m.kb().entry(id).map(|e| e.id.clone()))
+            .collect();
+        scores.add(&expect, r.decision, r.results.first().map(|c| &c.id));
         let kind = item.kind.clone().unwrap_or_else(|| "-".into());
         kinds.entry(kind.clone()).or_default().add(item, &r);
         let hit = if item.expect.is_empty() {
@@ -347,6 +420,8 @@ pub fn run_eval(kb: &Path, args: EvalArgs) -> anyhow::Result<ExitCode> {
         "false abstention:  {}  (in-scope answered none)",
         ratio(total.false_none, total.in_scope)
     )?;
+    writeln!(out, "{}", Scores::HEADER)?;
+    writeln!(out, "{}", scores.row())?;
     writeln!(out)?;
     writeln!(
         out,

@@ -3,6 +3,7 @@
 //! the terminal.
 
 mod chat;
+mod fit;
 mod kb;
 mod matching;
 mod report;
@@ -43,6 +44,8 @@ pub enum Command {
     Match(matching::MatchArgs),
     /// Score the matcher on evaluation files.
     Eval(matching::EvalArgs),
+    /// Refit the matcher's weights and thresholds on labelled questions.
+    Fit(fit::FitArgs),
     /// Talk to triage in the terminal: ask, get a checklist, escalate to a ticket.
     Chat(chat::ChatArgs),
     /// List, show, claim, close and reopen tickets.
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Kb(cmd) => kb::run(&cli.kb, cmd),
         Command::Match(args) => matching::run_match(&cli.kb, args),
         Command::Eval(args) => matching::run_eval(&cli.kb, args),
+        Command::Fit(args) => fit::run(&cli.kb, args),
         Command::Chat(args) => chat::run(&cli.kb, &db_path(&cli.db), args),
         Command::Tickets(cmd) => tickets::run(&db_path(&cli.db), cmd),
         Command::Report(args) => report::run(&cli.kb, &db_path(&cli.db), args),

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+mod cues;
+pub use cues::{parse_cues, Cues};
+
 /// Declares a string newtype id that serializes as a bare string. Every id
 /// that crosses a module boundary (`EntryId`, `tickets::Place`, ...) is one.
 macro_rules! string_id {
@@ -383,12 +386,32 @@ pub struct KnowledgeBase {
     entries: Vec<Entry>,
     synonyms: Synonyms,
     out_of_scope: Vec<Topic>,
+    cues: Cues,
+    /// The matcher's fitted parameters (`matcher.json` beside the YAML
+    /// files), when the directory has its own.
+    fitted: Option<String>,
     by_id: HashMap<EntryId, usize>,
 }
 
 impl KnowledgeBase {
     pub fn products(&self) -> &[Product] {
         &self.products
+    }
+
+    /// The question-type cues (`cues.yaml`).
+    pub fn cues(&self) -> &Cues {
+        &self.cues
+    }
+
+    /// The matcher's fitted parameters as JSON, when the knowledge
+    /// directory has its own `matcher.json`.
+    pub fn fitted(&self) -> Option<&str> {
+        self.fitted.as_deref()
+    }
+
+    /// Replaces the fitted parameters (for `triage fit` and tests).
+    pub fn set_fitted(&mut self, json: Option<String>) {
+        self.fitted = json;
     }
 
     pub fn product(&self, id: &str) -> Option<&Product> {
@@ -434,6 +457,13 @@ impl KnowledgeBase {
                         kb.synonyms.protect.extend(s.protect);
                         kb.synonyms.generic.extend(s.generic);
                     }
+                    Err(mut p) => problems.append(&mut p),
+                }
+                continue;
+            }
+            if cues::is_cues_file(path) {
+                match parse_cues(src, path) {
+                    Ok(c) => cues::merge(&mut kb.cues, c),
                     Err(mut p) => problems.append(&mut p),
                 }
                 continue;
@@ -897,8 +927,21 @@ pub fn load_dir(dir: &Path) -> Result<KnowledgeBase, KbError> {
             message: "no knowledge files (*.yaml) in this directory".into(),
         }]));
     }
-    KnowledgeBase::from_sources(&files).map_err(KbError::Invalid)
+    let mut kb = KnowledgeBase::from_sources(&files).map_err(KbError::Invalid)?;
+    let fitted = dir.join(FITTED_FILE);
+    if fitted.exists() {
+        let json = std::fs::read_to_string(&fitted).map_err(|source| KbError::Io {
+            path: fitted.clone(),
+            source,
+        })?;
+        kb.fitted = Some(json);
+    }
+    Ok(kb)
 }
+
+/// The matcher's fitted parameters in a knowledge directory, written by
+/// `triage fit`.
+pub const FITTED_FILE: &str = "matcher.json";
 
 fn yaml_problem(e: &serde_yaml::Error, origin: &Path) -> Problem {
     let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));

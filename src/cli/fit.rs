@@ -1,0 +1,137 @@
+//! `triage fit`: refits the matcher's weights and thresholds on labelled
+//! question files, prints the grouped cross-validated figures per file,
+//! and with `--write` saves them as the knowledge directory's
+//! `matcher.json`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+
+use crate::kb::{EntryId, FITTED_FILE};
+use crate::matcher::fit::{self, Labelled, Scores};
+use crate::matcher::Matcher;
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Labelled question files (the format of eval/dev.yaml; items may
+    /// carry a `group`, e.g. their source repository, kept in one fold).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the fitted parameters to the knowledge directory's matcher.json.
+    #[arg(long)]
+    pub write: bool,
+}
+
+/// One labelled item as the files hold it.
+#[derive(Debug, Deserialize)]
+struct Item {
+    query: String,
+    #[serde(default)]
+    expect: Vec<String>,
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+}
+
+/// Reads labelled files into items for fitting, checking every id.
+pub(super) fn read_labelled(m: &Matcher, files: &[PathBuf]) -> anyhow::Result<Vec<Labelled>> {
+    let mut out = Vec::new();
+    for f in files {
+        let src = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let items: Vec<Item> =
+            serde_yaml::from_str(&src).with_context(|| format!("parsing {}", f.display()))?;
+        let set = f
+            .file_stem()
+            .map_or_else(|| f.display().to_string(), |s| s.to_string_lossy().into_owned());
+        let set = match f.parent().and_then(Path::file_name) {
+            Some(dir) => format!("{}/{set}", dir.to_string_lossy()),
+            None => set,
+        };
+        for (i, it) in items.into_iter().enumerate() {
+            let mut expect = Vec::new();
+            for id in &it.expect {
+                let e = m.kb().entry(id).with_context(|| {
+                    format!("{}: item {}: unknown entry id '{id}'", f.display(), i + 1)
+                })?;
+                expect.push(EntryId::clone(&e.id));
+            }
+            let product = match it.product.as_deref() {
+                Some(p) => Some(
+                    m.kb()
+                        .product(p)
+                        .with_context(|| format!("{}: item {}: unknown product '{p}'", f.display(), i + 1))?
+                        .id
+                        .clone(),
+                ),
+                None => None,
+            };
+            // Without a source group, a set's items about one entry form a
+            // group, and its out-of-scope items groups of ten in file order.
+            let group = it.group.unwrap_or_else(|| {
+                if it.expect.is_empty() {
+                    format!("{set}:none:{}", i / 10)
+                } else {
+                    format!("{set}:{}", it.expect.join("+"))
+                }
+            });
+            out.push(Labelled {
+                query: it.query,
+                product,
+                expect,
+                group,
+                set: set.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
+    let kb = Arc::new(super::load_kb(kb_dir)?);
+    let semantic = Matcher::new(Arc::clone(&kb)).context("building the matcher")?;
+    anyhow::ensure!(
+        semantic.is_semantic(),
+        "the embedding model did not load, so the semantic parameters cannot be fitted"
+    );
+    let lexical = Matcher::with_model(Arc::clone(&kb), None).context("building the matcher")?;
+    let items = read_labelled(&semantic, &args.files)?;
+    let about = format!(
+        "Fitted by `triage fit` on {} labelled questions from {}; thresholds chosen on {}-fold grouped cross-validation.",
+        items.len(),
+        args.files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        fit::FOLDS
+    );
+    let report = fit::fit(&semantic, &lexical, &items, about);
+    let mut out = std::io::stdout().lock();
+    for (name, table, utility) in [
+        ("semantic", &report.semantic, report.utility.0),
+        ("lexical only", &report.lexical, report.utility.1),
+    ] {
+        writeln!(out, "cross-validated, {name} (utility {utility:.4} per question):")?;
+        writeln!(out, "{:<28} {}", "set", Scores::HEADER)?;
+        for (set, s) in table {
+            writeln!(out, "{set:<28} {}", s.row())?;
+        }
+        writeln!(out)?;
+    }
+    let json = serde_json::to_string_pretty(&report.fitted)? + "\n";
+    if args.write {
+        let path = kb_dir.join(FITTED_FILE);
+        std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+        writeln!(out, "wrote {}", path.display())?;
+    } else {
+        writeln!(out, "{json}")?;
+        writeln!(out, "(not written: add --write to save it as {FITTED_FILE})")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,672 @@
+//! Matching: turns a customer's text into a decision (`answer`, `suggest`,
+//! `none`) over the knowledge base's entries, with the check the words
+//! point at. Evidence becomes features (`features`: lexical and exact;
+//! `semantic`: sentence similarity; `cues`: question type), a fitted model
+//! (`model`, refitted by `fit`) turns them into probabilities, and the
+//! decision is made on those. The engine and `triage match` rely on the
+//! types here.
+
+mod cues;
+mod exact;
+mod explain;
+mod features;
+pub mod fit;
+pub mod model;
+mod profile;
+pub mod semantic;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::kb::{CheckId, EntryId, KnowledgeBase, ProductId};
+
+pub use exact::statuses;
+pub use explain::{Contribution, Explanation, Scored};
+pub use features::{Lexical, TopicScore};
+
+use cues::CueSet;
+use features::Analysis;
+use model::{Fitted, Weights, N_ENTRY, N_QUERY};
+use profile::Prepared;
+use semantic::{dot, Semantic};
+
+/// A question to match.
+#[derive(Clone, Debug, Default)]
+pub struct Query<'a> {
+    pub text: &'a str,
+    /// The product of the channel the question came from; restricts the
+    /// search to that product's entries.
+    pub product: Option<&'a ProductId>,
+}
+
+/// What the bot should do with a question.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Confident: post the entry's checklist.
+    Answer,
+    /// Plausible but close or weak: offer the top few to choose from.
+    Suggest,
+    /// Out of scope or too little to go on.
+    None,
+}
+
+/// One ranked entry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Candidate {
+    pub id: EntryId,
+    pub title: String,
+    /// Confidence in 0..=1; comparable within one result.
+    pub score: f32,
+}
+
+/// The result of matching one question (the `match --json` contract).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Match {
+    pub decision: Decision,
+    /// The product the question is about, when known.
+    pub product: Option<ProductId>,
+    /// Best first, at most 5.
+    pub results: Vec<Candidate>,
+    /// The check of the top entry the user's words point at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckId>,
+}
+
+/// Longer input is cut here before analysis.
+const MAX_INPUT_CHARS: usize = 20_000;
+/// Results returned, best first.
+const MAX_RESULTS: usize = 5;
+/// Entries recalled by sentence similarity, beside tantivy's.
+const SEMANTIC_RECALL: usize = 8;
+/// Sentences of a question compared one by one, and the fewest words a
+/// sentence needs to count.
+const MAX_SENTENCES: usize = 8;
+const MIN_SENTENCE_WORDS: usize = 3;
+
+/// The best dot product of `q` with rows `span` (start, count) of `rows`.
+fn best_row(rows: &[f32], (start, n): (usize, usize), dim: usize, q: &[f32]) -> f32 {
+    (start..start + n)
+        .map(|r| dot(&rows[r * dim..(r + 1) * dim], q))
+        .fold(0.0f32, f32::max)
+}
+
+/// The knowledge base's phrasings as embeddings. Static embeddings share a
+/// large common direction (every text is a mean of token vectors), so the
+/// knowledge base's mean phrasing is taken out of every vector, the
+/// question's too: similarity then reads what sets texts apart.
+struct SemanticIndex {
+    model: Semantic,
+    dim: usize,
+    /// The mean of the knowledge base's phrasing embeddings.
+    mean: Vec<f32>,
+    /// Each entry's title and symptom phrasings, as (start, count) rows
+    /// into `rows`.
+    spans: Vec<(usize, usize)>,
+    rows: Vec<f32>,
+    /// Each entry's normalised mean phrasing, for recall.
+    centroids: Vec<f32>,
+    /// Each entry's checks (cause and signals), as (start, count) rows
+    /// into `check_rows`: reports often describe the cause.
+    check_spans: Vec<(usize, usize)>,
+    check_rows: Vec<f32>,
+    /// Every out-of-scope topic phrasing.
+    topics: Vec<f32>,
+}
+
+impl SemanticIndex {
+    fn new(model: Semantic, kb: &KnowledgeBase) -> Self {
+        let dim = model.dim();
+        let mut spans = Vec::new();
+        let mut rows: Vec<f32> = Vec::new();
+        // Entries, then out-of-scope topics, in the order of the profiles.
+        let docs = kb
+            .entries()
+            .iter()
+            .map(|e| (&e.title, &e.symptoms))
+            .chain(kb.out_of_scope().iter().map(|t| (&t.title, &t.phrasings)));
+        for (title, symptoms) in docs {
+            let start = rows.len() / dim;
+            let texts: Vec<&String> = std::iter::once(title).chain(symptoms).collect();
+            for t in &texts {
+                rows.extend(model.embed(t));
+            }
+            spans.push((start, texts.len()));
+        }
+        let mut check_spans = Vec::new();
+        let mut check_rows: Vec<f32> = Vec::new();
+        for e in kb.entries() {
+            let start = check_rows.len() / dim;
+            for c in &e.checks {
+                check_rows.extend(model.embed(&format!("{} {}", c.cause, c.signals.join(", "))));
+            }
+            check_spans.push((start, e.checks.len()));
+        }
+        check_spans.extend(kb.out_of_scope().iter().map(|_| (check_rows.len() / dim, 0)));
+        let mut topics: Vec<f32> = kb
+            .out_of_scope()
+            .iter()
+            .flat_map(|t| t.phrasings.iter())
+            .flat_map(|p| model.embed(p))
+            .collect();
+        let mut mean = vec![0.0f32; dim];
+        let n = (rows.len() / dim).max(1) as f32;
+        for r in rows.chunks_exact(dim) {
+            mean.iter_mut().zip(r).for_each(|(m, x)| *m += x / n);
+        }
+        let center = |v: &mut [f32]| {
+            v.iter_mut().zip(&mean).for_each(|(x, m)| *x -= m);
+            semantic::normalize(v);
+        };
+        rows.chunks_exact_mut(dim).for_each(&center);
+        check_rows.chunks_exact_mut(dim).for_each(&center);
+        topics.chunks_exact_mut(dim).for_each(&center);
+        let mut centroids = Vec::with_capacity(spans.len() * dim);
+        for &(start, count) in &spans {
+            let mut c = vec![0.0f32; dim];
+            for r in rows[start * dim..(start + count) * dim].chunks_exact(dim) {
+                c.iter_mut().zip(r).for_each(|(m, x)| *m += x);
+            }
+            semantic::normalize(&mut c);
+            centroids.extend(c);
+        }
+        Self {
+            model,
+            dim,
+            mean,
+            spans,
+            rows,
+            centroids,
+            check_spans,
+            check_rows,
+            topics,
+        }
+    }
+
+    /// A question's embedding, centred like the knowledge base's.
+    fn embed(&self, text: &str) -> Vec<f32> {
+        let mut v = self.model.embed(text);
+        v.iter_mut().zip(&self.mean).for_each(|(x, m)| *x -= m);
+        semantic::normalize(&mut v);
+        v
+    }
+
+    fn centroid(&self, e: usize, q: &[f32]) -> f32 {
+        dot(&self.centroids[e * self.dim..(e + 1) * self.dim], q)
+    }
+
+    fn best_phrasing(&self, e: usize, q: &[f32]) -> f32 {
+        best_row(&self.rows, self.spans[e], self.dim, q)
+    }
+
+    fn best_check(&self, e: usize, q: &[f32]) -> f32 {
+        best_row(&self.check_rows, self.check_spans[e], self.dim, q)
+    }
+
+    /// The question's sentences (lines, or text between full stops),
+    /// embedded: a long report often states its symptom in one of them.
+    fn sentences(&self, text: &str) -> Vec<Vec<f32>> {
+        text.split(['\n', '.', '!', '?'])
+            .map(str::trim)
+            .filter(|s| s.split_whitespace().count() >= MIN_SENTENCE_WORDS)
+            .take(MAX_SENTENCES)
+            .map(|s| self.embed(s))
+            .collect()
+    }
+
+    fn best_topic(&self, q: &[f32]) -> f32 {
+        self.topics
+            .chunks_exact(self.dim)
+            .map(|t| dot(t, q))
+            .fold(0.0f32, f32::max)
+    }
+}
+
+/// One question turned into features: what the model scores and the
+/// decision reads.
+#[derive(Clone, Debug)]
+pub struct Features {
+    /// Candidates: entries (indexes into the knowledge base's entries),
+    /// then out-of-scope topics (from `Prepared::n_entries` on).
+    pub entries: Vec<usize>,
+    /// Whether each candidate is an out-of-scope topic.
+    pub topic: Vec<bool>,
+    /// Each candidate's entry features, parallel to `entries`.
+    pub x: Vec<[f32; N_ENTRY]>,
+    /// The question's features (the none option's).
+    pub z: [f32; N_QUERY],
+    /// Each candidate's exact evidence (a pasted error or a status in
+    /// context), parallel to `entries`.
+    pub exact: Vec<bool>,
+    /// Something says which product: the channel or the text.
+    pub product_known: bool,
+}
+
+/// Matches questions against one knowledge base. Cheap to share (`Arc`).
+pub struct Matcher {
+    kb: Arc<KnowledgeBase>,
+    prep: Prepared,
+    cues: CueSet,
+    semantic: Option<SemanticIndex>,
+    fitted: Fitted,
+    /// The parameters in use: the semantic set when a model is loaded,
+    /// the lexical one otherwise.
+    weights: Weights,
+    /// For each entry, the entries of other products that are the same
+    /// symptom (the same name after the product, or `related` across
+    /// products).
+    twins: Vec<Vec<usize>>,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("entries", &self.prep.profiles.len())
+            .field("terms", &self.prep.term_ids.len())
+            .field("semantic", &self.semantic.is_some())
+            .finish()
+    }
+}
+
+impl Matcher {
+    /// A matcher with the shipped embedding model. If that model cannot
+    /// be loaded it says so and matches on the words alone.
+    pub fn new(kb: Arc<KnowledgeBase>) -> anyhow::Result<Self> {
+        let model = match Semantic::shipped() {
+            Ok(m) => Some(m),
+            Err(err) => {
+                tracing::warn!(error = %err, "the embedding model did not load; matching on words only");
+                None
+            }
+        };
+        Self::with_model(kb, model)
+    }
+
+    /// A matcher with the given embedding model, or lexical only.
+    pub fn with_model(kb: Arc<KnowledgeBase>, model: Option<Semantic>) -> anyhow::Result<Self> {
+        let prep = Prepared::new(&kb)?;
+        let cues = CueSet::new(kb.cues());
+        let fitted = Fitted::parse(kb.fitted().unwrap_or(model::SHIPPED))
+            .map_err(|e| anyhow::anyhow!("the matcher's fitted parameters: {e:#}"))?;
+        let semantic = model.map(|m| SemanticIndex::new(m, &kb));
+        let weights = Weights::from(if semantic.is_some() {
+            &fitted.semantic
+        } else {
+            &fitted.lexical
+        });
+        let twins = twins(&kb);
+        Ok(Self {
+            kb,
+            prep,
+            cues,
+            semantic,
+            fitted,
+            weights,
+            twins,
+        })
+    }
+
+    pub fn kb(&self) -> &Arc<KnowledgeBase> {
+        &self.kb
+    }
+
+    /// Whether sentence similarity is on (an embedding model is loaded).
+    pub fn is_semantic(&self) -> bool {
+        self.semantic.is_some()
+    }
+
+    /// The fitted parameters in use.
+    pub fn fitted(&self) -> &Fitted {
+        &self.fitted
+    }
+
+    pub fn find(&self, q: &Query<'_>) -> Match {
+        match self.features(q) {
+            Some((a, f)) => self.decide(&self.weights, &a, &f, q.product),
+            None => Match {
+                decision: Decision::None,
+                product: q.product.cloned(),
+                results: Vec::new(),
+                check: None,
+            },
+        }
+    }
+
+    /// The question's features, or `None` when there is nothing to match
+    /// (empty text, or a channel product the knowledge base lacks).
+    fn features(&self, q: &Query<'_>) -> Option<(Analysis, Features)> {
+        let restrict = match q.product {
+            Some(p) => Some(self.prep.product_ids.iter().position(|x| x == p)?),
+            None => None,
+        };
+        let text = truncate_chars(q.text, MAX_INPUT_CHARS);
+        if text.trim().is_empty() {
+            return None;
+        }
+        let a = self.prep.analyze(text, &self.cues);
+        let q_emb = self.semantic.as_ref().map(|s| s.embed(text));
+        let n_entries = self.prep.n_entries;
+        let in_scope = |e: usize| restrict.is_none_or(|p| self.prep.profiles[e].product == p);
+        let mut extra = Vec::new();
+        if let (Some(s), Some(v)) = (&self.semantic, &q_emb) {
+            let mut by_sim: Vec<(usize, f32)> = (0..n_entries)
+                .filter(|&e| in_scope(e))
+                .map(|e| (e, s.centroid(e, v)))
+                .collect();
+            let k = SEMANTIC_RECALL.min(by_sim.len());
+            if k > 0 {
+                by_sim.select_nth_unstable_by(k - 1, |x, y| y.1.total_cmp(&x.1));
+                extra.extend(by_sim[..k].iter().map(|&(e, _)| e));
+            }
+        }
+        let lex = self.prep.lexical(&a, restrict, &extra);
+        let sentences = match &self.semantic {
+            Some(s) => s.sentences(text),
+            None => Vec::new(),
+        };
+        let sem: Vec<Semantics> = lex
+            .iter()
+            .map(|l| match (&self.semantic, &q_emb) {
+                (Some(s), Some(v)) => Semantics {
+                    phrasing: s.best_phrasing(l.entry, v),
+                    centroid: s.centroid(l.entry, v),
+                    check: s.best_check(l.entry, v),
+                    sentence: sentences
+                        .iter()
+                        .map(|q| s.best_phrasing(l.entry, q))
+                        .fold(0.0f32, f32::max),
+                },
+                _ => Semantics::default(),
+            })
+            .collect();
+        let best_sem = sem
+            .iter()
+            .zip(&lex)
+            .filter(|(_, l)| l.entry < n_entries)
+            .map(|(s, _)| s.phrasing)
+            .fold(0.0f32, f32::max);
+        let x: Vec<[f32; N_ENTRY]> = lex
+            .iter()
+            .zip(&sem)
+            .map(|(l, s)| entry_features(l, s, best_sem))
+            .collect();
+        // The topic is compared with the entry that explains most of the
+        // question's words.
+        let lead = lex.iter().max_by(|a, b| a.coverage.total_cmp(&b.coverage));
+        let topic = self.prep.topic(&a, lead);
+        let topic_share = topic.map_or(0.0, |t| (t.share - t.entry_share).max(0.0));
+        let topic_sem = match (&self.semantic, &q_emb) {
+            (Some(s), Some(v)) => s.best_topic(v) - best_sem,
+            _ => 0.0,
+        };
+        let z = query_features(&a, topic_share, topic_sem);
+        let f = Features {
+            entries: lex.iter().map(|l| l.entry).collect(),
+            topic: lex.iter().map(|l| l.entry >= n_entries).collect(),
+            exact: lex.iter().map(|l| l.error > 0.0 || l.status).collect(),
+            x,
+            z,
+            product_known: restrict.is_some() || a.detected.is_some(),
+        };
+        Some((a, f))
+    }
+
+    /// The decision for features `f` under `w`.
+    fn decide(&self, w: &Weights, a: &Analysis, f: &Features, channel: Option<&ProductId>) -> Match {
+        let ranked = rank(w, f, &self.twins, |e| self.prep.profiles[e].product);
+        let entries = self.kb.entries();
+        let product = channel
+            .cloned()
+            .or_else(|| a.detected.map(|p| self.prep.product_ids[p].clone()))
+            .or_else(|| {
+                (ranked.decision == Decision::Answer).then(|| {
+                    let top = ranked.order[0].0;
+                    self.prep.product_ids[self.prep.profiles[top].product].clone()
+                })
+            });
+        if ranked.decision == Decision::None {
+            return Match {
+                decision: Decision::None,
+                product,
+                results: Vec::new(),
+                check: None,
+            };
+        }
+        let results = ranked
+            .order
+            .iter()
+            .take(MAX_RESULTS)
+            .map(|&(e, p)| Candidate {
+                id: entries[e].id.clone(),
+                title: entries[e].title.clone(),
+                score: (p * 1000.0).round() / 1000.0,
+            })
+            .collect();
+        let check = self.prep.pinpoint(a, ranked.order[0].0);
+        Match {
+            decision: ranked.decision,
+            product,
+            results,
+            check,
+        }
+    }
+}
+
+/// A ranking and its decision, from features alone (shared by `find` and
+/// the fitting code, which replays decisions under other parameters).
+#[derive(Clone, Debug)]
+pub struct Ranked {
+    pub decision: Decision,
+    /// (entry index, probability), best first.
+    pub order: Vec<(usize, f32)>,
+    /// The none option's probability.
+    pub none: f32,
+}
+
+/// Ranks the candidates of `f` under `w` and decides. `product_of` maps an
+/// entry to its product.
+pub fn rank(
+    w: &Weights,
+    f: &Features,
+    twins: &[Vec<usize>],
+    product_of: impl Fn(usize) -> usize,
+) -> Ranked {
+    let (order, none) = ranked_entries(w, f);
+    let mut order = order;
+    let (decision, pair) = arrange(w, &order, f.product_known, twins, &product_of);
+    if let Some((lead, twin)) = pair {
+        let (a, b) = (lead.min(twin), lead.max(twin));
+        let second = order.remove(b);
+        let first = order.remove(a);
+        order.insert(0, second);
+        order.insert(0, first);
+    }
+    Ranked {
+        decision,
+        order: order.into_iter().map(|(e, p, _)| (e, p)).collect(),
+        none,
+    }
+}
+
+/// The entry candidates by probability, best first, as (entry,
+/// probability, exact evidence), and the probability of none of them: the
+/// none option's plus every out-of-scope topic's.
+pub(crate) fn ranked_entries(w: &Weights, f: &Features) -> (Vec<(usize, f32, bool)>, f32) {
+    let (p, none) = w.probabilities(&f.x, &f.z);
+    let mut none = none;
+    let mut order: Vec<(usize, f32, bool)> = Vec::with_capacity(p.len());
+    for (i, &e) in f.entries.iter().enumerate() {
+        if f.topic[i] {
+            none += p[i];
+        } else {
+            order.push((e, p[i], f.exact[i]));
+        }
+    }
+    order.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    (order, none)
+}
+
+/// The decision and the entry shown first, for candidates already ranked
+/// by probability as (entry, probability, exact evidence).
+pub(crate) fn decide_ranked(
+    w: &Weights,
+    order: &[(usize, f32, bool)],
+    product_known: bool,
+    twins: &[Vec<usize>],
+    product_of: &impl Fn(usize) -> usize,
+) -> (Decision, Option<usize>) {
+    let (d, pair) = arrange(w, order, product_known, twins, product_of);
+    let top = match pair {
+        Some((lead, twin)) => order.get(lead.min(twin)),
+        None => order.first(),
+    };
+    (d, top.map(|o| o.0))
+}
+
+/// The decision, and the pair of candidates (lead, twin) to offer side by
+/// side when they are the same symptom in two products and nothing says
+/// which product.
+fn arrange(
+    w: &Weights,
+    order: &[(usize, f32, bool)],
+    product_known: bool,
+    twins: &[Vec<usize>],
+    product_of: &impl Fn(usize) -> usize,
+) -> (Decision, Option<(usize, usize)>) {
+    let (p1, exact) = order.first().map_or((0.0, false), |o| (o.1, o.2));
+    let p2 = order.get(1).map_or(0.0, |o| o.1);
+    let decision = if order.is_empty() || p1 < w.suggest_min {
+        return (Decision::None, None);
+    } else if p1 >= w.answer_min && (p1 - p2 >= w.answer_margin || exact) {
+        Decision::Answer
+    } else {
+        Decision::Suggest
+    };
+    if product_known {
+        return (decision, None);
+    }
+    // One of the two leaders has a twin (the same symptom in another
+    // product) that is close behind, or that is its own product's best
+    // candidate: the question fits that symptom in both products, so offer
+    // both rather than answer for one product.
+    let floor = w.twin_ratio * p1;
+    let best_of_its_product = |i: usize| {
+        let p = product_of(order[i].0);
+        order[..i].iter().all(|o| product_of(o.0) != p)
+    };
+    let pair = (0..order.len().min(2)).find_map(|lead| {
+        let e = order[lead].0;
+        order
+            .iter()
+            .enumerate()
+            .position(|(i, o)| twins[e].contains(&o.0) && (o.1 >= floor || best_of_its_product(i)))
+            .map(|twin| (lead, twin))
+    });
+    if pair.is_some() {
+        return (Decision::Suggest, pair);
+    }
+    // A close runner-up from another product: not sure which.
+    if decision == Decision::Answer
+        && order
+            .get(1)
+            .is_some_and(|s| product_of(s.0) != product_of(order[0].0) && s.1 >= floor)
+    {
+        return (Decision::Suggest, None);
+    }
+    (decision, None)
+}
+
+/// A candidate's sentence similarities.
+#[derive(Clone, Copy, Debug, Default)]
+struct Semantics {
+    /// The question with the entry's best title or symptom phrasing.
+    phrasing: f32,
+    /// The question with the entry's mean phrasing.
+    centroid: f32,
+    /// The question with the entry's best check (cause and signals).
+    check: f32,
+    /// The question's best sentence with the entry's best phrasing.
+    sentence: f32,
+}
+
+/// The entry features in `model::ENTRY_FEATURES` order.
+fn entry_features(l: &Lexical, s: &Semantics, best_phrasing: f32) -> [f32; N_ENTRY] {
+    let b = |x: bool| if x { 1.0 } else { 0.0 };
+    [
+        l.coverage,
+        l.absolute,
+        l.symptom,
+        l.bigram,
+        l.focus,
+        l.error,
+        b(l.status),
+        b(l.status_bare),
+        b(l.product > 0),
+        b(l.product < 0),
+        l.bm25,
+        s.phrasing,
+        s.phrasing - best_phrasing,
+        s.centroid,
+        s.check,
+        s.sentence,
+    ]
+}
+
+/// The question features in `model::QUERY_FEATURES` order.
+fn query_features(a: &Analysis, topic: f32, topic_sem: f32) -> [f32; N_QUERY] {
+    let b = |x: bool| if x { 1.0 } else { 0.0 };
+    let known: f32 = a.known.iter().map(|&(_, w)| w).sum();
+    [
+        1.0,
+        b(!a.trouble),
+        b(a.failure),
+        b(a.cues.request),
+        b(a.cues.billing),
+        b(a.cues.own_code),
+        b(a.cues.greeting),
+        b(a.cues.calm),
+        topic,
+        topic_sem,
+        a.unknown / (a.unknown + known).max(1e-6),
+        b(a.known.len() <= 1),
+        // How much the question says: long reports carry more evidence,
+        // and more noise.
+        (a.known.len() as f32).ln_1p(),
+        // A how-to or billing question that reports no failure, and a
+        // greeting with next to nothing else, ask nothing of the entries.
+        b(a.cues.request && !a.failure),
+        b(a.cues.billing && !a.failure),
+        b(a.cues.greeting && a.known.len() <= 1),
+    ]
+}
+
+/// For each entry, the entries of other products that are the same symptom.
+fn twins(kb: &KnowledgeBase) -> Vec<Vec<usize>> {
+    let entries = kb.entries();
+    let slug = |id: &EntryId| {
+        let s = id.as_str();
+        s.split_once('/').map_or(s, |(_, rest)| rest).to_owned()
+    };
+    entries
+        .iter()
+        .map(|e| {
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.id.product() != e.id.product())
+                .filter(|(_, o)| {
+                    slug(&o.id) == slug(&e.id) || e.related.contains(&o.id) || o.related.contains(&e.id)
+                })
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect()
+}
+
+fn truncate_chars(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

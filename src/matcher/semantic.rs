@@ -1,0 +1,99 @@
+//! Sentence similarity from static embeddings (Model2Vec): each token has a
+//! fixed vector, a text is the normalised mean of its tokens' vectors, so a
+//! question is embedded in microseconds with no neural network at run time.
+//! The shipped model (`models/minilm-m2v/`) is distilled from
+//! sentence-transformers/all-MiniLM-L6-v2 by `scripts/distill-model.py`
+//! and compiled into the binary, so no download is ever needed.
+
+use std::path::Path;
+
+use model2vec_rs::model::StaticModel;
+
+/// The shipped model's files, compiled in.
+const TOKENIZER: &[u8] = include_bytes!("../../models/minilm-m2v/tokenizer.json");
+const WEIGHTS: &[u8] = include_bytes!("../../models/minilm-m2v/model.safetensors");
+const CONFIG: &[u8] = include_bytes!("../../models/minilm-m2v/config.json");
+
+/// Tokens of a question that count; a 10,000-character paste is cut here.
+const MAX_TOKENS: usize = 256;
+
+/// A static embedding model.
+pub struct Semantic {
+    model: StaticModel,
+}
+
+impl std::fmt::Debug for Semantic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Semantic")
+            .field("dim", &self.model.dim())
+            .finish()
+    }
+}
+
+impl Semantic {
+    /// The model compiled into the binary.
+    pub fn shipped() -> anyhow::Result<Self> {
+        let model = StaticModel::from_bytes(TOKENIZER, WEIGHTS, CONFIG, Some(true))?;
+        Ok(Self { model })
+    }
+
+    /// A Model2Vec model folder (`tokenizer.json`, `model.safetensors`,
+    /// `config.json`) on disk.
+    pub fn from_dir(dir: &Path) -> anyhow::Result<Self> {
+        let model = StaticModel::from_pretrained(dir, None, Some(true), None)?;
+        Ok(Self { model })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.model.dim()
+    }
+
+    /// The unit-length embedding of `text` (all zeros when no token of it
+    /// is known).
+    pub fn embed(&self, text: &str) -> Vec<f32> {
+        let mut v = self
+            .model
+            .encode_with_args(&[text.to_owned()], Some(MAX_TOKENS), 1)
+            .pop()
+            .unwrap_or_default();
+        v.resize(self.dim(), 0.0);
+        normalize(&mut v);
+        v
+    }
+}
+
+/// Scales `v` to unit length; a zero vector stays zero.
+pub fn normalize(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+/// Dot product of two equally long vectors (cosine for unit vectors).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn related_sentences_are_closer_than_unrelated_ones() {
+        let s = Semantic::shipped().expect("the shipped model loads");
+        let a = s.embed("nobody can hear me during the call");
+        let b = s.embed("the other side gets no sound from my microphone");
+        let c = s.embed("how do I download last month's invoice");
+        assert!(dot(&a, &b) > dot(&a, &c));
+        assert!((dot(&a, &a) - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn empty_and_huge_texts_embed_without_panicking() {
+        let s = Semantic::shipped().expect("the shipped model loads");
+        assert_eq!(s.embed("").len(), s.dim());
+        let long = "widget ".repeat(10_000);
+        assert_eq!(s.embed(&long).len(), s.dim());
+    }
+}

@@ -1,0 +1,241 @@
+//! Language: which of the languages customers write in a question is in,
+//! and that language's stemmer and function words. The language data comes
+//! from libraries (whatlang's trigram model, the Snowball stemmers of
+//! rust-stemmers that tantivy uses, the NLTK stop-word lists), so
+//! `synonyms.yaml` holds only domain vocabulary.
+
+use rustc_hash::FxHashSet as HashSet;
+
+use super::words::words;
+
+/// A language customers write in. Knowledge-base text is English.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Language {
+    English,
+    Spanish,
+    German,
+    French,
+    Portuguese,
+    Italian,
+    Dutch,
+}
+
+impl Language {
+    /// Every language, English first (its index is 0).
+    pub const ALL: [Language; 7] = [
+        Language::English,
+        Language::Spanish,
+        Language::German,
+        Language::French,
+        Language::Portuguese,
+        Language::Italian,
+        Language::Dutch,
+    ];
+
+    /// Its position in `ALL`, for per-language tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    fn whatlang(self) -> whatlang::Lang {
+        match self {
+            Language::English => whatlang::Lang::Eng,
+            Language::Spanish => whatlang::Lang::Spa,
+            Language::German => whatlang::Lang::Deu,
+            Language::French => whatlang::Lang::Fra,
+            Language::Portuguese => whatlang::Lang::Por,
+            Language::Italian => whatlang::Lang::Ita,
+            Language::Dutch => whatlang::Lang::Nld,
+        }
+    }
+
+    fn algorithm(self) -> rust_stemmers::Algorithm {
+        use rust_stemmers::Algorithm;
+        match self {
+            Language::English => Algorithm::English,
+            Language::Spanish => Algorithm::Spanish,
+            Language::German => Algorithm::German,
+            Language::French => Algorithm::French,
+            Language::Portuguese => Algorithm::Portuguese,
+            Language::Italian => Algorithm::Italian,
+            Language::Dutch => Algorithm::Dutch,
+        }
+    }
+
+    /// The language's Snowball stem of a folded, lowercase word. Words are
+    /// stemmed after accent folding, so a customer who types "microfono"
+    /// and one who types "micrófono" get the same stem.
+    pub fn stem(self, word: &str) -> String {
+        rust_stemmers::Stemmer::create(self.algorithm())
+            .stem(word)
+            .into_owned()
+    }
+
+    /// The language's function words (NLTK's list), folded like any text.
+    /// NLTK's lists are short and hold only function words; the ISO lists
+    /// also hold "call", "page", "open", "show" and "work".
+    pub fn stopwords(self) -> impl Iterator<Item = String> {
+        let code = match self {
+            Language::English => "en",
+            Language::Spanish => "es",
+            Language::German => "de",
+            Language::French => "fr",
+            Language::Portuguese => "pt",
+            Language::Italian => "it",
+            Language::Dutch => "nl",
+        };
+        // Contractions are left out: folded, they are other words ("we'll"
+        // -> "well", "she'd" -> "shed"); the negative ones are negations.
+        stop_words::lookup(code)
+            .unwrap_or_default()
+            .iter()
+            .filter(|w| !w.contains('\''))
+            .flat_map(|w| words(w))
+    }
+}
+
+/// Words no stop-word list may remove. The lists hold negations ("not",
+/// "nicht", "pas", "sem", "nunca"), and a negation turns a symptom into its
+/// opposite ("calls do not drop"); the matcher also reads "not" itself (a
+/// bare negation is not a failure). A word listed in a synonym group is kept
+/// too (the group says it means something); this list keeps the negations
+/// and the matcher's own words even if the synonyms file stops listing them.
+pub const KEEP: &[&str] = &[
+    // English, and the words the matcher relies on
+    "not", "no", "nor", "never", "without", "none", "nothing", "error",
+    "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant",
+    "couldnt", "wont", "wouldnt", "hasnt", "havent", "hadnt", "shouldnt",
+    "mustnt", "neednt", "mightnt", "shant",
+    // English words that place a problem in time, space or amount ("after
+    // the update", "during a call", "through a proxy", "more than one
+    // tab"): NLTK lists them, but in a problem report they tell entries apart
+    "after", "before", "during", "while", "until", "once", "again",
+    "through", "between", "against", "off", "under", "above", "below",
+    "further", "more", "most", "few", "both", "each",
+    "itself", "myself", "ourselves", "themselves", "yourself", "yourselves",
+    "himself", "herself",
+    // Spanish
+    "ni", "sin", "nunca", "nada", "tampoco",
+    // German
+    "nicht", "kein", "keine", "keinem", "keinen", "keiner", "keines",
+    "ohne", "nichts", "nie",
+    // French
+    "pas", "sans", "jamais", "rien", "aucun", "aucune",
+    // Portuguese
+    "nao", "nem", "sem", "nenhum", "nenhuma",
+    // Italian
+    "non", "senza", "mai", "niente", "nessun", "nessuno", "nessuna",
+    // Dutch
+    "niet", "geen", "zonder", "nooit", "niets",
+];
+
+/// Tells which language a question is in.
+#[derive(Clone, Debug)]
+pub struct Detector {
+    detector: whatlang::Detector,
+    /// Each language's function words that are not English ones (two
+    /// letters or more), in `Language::ALL` order.
+    distinct: Vec<HashSet<String>>,
+    /// English function words that no other language lists.
+    english: Vec<HashSet<String>>,
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        let all: Vec<HashSet<String>> = Language::ALL
+            .iter()
+            .map(|l| l.stopwords().filter(|w| w.chars().count() > 1).collect())
+            .collect();
+        let en = &all[Language::English.index()];
+        Detector {
+            detector: whatlang::Detector::with_allowlist(
+                Language::ALL.iter().map(|l| l.whatlang()).collect(),
+            ),
+            distinct: all
+                .iter()
+                .map(|s| s.difference(en).cloned().collect())
+                .collect(),
+            english: all
+                .iter()
+                .map(|s| en.difference(s).cloned().collect())
+                .collect(),
+        }
+    }
+}
+
+impl Detector {
+    /// The language of `text` (whose folded words are `words`): whatlang's
+    /// guess among our languages, taken only when the text holds more of
+    /// that language's own function words than English ones. Trigram
+    /// models confidently call short technical English ("calls auto drop
+    /// after 30 seconds, our SIP destination is a 3CX") French; function
+    /// words settle it, and a text without any stays English.
+    pub fn detect(&self, text: &str, words: &[String]) -> Language {
+        let Some(guess) = self.detector.detect_lang(text) else {
+            return Language::English;
+        };
+        let Some(lang) = Language::ALL.iter().copied().find(|l| l.whatlang() == guess) else {
+            return Language::English;
+        };
+        if lang == Language::English {
+            return lang;
+        }
+        let count = |set: &HashSet<String>| words.iter().filter(|w| set.contains(*w)).count();
+        let theirs = count(&self.distinct[lang.index()]);
+        let ours = count(&self.english[lang.index()]);
+        if theirs > ours {
+            lang
+        } else {
+            Language::English
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect(text: &str) -> Language {
+        Detector::default().detect(text, &words(text))
+    }
+
+    #[test]
+    fn questions_are_read_in_their_language() {
+        assert_eq!(
+            detect("el widget no aparece en nuestra web desde ayer"),
+            Language::Spanish
+        );
+        assert_eq!(
+            detect("Der Anrufer hört mich, aber ich höre ihn gar nicht."),
+            Language::German
+        );
+        assert_eq!(
+            detect("le widget ne s'affiche pas sur mon site"),
+            Language::French
+        );
+        assert_eq!(
+            detect("o microfone não é detectado no celular"),
+            Language::Portuguese
+        );
+    }
+
+    #[test]
+    fn short_or_technical_english_stays_english() {
+        assert_eq!(detect("its broken again"), Language::English);
+        assert_eq!(detect("init() -> 404"), Language::English);
+        assert_eq!(
+            detect("calls auto drop after 30 seconds, our SIP destination is a 3CX"),
+            Language::English
+        );
+        assert_eq!(detect(""), Language::English);
+    }
+
+    #[test]
+    fn stopword_lists_are_folded_words() {
+        let fr: HashSet<String> = Language::French.stopwords().collect();
+        assert!(fr.contains("etait"), "accents are folded");
+        let en: HashSet<String> = Language::English.stopwords().collect();
+        assert!(en.contains("the"));
+        assert!(!en.contains("well"), "contractions are left out (we'll)");
+    }
+}
