@@ -12,6 +12,9 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 COPY benches ./benches
+# Compiled in: the embedding model and the fitted matcher parameters.
+COPY models ./models
+COPY knowledge ./knowledge
 RUN cargo build --release --locked --bin triage \
     && strip target/release/triage
 

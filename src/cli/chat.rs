@@ -55,6 +55,11 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
         None => None,
     };
     let matcher = Matcher::new(Arc::new(kb)).context("building the search index")?;
+    let matching = if matcher.is_semantic() {
+        "words and sentence similarity (built-in model)"
+    } else {
+        "words only (the embedding model did not load)"
+    };
     let store = super::tickets::open_store(db)?;
     let engine = Engine::new(Arc::new(matcher), store, Arc::new(SystemClock));
     let user = args.user.unwrap_or_else(default_user);
@@ -69,7 +74,7 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
             out,
             "{}",
             st.dim(&format!(
-                "as {user} · tickets in {} · `help` for commands, `quit` to leave",
+                "as {user} · tickets in {} · matching on {matching} · `help` for commands, `quit` to leave",
                 db.display()
             ))
         )?;

@@ -46,9 +46,10 @@ pub(super) fn read_labelled(m: &Matcher, files: &[PathBuf]) -> anyhow::Result<Ve
         let src = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
         let items: Vec<Item> =
             serde_yaml::from_str(&src).with_context(|| format!("parsing {}", f.display()))?;
-        let set = f
-            .file_stem()
-            .map_or_else(|| f.display().to_string(), |s| s.to_string_lossy().into_owned());
+        let set = f.file_stem().map_or_else(
+            || f.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
         let set = match f.parent().and_then(Path::file_name) {
             Some(dir) => format!("{}/{set}", dir.to_string_lossy()),
             None => set,
@@ -65,7 +66,9 @@ pub(super) fn read_labelled(m: &Matcher, files: &[PathBuf]) -> anyhow::Result<Ve
                 Some(p) => Some(
                     m.kb()
                         .product(p)
-                        .with_context(|| format!("{}: item {}: unknown product '{p}'", f.display(), i + 1))?
+                        .with_context(|| {
+                            format!("{}: item {}: unknown product '{p}'", f.display(), i + 1)
+                        })?
                         .id
                         .clone(),
                 ),
@@ -117,7 +120,10 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
         ("semantic", &report.semantic, report.utility.0),
         ("lexical only", &report.lexical, report.utility.1),
     ] {
-        writeln!(out, "cross-validated, {name} (utility {utility:.4} per question):")?;
+        writeln!(
+            out,
+            "cross-validated, {name} (utility {utility:.4} per question):"
+        )?;
         writeln!(out, "{:<28} {}", "set", Scores::HEADER)?;
         for (set, s) in table {
             writeln!(out, "{set:<28} {}", s.row())?;
@@ -131,7 +137,10 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "wrote {}", path.display())?;
     } else {
         writeln!(out, "{json}")?;
-        writeln!(out, "(not written: add --write to save it as {FITTED_FILE})")?;
+        writeln!(
+            out,
+            "(not written: add --write to save it as {FITTED_FILE})"
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

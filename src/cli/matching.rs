@@ -196,11 +196,10 @@ fn render_explanation(m: &Matcher, x: &Explanation, out: &mut impl Write) -> std
             (None, Some(t)) => format!("(out of scope: {t})"),
             (None, None) => "(none of them)".to_owned(),
         };
-        let title = o
-            .id
-            .as_ref()
-            .and_then(|id| m.kb().entry(id.as_str()))
-            .map_or("", |e| e.title.as_str());
+        let title =
+            o.id.as_ref()
+                .and_then(|id| m.kb().entry(id.as_str()))
+                .map_or("", |e| e.title.as_str());
         writeln!(out, "{:.3}  {name}  {title}", o.probability)?;
         let parts: Vec<String> = o
             .features

@@ -59,7 +59,7 @@ pub fn run(kb_flag: &Path, db_flag: Option<&Path>, args: RunArgs) -> anyhow::Res
     let store = SqliteStore::open(&db)
         .with_context(|| format!("opening the ticket database {}", db.display()))?;
     let matcher = Matcher::new(Arc::new(kb)).context("building the matcher")?;
-    tracing::info!(config = %args.config.display(), kb = %kb_dir.display(), db = %db.display(), local_api = api_base.is_some(), "starting the Discord bot");
+    tracing::info!(config = %args.config.display(), kb = %kb_dir.display(), db = %db.display(), local_api = api_base.is_some(), semantic = matcher.is_semantic(), "starting the Discord bot");
 
     let settings = Settings {
         config,

@@ -97,3 +97,28 @@ pub fn parse_cues(src: &str, origin: &Path) -> Result<Cues, Vec<Problem>> {
 pub(super) fn merge(into: &mut Cues, from: Cues) {
     into.extend(from);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cue_files_are_validated_with_positions() {
+        let src = "request:\n  - how do i\n  - \"??\"\nbilling:\n  - in*voice\n";
+        let problems = parse_cues(src, Path::new("cues.yaml")).expect_err("two problems");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].message.contains("no words"), "{problems:?}");
+        assert!(
+            problems[1].message.contains("inside a word"),
+            "{problems:?}"
+        );
+        assert_eq!(problems[1].span.line, 5);
+    }
+
+    #[test]
+    fn unknown_cue_kinds_are_refused() {
+        let err = parse_cues("requests:\n  - how do i\n", Path::new("cues.yaml"))
+            .expect_err("unknown key");
+        assert!(err[0].message.contains("requests"), "{err:?}");
+    }
+}

@@ -75,7 +75,10 @@ impl CueSet {
         let any = |kind: usize, within: usize| {
             self.kinds.get(kind).is_some_and(|phrases| {
                 phrases.iter().any(|p| {
-                    let last = words.len().saturating_sub(p.len()).min(within.saturating_sub(1));
+                    let last = words
+                        .len()
+                        .saturating_sub(p.len())
+                        .min(within.saturating_sub(1));
                     p.len() <= words.len()
                         && (0..=last).any(|i| p.iter().zip(&words[i..]).all(|(c, w)| c.matches(w)))
                 })

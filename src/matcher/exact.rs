@@ -103,7 +103,6 @@ impl ErrorIndex {
         }
         out
     }
-
 }
 
 /// Length of the longest common subsequence of `a` (short) in `b`.

@@ -139,7 +139,13 @@ impl Matcher {
                 .lex
                 .analyze(text)
                 .into_iter()
-                .map(|t| if t.corrected { format!("{}~", t.text) } else { t.text })
+                .map(|t| {
+                    if t.corrected {
+                        format!("{}~", t.text)
+                    } else {
+                        t.text
+                    }
+                })
                 .collect(),
             statuses: a.statuses.clone(),
             detected: a.detected.map(|p| self.prep.product_ids[p].clone()),

@@ -95,8 +95,7 @@ impl Scores {
         )
     }
 
-    pub const HEADER: &'static str =
-        "items   neg  top-1  ans-ok  conf-wrong  abstain  false-none";
+    pub const HEADER: &'static str = "items   neg  top-1  ans-ok  conf-wrong  abstain  false-none";
 }
 
 /// How a decision is valued when choosing thresholds: the costs a support
@@ -203,9 +202,9 @@ fn rows(m: &Matcher, items: &[Labelled]) -> Vec<Row> {
 /// The fold of a group: a stable hash, so folds do not change between
 /// runs or machines.
 fn fold_of(group: &str) -> usize {
-    let h = group
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let h = group.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     (h % FOLDS as u64) as usize
 }
 
@@ -215,7 +214,12 @@ fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores
     // Out-of-fold probabilities for every row.
     let mut oof: Vec<Option<Probs>> = vec![None; rows.len()];
     for k in 0..FOLDS {
-        let train: Vec<&Row> = rows.iter().zip(&folds).filter(|(_, &f)| f != k).map(|(r, _)| r).collect();
+        let train: Vec<&Row> = rows
+            .iter()
+            .zip(&folds)
+            .filter(|(_, &f)| f != k)
+            .map(|(r, _)| r)
+            .collect();
         let (we, wn) = newton(&train);
         for (i, r) in rows.iter().enumerate() {
             if folds[i] == k {
@@ -233,7 +237,8 @@ fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores
     let mut seen = vec![false; items.len()];
     for (r, p) in rows.iter().zip(&oof) {
         seen[r.item] = true;
-        let (decision, top) = decide_ranked(&thresholds, &p.order, r.f.product_known, twins, &product_of);
+        let (decision, top) =
+            decide_ranked(&thresholds, &p.order, r.f.product_known, twins, &product_of);
         let top = top.map(|e| &entries[e].id);
         let it = &items[r.item];
         for key in [it.set.clone(), "all".to_owned()] {
@@ -244,7 +249,9 @@ fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores
     for (i, it) in items.iter().enumerate().filter(|(i, _)| !seen[*i]) {
         let _ = i;
         for key in [it.set.clone(), "all".to_owned()] {
-            cv.entry(key).or_default().add(&it.expect, Decision::None, None);
+            cv.entry(key)
+                .or_default()
+                .add(&it.expect, Decision::None, None);
         }
     }
     let all: Vec<&Row> = rows.iter().collect();
@@ -354,18 +361,17 @@ fn newton(rows: &[&Row]) -> ([f64; N_ENTRY], [f64; N_QUERY]) {
     const D: usize = N_ENTRY + N_QUERY;
     let mut theta = [0.0f64; D];
     let options = |r: &Row| -> Vec<[f64; D]> {
-        let mut v: Vec<[f64; D]> = r
-            .f
-            .x
-            .iter()
-            .map(|x| {
-                let mut o = [0.0; D];
-                for (i, &xi) in x.iter().enumerate() {
-                    o[i] = f64::from(xi);
-                }
-                o
-            })
-            .collect();
+        let mut v: Vec<[f64; D]> =
+            r.f.x
+                .iter()
+                .map(|x| {
+                    let mut o = [0.0; D];
+                    for (i, &xi) in x.iter().enumerate() {
+                        o[i] = f64::from(xi);
+                    }
+                    o
+                })
+                .collect();
         let mut none = [0.0; D];
         for (i, &zi) in r.f.z.iter().enumerate() {
             none[N_ENTRY + i] = f64::from(zi);
@@ -404,7 +410,12 @@ fn newton(rows: &[&Row]) -> ([f64; N_ENTRY], [f64; N_QUERY]) {
             let s: Vec<f64> = opts.iter().map(|o| dotd(theta, o)).collect();
             let max = s.iter().copied().fold(f64::MIN, f64::max);
             let z: f64 = s.iter().map(|x| (x - max).exp()).sum();
-            let zr: f64 = s.iter().zip(right).filter(|(_, r)| **r).map(|(x, _)| (x - max).exp()).sum();
+            let zr: f64 = s
+                .iter()
+                .zip(right)
+                .filter(|(_, r)| **r)
+                .map(|(x, _)| (x - max).exp())
+                .sum();
             ll += (zr / z).ln();
         }
         ll - 0.5 * L2 * theta.iter().map(|t| t * t).sum::<f64>()
@@ -418,7 +429,12 @@ fn newton(rows: &[&Row]) -> ([f64; N_ENTRY], [f64; N_QUERY]) {
             let max = s.iter().copied().fold(f64::MIN, f64::max);
             let e: Vec<f64> = s.iter().map(|x| (x - max).exp()).collect();
             let z: f64 = e.iter().sum();
-            let zr: f64 = e.iter().zip(right).filter(|(_, r)| **r).map(|(x, _)| x).sum();
+            let zr: f64 = e
+                .iter()
+                .zip(right)
+                .filter(|(_, r)| **r)
+                .map(|(x, _)| x)
+                .sum();
             let mut mean = [0.0f64; D];
             for (o, ei) in opts.iter().zip(&e) {
                 let p = ei / z;

@@ -82,7 +82,7 @@ const MAX_RESULTS: usize = 5;
 const SEMANTIC_RECALL: usize = 8;
 /// Sentences of a question compared one by one, and the fewest words a
 /// sentence needs to count.
-const MAX_SENTENCES: usize = 8;
+const MAX_SENTENCES: usize = 4;
 const MIN_SENTENCE_WORDS: usize = 3;
 
 /// The best dot product of `q` with rows `span` (start, count) of `rows`.
@@ -143,7 +143,11 @@ impl SemanticIndex {
             }
             check_spans.push((start, e.checks.len()));
         }
-        check_spans.extend(kb.out_of_scope().iter().map(|_| (check_rows.len() / dim, 0)));
+        check_spans.extend(
+            kb.out_of_scope()
+                .iter()
+                .map(|_| (check_rows.len() / dim, 0)),
+        );
         let mut topics: Vec<f32> = kb
             .out_of_scope()
             .iter()
@@ -413,7 +417,13 @@ impl Matcher {
     }
 
     /// The decision for features `f` under `w`.
-    fn decide(&self, w: &Weights, a: &Analysis, f: &Features, channel: Option<&ProductId>) -> Match {
+    fn decide(
+        &self,
+        w: &Weights,
+        a: &Analysis,
+        f: &Features,
+        channel: Option<&ProductId>,
+    ) -> Match {
         let ranked = rank(w, f, &self.twins, |e| self.prep.profiles[e].product);
         let entries = self.kb.entries();
         let product = channel
@@ -656,7 +666,9 @@ fn twins(kb: &KnowledgeBase) -> Vec<Vec<usize>> {
                 .enumerate()
                 .filter(|(_, o)| o.id.product() != e.id.product())
                 .filter(|(_, o)| {
-                    slug(&o.id) == slug(&e.id) || e.related.contains(&o.id) || o.related.contains(&e.id)
+                    slug(&o.id) == slug(&e.id)
+                        || e.related.contains(&o.id)
+                        || o.related.contains(&e.id)
                 })
                 .map(|(i, _)| i)
                 .collect()

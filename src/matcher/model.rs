@@ -160,7 +160,11 @@ impl Weights {
     }
 
     /// Probabilities of each candidate and of none, from their scores.
-    pub fn probabilities(&self, entries: &[[f32; N_ENTRY]], query: &[f32; N_QUERY]) -> (Vec<f32>, f32) {
+    pub fn probabilities(
+        &self,
+        entries: &[[f32; N_ENTRY]],
+        query: &[f32; N_QUERY],
+    ) -> (Vec<f32>, f32) {
         softmax(
             entries.iter().map(|x| dot(&self.entry, x)),
             dot(&self.none, query),

@@ -453,7 +453,6 @@ impl Prepared {
             alias_terms,
         })
     }
-
 }
 /// The product name topics are indexed under.
 pub(super) const TOPIC_PRODUCT: &str = "out-of-scope";

@@ -71,8 +71,24 @@ pub fn normalize(v: &mut [f32]) {
 }
 
 /// Dot product of two equally long vectors (cosine for unit vectors).
+/// Eight running sums, so the compiler can keep them in vector registers
+/// (a single float sum must be added in order and is not vectorised);
+/// this is most of the semantic features' cost.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
@@ -87,6 +103,14 @@ mod tests {
         let c = s.embed("how do I download last month's invoice");
         assert!(dot(&a, &b) > dot(&a, &c));
         assert!((dot(&a, &a) - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn dot_matches_the_plain_sum() {
+        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.1).collect();
+        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot(&a, &b) - plain).abs() < 1e-4);
     }
 
     #[test]

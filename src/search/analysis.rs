@@ -7,7 +7,7 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use super::language::{Detector, Language, KEEP};
+use super::language::{Detector, Language};
 use super::words::words;
 use crate::kb::Synonyms;
 
@@ -76,11 +76,15 @@ struct Tables {
     /// stem of every synonym word.
     known: HashSet<String>,
     /// Function words. English: stems of NLTK's list and of the synonyms
-    /// file's chat filler (checked in every language, since questions mix
-    /// in English). Other languages: NLTK's words as listed, because their
-    /// stems collide with content words (Portuguese "para" and "parado"
-    /// both stem to "par").
+    /// file's chat filler, less `keep` (checked in every language, since
+    /// questions mix in English). Other languages: NLTK's words as listed,
+    /// because their stems collide with content words (Portuguese "para"
+    /// and "parado" both stem to "par").
     stop: HashSet<String>,
+    /// Words of `stop` that stay terms (`Language::keep`). English also
+    /// keeps every one-word synonym item: the synonyms file says it means
+    /// something ("again", "before").
+    keep: HashSet<String>,
 }
 
 /// The text analyzer shared by the index and the queries. Built once from
@@ -98,10 +102,9 @@ pub struct Lexicon {
     /// collides with another word's ("customer" and "custom" both stem to
     /// "custom").
     protect: HashSet<String>,
-    /// Words no stop-word list removes: negations (`KEEP`) and every
-    /// one-word synonym item, since the synonyms file says it means
-    /// something.
-    keep: HashSet<String>,
+    /// One-word synonym items as listed, to their group's canonical term:
+    /// in a language other than English, a listed word needs no stemmer.
+    items: HashMap<String, String>,
     /// Surface words of the knowledge base and the synonyms file.
     vocab: HashMap<String, VocabWord>,
     /// Vocabulary words bucketed by (first char, length in chars) so typo
@@ -197,12 +200,8 @@ impl Lexicon {
             detector: Detector::default(),
             tables: vec![Tables::default(); Language::ALL.len()],
             surface: HashMap::default(),
+            items: HashMap::default(),
             protect: synonyms.protect.iter().flat_map(|w| words(w)).collect(),
-            keep: KEEP
-                .iter()
-                .map(|w| (*w).to_owned())
-                .chain(synonyms.groups.iter().flatten().filter_map(one_word))
-                .collect(),
             vocab: HashMap::default(),
             buckets: HashMap::default(),
             kb_terms: HashSet::default(),
@@ -221,15 +220,26 @@ impl Lexicon {
                 }
             }
         }
+        for lang in Language::ALL {
+            let keep = lang.keep().iter().map(|w| (*w).to_owned());
+            lex.tables[lang.index()].keep.extend(keep);
+        }
+        let items: Vec<String> = synonyms
+            .groups
+            .iter()
+            .flatten()
+            .filter_map(one_word)
+            .collect();
+        lex.tables[0].keep.extend(items);
         let english_stop: Vec<String> = Language::English
             .stopwords()
             .chain(synonyms.stopwords.iter().flat_map(|s| words(s)))
-            .filter(|w| !lex.keep.contains(w))
+            .filter(|w| !lex.tables[0].keep.contains(w))
             .map(|w| lex.stem_en(&w))
             .collect();
         lex.tables[0].stop.extend(english_stop);
         for lang in &Language::ALL[1..] {
-            let stop = lang.stopwords().filter(|w| !lex.keep.contains(w));
+            let stop: Vec<String> = lang.stopwords().collect();
             lex.tables[lang.index()].stop.extend(stop);
         }
         for (w, f) in freq {
@@ -273,43 +283,25 @@ impl Lexicon {
             }
             surface_only.push(only);
         }
-        // Pass 1: one-word items of groups whose canonical is one word. In
-        // other languages, the knowledge base's own words are left out: a
-        // question reads them as English in any language, and their stems
-        // there would only collide with that language's words (Italian
-        // "lato", side, and English "late" both stem to "lat").
+        // Pass 1: one-word items of groups whose canonical is one word.
         let canons: Vec<Vec<String>> = synonyms
             .groups
             .iter()
-            .map(|g| g.first().map_or_else(Vec::new, |first| {
-                words(first).iter().map(|w| lex.stem_en(w)).collect()
-            }))
+            .map(|g| {
+                g.first().map_or_else(Vec::new, |first| {
+                    words(first).iter().map(|w| lex.stem_en(w)).collect()
+                })
+            })
             .collect();
-        for lang in Language::ALL {
-            let english = lang == Language::English;
-            for ((group, canon), only) in synonyms.groups.iter().zip(&canons).zip(&surface_only) {
-                if !english {
-                    let known = group
-                        .iter()
-                        .flat_map(|i| words(i))
-                        .filter(|w| !kb_word_set.contains(w.as_str()))
-                        .map(|w| lang.stem(&w));
-                    lex.tables[lang.index()].known.extend(known);
+        for ((group, canon), only) in synonyms.groups.iter().zip(&canons).zip(&surface_only) {
+            let [c] = canon.as_slice() else { continue };
+            for w in group.iter().filter_map(one_word) {
+                if only.contains(&w) {
+                    continue;
                 }
-                let [c] = canon.as_slice() else { continue };
-                for w in group.iter().filter_map(one_word) {
-                    if (english && only.contains(&w))
-                        || (!english && kb_word_set.contains(w.as_str()))
-                    {
-                        continue;
-                    }
-                    let s = if english { lex.stem_en(&w) } else { lang.stem(&w) };
-                    if s != *c {
-                        lex.tables[lang.index()]
-                            .single
-                            .entry(s)
-                            .or_insert_with(|| c.clone());
-                    }
+                let s = lex.stem_en(&w);
+                if s != *c {
+                    lex.tables[0].single.entry(s).or_insert_with(|| c.clone());
                 }
             }
         }
@@ -317,6 +309,25 @@ impl Lexicon {
             .iter()
             .map(|c| lex.normalize_single(c.clone()).join("_"))
             .collect();
+        // Other languages read one-word items through `items` and their
+        // own stems, not through phrases.
+        for (group, canonical) in synonyms.groups.iter().zip(&canonicals) {
+            for w in group.iter().filter_map(one_word) {
+                lex.items.entry(w).or_insert_with(|| canonical.clone());
+            }
+        }
+        for lang in &Language::ALL[1..] {
+            let single = foreign_single(*lang, synonyms, &canonicals, &kb_word_set);
+            lex.tables[lang.index()].single = single;
+            let known = synonyms
+                .groups
+                .iter()
+                .flatten()
+                .flat_map(|i| words(i))
+                .filter(|w| !kb_word_set.contains(w.as_str()))
+                .map(|w| lang.stem(&w));
+            lex.tables[lang.index()].known.extend(known);
+        }
         for (only, canonical) in surface_only.iter().zip(&canonicals) {
             for w in only {
                 lex.surface.insert(format!("{w}s"), canonical.clone());
@@ -334,7 +345,7 @@ impl Lexicon {
                     if only.contains(&ws.concat()) {
                         continue;
                     }
-                    if ws.len() < 2 && canon.len() < 2 {
+                    if ws.len() < 2 && (canon.len() < 2 || lang != Language::English) {
                         continue; // handled by pass 1
                     }
                     let tokens: Vec<Token> =
@@ -400,12 +411,15 @@ impl Lexicon {
         self.tables[Language::English.index()].stop.contains(term)
     }
 
-    /// A function word of `lang` or of English (questions mix in English),
-    /// unless the synonyms or `KEEP` say it means something.
+    /// A function word of `lang` (its own list decides for its words) or
+    /// of English (questions mix in English), unless it is one to keep.
     fn is_function_word(&self, w: &str, en_stem: &str, lang: Language) -> bool {
-        !self.keep.contains(w)
-            && (self.tables[Language::English.index()].stop.contains(en_stem)
-                || (lang != Language::English && self.tables[lang.index()].stop.contains(w)))
+        let own = &self.tables[lang.index()];
+        if lang != Language::English && own.stop.contains(w) {
+            return !own.keep.contains(w);
+        }
+        let en = &self.tables[Language::English.index()];
+        en.stop.contains(en_stem) && !en.keep.contains(w)
     }
 
     /// One word of a text in `lang` to its token: a foreign form matched
@@ -435,6 +449,9 @@ impl Lexicon {
         } else {
             if self.vocab.get(w).is_some_and(|v| v.freq > 0) {
                 return Token::plain(english(e));
+            }
+            if let Some(c) = self.items.get(w) {
+                return Token::plain(c.clone());
             }
             let tables = &self.tables[lang.index()];
             let l = lang.stem(w);
@@ -641,6 +658,53 @@ impl Lexicon {
         }
         out
     }
+}
+
+/// Pass 1 in a language other than English: its stem of each one-word
+/// item to the group's canonical term, so inflections nobody
+/// listed ("llegan" for "llegar") find the group. Stems are less precise
+/// than words, so an item only lends its stem when that stem is a real
+/// part of the word: four letters or more ("vide" and "vida" are both
+/// "vid" in Spanish) and at most three letters shorter than the item (a
+/// longer suffix is derivational: "nuevamente", again, and "nuevo", new,
+/// are both "nuev"). When items of two groups share a stem, the item the
+/// stem changes least wins ("microfone", microphone, over "microfonia",
+/// echo), then the earlier group. The knowledge base's own words are left
+/// out: a question reads them as English in any language, and their stems
+/// here would only collide with this language's words.
+fn foreign_single(
+    lang: Language,
+    synonyms: &Synonyms,
+    canonicals: &[String],
+    kb_words: &HashSet<&str>,
+) -> HashMap<String, String> {
+    const MIN_STEM: usize = 4;
+    const MAX_SUFFIX: usize = 3;
+    let mut best: HashMap<String, (usize, &str)> = HashMap::default();
+    for (group, c) in synonyms.groups.iter().zip(canonicals) {
+        for item in group {
+            let ws = words(item);
+            let [w] = ws.as_slice() else { continue };
+            if kb_words.contains(w.as_str()) {
+                continue;
+            }
+            let s = lang.stem(w);
+            let (n, m) = (w.chars().count(), s.chars().count());
+            if s == *c || m < MIN_STEM || n - m > MAX_SUFFIX {
+                continue;
+            }
+            let cut = n - m;
+            match best.get(&s) {
+                Some(&(b, _)) if b <= cut => {}
+                _ => {
+                    best.insert(s, (cut, c.as_str()));
+                }
+            }
+        }
+    }
+    best.into_iter()
+        .map(|(s, (_, c))| (s, c.to_owned()))
+        .collect()
 }
 
 /// Drops leading and trailing stopwords of a phrase ("does not appear"
@@ -861,10 +925,116 @@ mod scratch {
             let toks = lex.prepare(&ws, lang, true);
             println!("{lang:?}: {line}");
             for (w, t) in ws.iter().zip(&toks) {
-                println!("   {w} -> {}{}{}", t.term, if t.stop { " (stop)" } else { "" }, if t.corrected { " ~" } else { "" });
+                println!(
+                    "   {w} -> {}{}{}",
+                    t.term,
+                    if t.stop { " (stop)" } else { "" },
+                    if t.corrected { " ~" } else { "" }
+                );
             }
             let terms: Vec<String> = lex.analyze(line).into_iter().map(|t| t.text).collect();
             println!("  => {terms:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod trim {
+    use super::*;
+
+    fn kb_strings(kb: &crate::kb::KnowledgeBase) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for p in kb.products() {
+            out.push(p.name.clone());
+            out.extend(p.aliases.iter().cloned());
+        }
+        for t in kb.out_of_scope() {
+            out.push(t.title.clone());
+            out.extend(t.phrasings.iter().cloned());
+        }
+        for e in kb.entries() {
+            out.push(e.title.clone());
+            out.extend(e.symptoms.iter().cloned());
+            out.extend(e.errors.iter().cloned());
+            if let Some(n) = &e.note {
+                out.push(n.clone());
+            }
+            for c in &e.checks {
+                out.push(c.cause.clone());
+                out.push(c.verify.clone());
+                out.push(c.fix.clone());
+                out.extend(c.signals.iter().cloned());
+            }
+        }
+        out
+    }
+
+    fn read(lex: &Lexicon, text: &str, lang: Language) -> Vec<String> {
+        let seq = lex.prepare(&words(text), lang, false);
+        lex.phrase_and_stop(seq, lang, false)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    }
+
+    #[test]
+    #[ignore]
+    fn redundant_items() {
+        let kb = crate::kb::load_dir(std::path::Path::new("knowledge")).unwrap();
+        let texts = kb_strings(&kb);
+        let mut syn = kb.synonyms().clone();
+        let det = whatlang::Detector::with_allowlist(vec![
+            whatlang::Lang::Eng,
+            whatlang::Lang::Spa,
+            whatlang::Lang::Deu,
+            whatlang::Lang::Fra,
+            whatlang::Lang::Por,
+            whatlang::Lang::Ita,
+            whatlang::Lang::Nld,
+        ]);
+        let lang_of = |t: &str| match det.detect_lang(t) {
+            Some(whatlang::Lang::Spa) => Language::Spanish,
+            Some(whatlang::Lang::Deu) => Language::German,
+            Some(whatlang::Lang::Fra) => Language::French,
+            Some(whatlang::Lang::Por) => Language::Portuguese,
+            Some(whatlang::Lang::Ita) => Language::Italian,
+            Some(whatlang::Lang::Nld) => Language::Dutch,
+            _ => Language::English,
+        };
+        let mut out = String::new();
+        for g in 0..syn.groups.len() {
+            let n = syn.groups[g].len();
+            for i in (1..n).rev() {
+                let item = syn.groups[g][i].clone();
+                let full = Lexicon::new(&syn, texts.iter().map(String::as_str));
+                let mut less = syn.clone();
+                less.groups[g].remove(i);
+                let lex = Lexicon::new(&less, texts.iter().map(String::as_str));
+                let t = lang_of(&item);
+                let mut need = vec![t];
+                if lex
+                    .vocab
+                    .get(words(&item).concat().as_str())
+                    .is_some_and(|v| v.freq > 0)
+                {
+                    need.push(Language::English);
+                }
+                let same = need
+                    .iter()
+                    .all(|&l| read(&full, &item, l) == read(&lex, &item, l));
+                out.push_str(&format!(
+                    "{}\t{}\t{:?}\t{}\t{:?}\n",
+                    syn.groups[g][0],
+                    item,
+                    t,
+                    if same { "DROP" } else { "keep" },
+                    read(&full, &item, t)
+                ));
+                if same {
+                    syn.groups[g] = less.groups[g].clone();
+                }
+            }
+        }
+        std::fs::write("/tmp/me/trim.tsv", out).unwrap();
     }
 }

@@ -94,40 +94,70 @@ impl Language {
     }
 }
 
-/// Words no stop-word list may remove. The lists hold negations ("not",
-/// "nicht", "pas", "sem", "nunca"), and a negation turns a symptom into its
-/// opposite ("calls do not drop"); the matcher also reads "not" itself (a
-/// bare negation is not a failure). A word listed in a synonym group is kept
-/// too (the group says it means something); this list keeps the negations
-/// and the matcher's own words even if the synonyms file stops listing them.
-pub const KEEP: &[&str] = &[
-    // English, and the words the matcher relies on
-    "not", "no", "nor", "never", "without", "none", "nothing", "error",
-    "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "cant",
-    "couldnt", "wont", "wouldnt", "hasnt", "havent", "hadnt", "shouldnt",
-    "mustnt", "neednt", "mightnt", "shant",
-    // English words that place a problem in time, space or amount ("after
-    // the update", "during a call", "through a proxy", "more than one
-    // tab"): NLTK lists them, but in a problem report they tell entries apart
-    "after", "before", "during", "while", "until", "once", "again",
-    "through", "between", "against", "off", "under", "above", "below",
-    "further", "more", "most", "few", "both", "each",
-    "itself", "myself", "ourselves", "themselves", "yourself", "yourselves",
-    "himself", "herself",
-    // Spanish
-    "ni", "sin", "nunca", "nada", "tampoco",
-    // German
-    "nicht", "kein", "keine", "keinem", "keinen", "keiner", "keines",
-    "ohne", "nichts", "nie",
-    // French
-    "pas", "sans", "jamais", "rien", "aucun", "aucune",
-    // Portuguese
-    "nao", "nem", "sem", "nenhum", "nenhuma",
-    // Italian
-    "non", "senza", "mai", "niente", "nessun", "nessuno", "nessuna",
-    // Dutch
-    "niet", "geen", "zonder", "nooit", "niets",
-];
+impl Language {
+    /// Words of this language's stop-word list that carry meaning and stay
+    /// terms. The lists hold negations ("not", "nicht", "pas", "sem"), and
+    /// a negation turns a symptom into its opposite ("calls do not drop");
+    /// the matcher reads "not" itself (a bare negation is not a failure),
+    /// and "error" and "never" are trouble words. Per language, because a
+    /// negation in one is a function word in another (Portuguese "no" is
+    /// "in the").
+    pub fn keep(self) -> &'static [&'static str] {
+        match self {
+            Language::English => &[
+                "not",
+                "no",
+                "nor",
+                "never",
+                "without",
+                "none",
+                "nothing",
+                "error",
+                // NLTK lists words that place a problem in time, space or
+                // amount ("after the update", "during a call", "through a
+                // proxy", "more than one tab", "hear myself"); in a problem
+                // report they tell entries apart.
+                "after",
+                "before",
+                "during",
+                "while",
+                "until",
+                "once",
+                "again",
+                "through",
+                "between",
+                "against",
+                "off",
+                "under",
+                "above",
+                "below",
+                "further",
+                "more",
+                "most",
+                "few",
+                "both",
+                "each",
+                "itself",
+                "myself",
+                "ourselves",
+                "themselves",
+                "yourself",
+                "yourselves",
+                "himself",
+                "herself",
+            ],
+            Language::Spanish => &["no", "ni", "sin", "nada", "nunca"],
+            Language::German => &[
+                "nicht", "kein", "keine", "keinem", "keinen", "keiner", "keines", "ohne", "nichts",
+                "nie",
+            ],
+            Language::French => &["pas", "sans", "jamais", "rien", "aucun", "aucune"],
+            Language::Portuguese => &["nao", "nem", "sem", "nunca", "nada"],
+            Language::Italian => &["non", "senza", "mai", "niente", "nessun", "nessuno"],
+            Language::Dutch => &["niet", "geen", "niets", "zonder", "nooit"],
+        }
+    }
+}
 
 /// Tells which language a question is in.
 #[derive(Clone, Debug)]
@@ -174,7 +204,11 @@ impl Detector {
         let Some(guess) = self.detector.detect_lang(text) else {
             return Language::English;
         };
-        let Some(lang) = Language::ALL.iter().copied().find(|l| l.whatlang() == guess) else {
+        let Some(lang) = Language::ALL
+            .iter()
+            .copied()
+            .find(|l| l.whatlang() == guess)
+        else {
             return Language::English;
         };
         if lang == Language::English {

@@ -8,7 +8,6 @@ use unicode_normalization::UnicodeNormalization;
 /// Words longer than this are ids, hashes or base64, not vocabulary.
 const MAX_WORD_CHARS: usize = 40;
 
-
 /// Splits text into folded, lowercase words: accents removed (micrófono ->
 /// microfono), apostrophes inside words dropped (doesn't -> doesnt), and
 /// camelCase identifiers emitted whole and in parts (joinQueue -> joinqueue
