@@ -192,10 +192,10 @@ fn product_yaml(p: usize, entries: usize, rng: &mut Rng) -> String {
             );
         }
         let _ = writeln!(y, "      - \"the {subject} {failure}\"");
-        if rng.next() % 3 == 0 {
+        if rng.next().is_multiple_of(3) {
             let _ = writeln!(y, "    errors: [\"{}\"]", rng.pick(ERRORS));
         }
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             let _ = writeln!(
                 y,
                 "    statuses: [{}]",
