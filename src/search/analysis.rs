@@ -31,10 +31,12 @@ struct VocabWord {
     freq: u32,
 }
 
-/// One synonym phrase, as a term sequence, and what it stands for.
+/// One synonym phrase and what it stands for.
 #[derive(Clone, Debug)]
 struct Phrase {
+    /// Its words as terms, read like the question's words.
     terms: Vec<String>,
+    /// Its group's canonical term ("not_show").
     canonical: String,
 }
 
@@ -65,8 +67,8 @@ impl Token {
 #[derive(Clone, Debug, Default)]
 struct Tables {
     /// One-word synonyms and slang (`mic`, `doesnt`, `ppl`): this
-    /// language's stem of an item to its group's one-word canonical term;
-    /// applied before phrases.
+    /// language's stem of an item to its group's canonical term (English:
+    /// only groups whose canonical is one word); applied before phrases.
     single: HashMap<String, String>,
     /// Multi-word synonyms (and words whose group's canonical is a
     /// phrase), keyed by their first term after `single`, longest first.
@@ -81,9 +83,9 @@ struct Tables {
     /// because their stems collide with content words (Portuguese "para"
     /// and "parado" both stem to "par").
     stop: HashSet<String>,
-    /// Words of `stop` that stay terms (`Language::keep`). English also
-    /// keeps every one-word synonym item: the synonyms file says it means
-    /// something ("again", "before").
+    /// Words of `stop` that stay terms: `Language::keep`, and every
+    /// one-word synonym item, since the synonyms file says it means
+    /// something ("again", German "hinter" for behind).
     keep: HashSet<String>,
 }
 
@@ -221,7 +223,7 @@ impl Lexicon {
             }
         }
         for lang in Language::ALL {
-            let keep = lang.keep().iter().map(|w| (*w).to_owned());
+            let keep = lang.keep().map(str::to_owned);
             lex.tables[lang.index()].keep.extend(keep);
         }
         let items: Vec<String> = synonyms
@@ -230,7 +232,9 @@ impl Lexicon {
             .flatten()
             .filter_map(one_word)
             .collect();
-        lex.tables[0].keep.extend(items);
+        for tables in &mut lex.tables {
+            tables.keep.extend(items.iter().cloned());
+        }
         let english_stop: Vec<String> = Language::English
             .stopwords()
             .chain(synonyms.stopwords.iter().flat_map(|s| words(s)))
@@ -415,8 +419,11 @@ impl Lexicon {
     /// of English (questions mix in English), unless it is one to keep.
     fn is_function_word(&self, w: &str, en_stem: &str, lang: Language) -> bool {
         let own = &self.tables[lang.index()];
+        if own.keep.contains(w) {
+            return false;
+        }
         if lang != Language::English && own.stop.contains(w) {
-            return !own.keep.contains(w);
+            return true;
         }
         let en = &self.tables[Language::English.index()];
         en.stop.contains(en_stem) && !en.keep.contains(w)
@@ -897,144 +904,47 @@ mod tests {
     }
 
     #[test]
+    fn a_listed_word_wins_over_another_groups_stem() {
+        // Portuguese stems "microfone" (microphone) and "microfonia" (echo)
+        // alike; the listed word is read as listed, and an unlisted
+        // inflection goes to the item the stemmer changes least.
+        let syn = synonyms(
+            &[&["echo", "microfonia"], &["microphone", "microfone"]],
+            &[],
+        );
+        let lex = Lexicon::new(&syn, ["the agent hears an echo", "microphone blocked"]);
+        let pt = texts(lex.analyze("o microfone do cliente nao funciona no celular"));
+        assert!(pt.contains(&"microphon".to_owned()), "{pt:?}");
+        let pt = texts(lex.analyze("os microfones dos clientes nao funcionam"));
+        assert!(pt.contains(&"microphon".to_owned()), "{pt:?}");
+    }
+
+    #[test]
+    fn derivational_suffixes_lend_no_stem() {
+        // "nuevamente" (again) and "nuevo" (new) share the Spanish stem
+        // "nuev"; an adverb's stem does not stand for the adjective.
+        let syn = synonyms(&[&["again", "nuevamente"]], &[]);
+        let lex = Lexicon::new(&syn, ["it happens again"]);
+        let es = texts(lex.analyze("el widget nuevo no carga en la web de la tienda"));
+        assert!(!es.contains(&"again".to_owned()), "{es:?}");
+        let es = texts(lex.analyze("el widget falla nuevamente en la web de la tienda"));
+        assert!(es.contains(&"again".to_owned()), "{es:?}");
+    }
+
+    #[test]
+    fn synonym_items_stay_terms_where_a_stopword_list_has_them() {
+        // NLTK lists German "hinter"; the synonyms say it means behind.
+        let syn = synonyms(&[&["behind", "hinter"]], &[]);
+        let lex = Lexicon::new(&syn, ["calls fail behind a corporate proxy"]);
+        let de = texts(lex.analyze("bei Kunden hinter einer Firewall bricht der Anruf ab"));
+        assert!(de.contains(&"behind".to_owned()), "{de:?}");
+    }
+
+    #[test]
     fn english_questions_keep_words_other_languages_list() {
         // "die" is a German article; in English a call dies.
         let lex = multilingual();
         let en = texts(lex.analyze("calls die after a minute"));
         assert!(en.contains(&"die".to_owned()), "{en:?}");
-    }
-}
-
-#[cfg(test)]
-mod scratch {
-    use super::*;
-
-    #[test]
-    #[ignore]
-    fn debug_analysis() {
-        let kb = crate::kb::load_dir(std::path::Path::new("knowledge")).unwrap();
-        let texts: Vec<String> = ["c2c.yaml", "convot.yaml", "widget-sdk.yaml"]
-            .iter()
-            .map(|f| std::fs::read_to_string(format!("knowledge/{f}")).unwrap())
-            .collect();
-        let lex = Lexicon::new(kb.synonyms(), texts.iter().map(String::as_str));
-        let input = std::fs::read_to_string("/tmp/me/debug.txt").unwrap();
-        for line in input.lines() {
-            let ws = words(line);
-            let lang = lex.detector.detect(line, &ws);
-            let toks = lex.prepare(&ws, lang, true);
-            println!("{lang:?}: {line}");
-            for (w, t) in ws.iter().zip(&toks) {
-                println!(
-                    "   {w} -> {}{}{}",
-                    t.term,
-                    if t.stop { " (stop)" } else { "" },
-                    if t.corrected { " ~" } else { "" }
-                );
-            }
-            let terms: Vec<String> = lex.analyze(line).into_iter().map(|t| t.text).collect();
-            println!("  => {terms:?}");
-        }
-    }
-}
-
-#[cfg(test)]
-mod trim {
-    use super::*;
-
-    fn kb_strings(kb: &crate::kb::KnowledgeBase) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for p in kb.products() {
-            out.push(p.name.clone());
-            out.extend(p.aliases.iter().cloned());
-        }
-        for t in kb.out_of_scope() {
-            out.push(t.title.clone());
-            out.extend(t.phrasings.iter().cloned());
-        }
-        for e in kb.entries() {
-            out.push(e.title.clone());
-            out.extend(e.symptoms.iter().cloned());
-            out.extend(e.errors.iter().cloned());
-            if let Some(n) = &e.note {
-                out.push(n.clone());
-            }
-            for c in &e.checks {
-                out.push(c.cause.clone());
-                out.push(c.verify.clone());
-                out.push(c.fix.clone());
-                out.extend(c.signals.iter().cloned());
-            }
-        }
-        out
-    }
-
-    fn read(lex: &Lexicon, text: &str, lang: Language) -> Vec<String> {
-        let seq = lex.prepare(&words(text), lang, false);
-        lex.phrase_and_stop(seq, lang, false)
-            .into_iter()
-            .map(|t| t.text)
-            .collect()
-    }
-
-    #[test]
-    #[ignore]
-    fn redundant_items() {
-        let kb = crate::kb::load_dir(std::path::Path::new("knowledge")).unwrap();
-        let texts = kb_strings(&kb);
-        let mut syn = kb.synonyms().clone();
-        let det = whatlang::Detector::with_allowlist(vec![
-            whatlang::Lang::Eng,
-            whatlang::Lang::Spa,
-            whatlang::Lang::Deu,
-            whatlang::Lang::Fra,
-            whatlang::Lang::Por,
-            whatlang::Lang::Ita,
-            whatlang::Lang::Nld,
-        ]);
-        let lang_of = |t: &str| match det.detect_lang(t) {
-            Some(whatlang::Lang::Spa) => Language::Spanish,
-            Some(whatlang::Lang::Deu) => Language::German,
-            Some(whatlang::Lang::Fra) => Language::French,
-            Some(whatlang::Lang::Por) => Language::Portuguese,
-            Some(whatlang::Lang::Ita) => Language::Italian,
-            Some(whatlang::Lang::Nld) => Language::Dutch,
-            _ => Language::English,
-        };
-        let mut out = String::new();
-        for g in 0..syn.groups.len() {
-            let n = syn.groups[g].len();
-            for i in (1..n).rev() {
-                let item = syn.groups[g][i].clone();
-                let full = Lexicon::new(&syn, texts.iter().map(String::as_str));
-                let mut less = syn.clone();
-                less.groups[g].remove(i);
-                let lex = Lexicon::new(&less, texts.iter().map(String::as_str));
-                let t = lang_of(&item);
-                let mut need = vec![t];
-                if lex
-                    .vocab
-                    .get(words(&item).concat().as_str())
-                    .is_some_and(|v| v.freq > 0)
-                {
-                    need.push(Language::English);
-                }
-                let same = need
-                    .iter()
-                    .all(|&l| read(&full, &item, l) == read(&lex, &item, l));
-                out.push_str(&format!(
-                    "{}\t{}\t{:?}\t{}\t{:?}\n",
-                    syn.groups[g][0],
-                    item,
-                    t,
-                    if same { "DROP" } else { "keep" },
-                    read(&full, &item, t)
-                ));
-                if same {
-                    syn.groups[g] = less.groups[g].clone();
-                }
-            }
-        }
-        std::fs::write("/tmp/me/trim.tsv", out).unwrap();
     }
 }

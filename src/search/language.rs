@@ -1,7 +1,7 @@
 //! Language: which of the languages customers write in a question is in,
 //! and that language's stemmer and function words. The language data comes
 //! from libraries (whatlang's trigram model, the Snowball stemmers of
-//! rust-stemmers that tantivy uses, the NLTK stop-word lists), so
+//! rust-stemmers that tantivy uses, NLTK's stop-word lists), so
 //! `synonyms.yaml` holds only domain vocabulary.
 
 use rustc_hash::FxHashSet as HashSet;
@@ -92,81 +92,46 @@ impl Language {
             .filter(|w| !w.contains('\''))
             .flat_map(|w| words(w))
     }
-}
 
-impl Language {
     /// Words of this language's stop-word list that carry meaning and stay
     /// terms. The lists hold negations ("not", "nicht", "pas", "sem"), and
     /// a negation turns a symptom into its opposite ("calls do not drop");
     /// the matcher reads "not" itself (a bare negation is not a failure),
-    /// and "error" and "never" are trouble words. Per language, because a
-    /// negation in one is a function word in another (Portuguese "no" is
-    /// "in the").
-    pub fn keep(self) -> &'static [&'static str] {
-        match self {
-            Language::English => &[
-                "not",
-                "no",
-                "nor",
-                "never",
-                "without",
-                "none",
-                "nothing",
-                "error",
-                // NLTK lists words that place a problem in time, space or
-                // amount ("after the update", "during a call", "through a
-                // proxy", "more than one tab", "hear myself"); in a problem
-                // report they tell entries apart.
-                "after",
-                "before",
-                "during",
-                "while",
-                "until",
-                "once",
-                "again",
-                "through",
-                "between",
-                "against",
-                "off",
-                "under",
-                "above",
-                "below",
-                "further",
-                "more",
-                "most",
-                "few",
-                "both",
-                "each",
-                "itself",
-                "myself",
-                "ourselves",
-                "themselves",
-                "yourself",
-                "yourselves",
-                "himself",
-                "herself",
-            ],
-            Language::Spanish => &["no", "ni", "sin", "nada", "nunca"],
-            Language::German => &[
-                "nicht", "kein", "keine", "keinem", "keinen", "keiner", "keines", "ohne", "nichts",
-                "nie",
-            ],
-            Language::French => &["pas", "sans", "jamais", "rien", "aucun", "aucune"],
-            Language::Portuguese => &["nao", "nem", "sem", "nunca", "nada"],
-            Language::Italian => &["non", "senza", "mai", "niente", "nessun", "nessuno"],
-            Language::Dutch => &["niet", "geen", "niets", "zonder", "nooit"],
-        }
+    /// and "error" and "never" are trouble words. The analyzer also keeps
+    /// every one-word synonym item.
+    pub fn keep(self) -> impl Iterator<Item = &'static str> {
+        let list = match self {
+            // NLTK's English list also holds words that place a problem in
+            // time, space or amount ("after the update", "during a call",
+            // "through a proxy", "more than one tab", "hear myself"); in a
+            // problem report they tell entries apart.
+            Language::English => {
+                "not no nor never without none nothing error \
+                 after before during while until once again through between against \
+                 off under above below further more most few both each \
+                 itself myself ourselves themselves yourself yourselves himself herself"
+            }
+            Language::Spanish => "no ni sin nada nunca",
+            Language::German => "nicht kein keine keinem keinen keiner keines ohne nichts nie",
+            Language::French => "pas sans jamais rien aucun aucune",
+            Language::Portuguese => "nao nem sem nunca nada",
+            Language::Italian => "non senza mai niente nessun nessuno",
+            Language::Dutch => "niet geen niets zonder nooit",
+        };
+        list.split_whitespace()
     }
 }
 
 /// Tells which language a question is in.
 #[derive(Clone, Debug)]
 pub struct Detector {
+    /// whatlang's trigram model, restricted to our languages.
     detector: whatlang::Detector,
-    /// Each language's function words that are not English ones (two
-    /// letters or more), in `Language::ALL` order.
+    /// Per language (`Language::ALL` order), its function words of two
+    /// letters or more that English does not list ("der", "los").
     distinct: Vec<HashSet<String>>,
-    /// English function words that no other language lists.
+    /// Per language, the English function words of two letters or more
+    /// that it does not list ("the", "is"), to weigh against `distinct`.
     english: Vec<HashSet<String>>,
 }
 
@@ -194,34 +159,37 @@ impl Default for Detector {
 }
 
 impl Detector {
-    /// The language of `text` (whose folded words are `words`): whatlang's
-    /// guess among our languages, taken only when the text holds more of
-    /// that language's own function words than English ones. Trigram
-    /// models confidently call short technical English ("calls auto drop
-    /// after 30 seconds, our SIP destination is a 3CX") French; function
-    /// words settle it, and a text without any stays English.
+    /// The language of `text` (whose folded words are `words`). whatlang
+    /// proposes and function words dispose: its guess is taken when the
+    /// text holds more of that language's own function words than English
+    /// ones, since trigram models confidently call short technical English
+    /// ("calls auto drop after 30 seconds, our SIP destination is a 3CX")
+    /// French. Otherwise (whatlang says English, or its guess loses), the
+    /// language whose function words outnumber English ones the most: a
+    /// German question around a pasted English log is German. A text with
+    /// no function words (most short ones) stays English.
     pub fn detect(&self, text: &str, words: &[String]) -> Language {
-        let Some(guess) = self.detector.detect_lang(text) else {
-            return Language::English;
+        let margin = |lang: Language| {
+            let count = |set: &HashSet<String>| words.iter().filter(|w| set.contains(*w)).count();
+            count(&self.distinct[lang.index()]) as i64 - count(&self.english[lang.index()]) as i64
         };
-        let Some(lang) = Language::ALL
-            .iter()
-            .copied()
-            .find(|l| l.whatlang() == guess)
-        else {
-            return Language::English;
-        };
-        if lang == Language::English {
-            return lang;
+        let guess = self
+            .detector
+            .detect_lang(text)
+            .and_then(|g| Language::ALL.iter().copied().find(|l| l.whatlang() == g));
+        if let Some(lang) = guess.filter(|l| *l != Language::English) {
+            if margin(lang) > 0 {
+                return lang;
+            }
         }
-        let count = |set: &HashSet<String>| words.iter().filter(|w| set.contains(*w)).count();
-        let theirs = count(&self.distinct[lang.index()]);
-        let ours = count(&self.english[lang.index()]);
-        if theirs > ours {
-            lang
-        } else {
-            Language::English
+        let mut best = (0, Language::English);
+        for lang in &Language::ALL[1..] {
+            let m = margin(*lang);
+            if m > best.0 {
+                best = (m, *lang);
+            }
         }
+        best.1
     }
 }
 
@@ -262,6 +230,15 @@ mod tests {
             Language::English
         );
         assert_eq!(detect(""), Language::English);
+    }
+
+    #[test]
+    fn a_question_around_a_pasted_english_log_keeps_its_language() {
+        let text = "CORS-Fehler bei der Nutzung des Widgets. Ich habe mit eurer SDK angefangen, \
+            aber in der Konsole bekomme ich diesen Fehler: Access to fetch at https://api.example.io \
+            from origin http://shop.test has been blocked by CORS policy: No header is present \
+            on the requested resource. Wenn ich den Link direkt öffne, steht da etwas anderes.";
+        assert_eq!(detect(text), Language::German);
     }
 
     #[test]
