@@ -61,6 +61,7 @@ async fn bench() {
         connection: Connection {
             token: Token::new(fake.token()).expect("token"),
             api_base: Some(fake.base_url()),
+            rest: discord::rest::Policy::default(),
         },
         kb_dir,
     };

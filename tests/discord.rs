@@ -235,6 +235,7 @@ impl Harness {
             connection: Connection {
                 token: Token::new(token.unwrap_or(fake.token())).unwrap(),
                 api_base: Some(fake.base_url()),
+                rest: discord::rest::Policy::default(),
             },
             kb_dir: kb_dir.clone(),
         };

@@ -63,7 +63,11 @@ pub fn run(kb_flag: &Path, db_flag: Option<&Path>, args: RunArgs) -> anyhow::Res
 
     let settings = Settings {
         config,
-        connection: Connection { token, api_base },
+        connection: Connection {
+            token,
+            api_base,
+            rest: discord::rest::Policy::default(),
+        },
         kb_dir,
     };
     let core = Core {

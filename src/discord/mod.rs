@@ -9,6 +9,7 @@ mod escalation;
 mod help_channels;
 mod order;
 pub mod render;
+pub mod rest;
 pub mod route;
 pub mod text;
 
@@ -93,8 +94,10 @@ pub struct Connection {
     pub token: Token,
     /// When set (`DISCORD_API_BASE`, e.g. `http://127.0.0.1:PORT`), every REST
     /// call and, through `GET /gateway`, the gateway go there instead of
-    /// discord.com. For tests against a fake Discord.
+    /// discord.com: a rate-limit proxy, or a fake Discord in tests.
     pub api_base: Option<String>,
+    /// How the REST layer retries (`rest::Policy::default()` in production).
+    pub rest: rest::Policy,
 }
 
 /// What the engine is made of. The bot builds its engine from these, and
@@ -312,22 +315,27 @@ impl serenity::Framework for Tracked {
     }
 }
 
-/// The HTTP client: discord.com, or `api_base` with the ratelimiter off
-/// (serenity ignores its proxy setting otherwise) and no environment proxy.
-pub fn build_http(conn: &Connection) -> Result<serenity::Http, RunError> {
-    let mut http = serenity::HttpBuilder::new(conn.token.expose())
-        .default_allowed_mentions(serenity::CreateAllowedMentions::new());
-    if let Some(base) = &conn.api_base {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| RunError::HttpClient(e.to_string()))?;
-        http = http
-            .client(client)
-            .proxy(base.trim_end_matches('/'))
-            .ratelimiter_disabled(true);
-    }
-    Ok(http.build())
+/// The HTTP client. Every call goes through the REST layer (`rest`), which
+/// forwards to discord.com or `api_base`; serenity's ratelimiter is off
+/// because the layer does its work (and serenity ignores its proxy setting
+/// otherwise). The returned `Rest` must live as long as the client.
+pub async fn build_http(conn: &Connection) -> Result<(serenity::Http, rest::Rest), RunError> {
+    let upstream = conn.api_base.as_deref().unwrap_or(rest::DISCORD);
+    let layer = rest::Rest::start(upstream, conn.rest.clone(), conn.api_base.is_none())
+        .await
+        .map_err(|e| RunError::HttpClient(e.to_string()))?;
+    // To the layer on 127.0.0.1: never through a system proxy.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .map_err(|e| RunError::HttpClient(e.to_string()))?;
+    let http = serenity::HttpBuilder::new(conn.token.expose())
+        .default_allowed_mentions(serenity::CreateAllowedMentions::new())
+        .client(client)
+        .proxy(layer.base_url())
+        .ratelimiter_disabled(true)
+        .build();
+    Ok((http, layer))
 }
 
 fn framework(data: Arc<Data>) -> Framework {
@@ -390,7 +398,7 @@ pub async fn run(
     core: Core,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), RunError> {
-    let http = build_http(&settings.connection)?;
+    let (http, _rest) = build_http(&settings.connection).await?;
     check_token(&http).await?;
 
     let engine = Arc::new(core.engine());
@@ -557,6 +565,7 @@ mod tests {
         let conn = Connection {
             token: t,
             api_base: None,
+            rest: rest::Policy::default(),
         };
         assert!(!format!("{conn:?}").contains("abc"));
         assert!(matches!(Token::new("  "), Err(RunError::MalformedToken)));
