@@ -11,6 +11,7 @@ use poise::serenity_prelude as serenity;
 use serenity::{ChannelId, ComponentInteraction, CreateInteractionResponse};
 use tracing::{error, info, instrument, warn};
 
+use super::parts::{self, Sent, Via};
 use super::render::{self, Message};
 use super::route::Conv;
 use super::{text, Context, Data, Error};
@@ -55,12 +56,17 @@ pub(crate) enum Here<'a> {
         quiet_on_none: bool,
     },
     /// A reply posted late (at startup): plain channel messages, since
-    /// interaction tokens expire after 15 minutes.
+    /// interaction tokens expire after 15 minutes; a private answer goes
+    /// as a private follow-up while its token is valid (`private`), and
+    /// is never posted in the channel.
     Late {
         ctx: &'a serenity::Context,
         data: &'a Data,
         channel: ChannelId,
         in_thread: bool,
+        /// The interaction token of a private answer still valid; `None`
+        /// for a public one.
+        private: Option<String>,
     },
 }
 
@@ -88,6 +94,63 @@ impl Here<'_> {
             Here::Click { click, .. } => click.channel_id,
             Here::Channel { msg, .. } => msg.channel_id,
             Here::Late { channel, .. } => *channel,
+        }
+    }
+
+    /// How this input can be answered later, for an interaction.
+    fn via(&self) -> Option<Via> {
+        match self {
+            Here::Command {
+                ctx: poise::Context::Application(a),
+                ephemeral,
+                ..
+            } => Some(Via {
+                token: a.interaction.token.clone(),
+                ephemeral: *ephemeral,
+            }),
+            Here::Click {
+                click, ephemeral, ..
+            } => Some(Via {
+                token: click.token.clone(),
+                ephemeral: *ephemeral,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Ends a click whose work failed with a message saying so, so the
+    /// customer never watches a spinner or reads "The application did not
+    /// respond". Commands are told by `on_error`; messages need nothing.
+    async fn fail(&self, acked: bool) {
+        let Here::Click {
+            ctx,
+            click,
+            update,
+            ..
+        } = self
+        else {
+            return;
+        };
+        let m = Message::text(FAILED);
+        let told = if !acked {
+            click
+                .create_response(
+                    ctx,
+                    CreateInteractionResponse::Message(m.interaction(true)),
+                )
+                .await
+                .map(drop)
+        } else if *update {
+            // Acknowledged as an update of the clicked message: keep it.
+            click
+                .create_followup(ctx, m.followup(true))
+                .await
+                .map(drop)
+        } else {
+            click.edit_response(ctx, m.edit()).await.map(drop)
+        };
+        if let Err(e) = told {
+            warn!(error = %e, "could not tell the customer that their click failed");
         }
     }
 
@@ -160,9 +223,14 @@ pub(crate) async fn command_in_time<T>(
     within_deadline(&here, work).await
 }
 
-/// Feeds `input` to the engine, delivers its reply and marks it delivered.
-/// A redelivered input (same interaction or message id) whose reply was
-/// delivered gets no response at all; one whose reply never was gets it now.
+/// What a customer reads when their click's work failed on our side or
+/// Discord's.
+pub(crate) const FAILED: &str = "Sorry, I couldn't finish that: something failed on our side or Discord's while I was answering. Nothing you told me is lost. Please try again in a minute; if it keeps failing, tell the support team.";
+
+/// Feeds `input` to the engine, delivers its reply and marks it delivered
+/// once every part went out. A redelivered input (same interaction or
+/// message id) whose reply was delivered gets no response at all; one whose
+/// reply never was, or only partly, gets the parts not out yet.
 #[instrument(skip_all, fields(conv = %conv, input = %input.id))]
 pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Result<(), Error> {
     let data = data_of(&here);
@@ -171,8 +239,19 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Res
     if made_in != conv.place {
         input.origin = Some(Place::new(made_in.to_string()));
     }
-    let (reply, acked) = within_deadline(&here, data.handle(input)).await?;
-    let reply: Reply = reply?;
+    // Before the input is applied: a reply that does not get out now is
+    // then answered later through the same interaction, privately if need be.
+    if let Some(via) = here.via() {
+        parts::record_via(data, &id, &via).await?;
+    }
+    let (reply, mut acked) = within_deadline(&here, data.handle(input)).await?;
+    let reply: Reply = match reply {
+        Ok(r) => r,
+        Err(e) => {
+            here.fail(acked).await;
+            return Err(e);
+        }
+    };
     if !reply.undelivered {
         info!("redelivered input; already answered");
         return Ok(());
@@ -193,25 +272,31 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Res
             return data.delivered(id).await;
         }
     }
-    render_reply(here, conv, reply.outputs, acked).await?;
+    let mut sent = Sent::load(data, id.clone()).await?;
+    if let Err(e) = render_reply(&here, conv, reply.outputs, &mut acked, &mut sent).await {
+        here.fail(acked).await;
+        return Err(e);
+    }
     data.delivered(id).await
 }
 
-/// Posts a reply: the part for where the user is, the ticket thread (opened
-/// if needed) and the hand-off of a filed ticket.
+/// Posts a reply: the part for where the user is, the ticket thread (the
+/// conversation's, or opened now) and the hand-off of a filed ticket.
+/// Parts already out (`sent`) are skipped; the first failure stops it.
 async fn render_reply(
-    here: Here<'_>,
+    here: &Here<'_>,
     conv: Conv,
     outputs: Vec<Output>,
-    mut acked: bool,
+    acked: &mut bool,
+    sent: &mut Sent,
 ) -> Result<(), Error> {
-    let data = data_of(&here);
+    let data = data_of(here);
     let parts = split(outputs, here.in_thread());
     let needs_thread = !here.in_thread() && (!parts.thread.is_empty() || !parts.filed.is_empty());
     // Opening a thread is several calls: acknowledge first.
-    if (needs_thread || matches!(here, Here::OnMessage { .. })) && !acked {
+    if (needs_thread || matches!(here, Here::OnMessage { .. })) && !*acked {
         here.acknowledge().await?;
-        acked = true;
+        *acked = true;
     }
     let ctx = here.serenity();
     let mut here_msgs = render::outputs(&parts.here, conv);
@@ -225,7 +310,7 @@ async fn render_reply(
             })
             .or_else(|| parts.filed.first().map(|c| c.product.to_string()))
             .unwrap_or_else(|| "support".into());
-        let t = open_thread(ctx, data, here.channel(), conv, &product).await?;
+        let t = ticket_thread(ctx, data, here.channel(), conv, &product, sent).await?;
         here_msgs.push(Message::text(format!(
             "I opened <#{t}> with the support team. Answer a few questions there and a person will take it from here."
         )));
@@ -235,13 +320,16 @@ async fn render_reply(
     } else {
         None
     };
-    send_here(&here, conv, here_msgs, acked).await?;
+    send_here(here, conv, here_msgs, *acked, sent).await?;
     if let Some(t) = thread {
         if needs_thread {
-            post(ctx, t, render::outputs(&parts.thread, conv)).await?;
+            for (i, m) in render::outputs(&parts.thread, conv).iter().enumerate() {
+                sent.post(ctx, data, t, &format!("thread:{i}"), m, None)
+                    .await?;
+            }
         }
         for card in &parts.filed {
-            hand_off(ctx, data, t, conv, card).await;
+            hand_off(ctx, data, t, conv, card, sent).await?;
         }
     }
     Ok(())
@@ -250,10 +338,13 @@ async fn render_reply(
 /// How far back the startup pass looks for replies never delivered.
 const LATE_WITHIN: time::Duration = time::Duration::days(1);
 
-/// Posts the replies committed but never delivered (Discord failed, or the
-/// process stopped, between commit and post), oldest first, where each
-/// input was made. Staff actions and conversations outside Discord (the
-/// terminal) are left alone. Failures are logged and retried next start.
+/// Posts the replies committed but never (or only partly) delivered
+/// (Discord failed, or the process stopped, between commit and post),
+/// oldest first, where each input was made, from the first part not out.
+/// A private answer goes as a private follow-up while its interaction token
+/// is valid, and is dropped (with a log line) after: never posted in the
+/// channel. Staff actions and conversations outside Discord (the terminal)
+/// are left alone. Failures are logged and retried next start.
 pub(crate) async fn redeliver(ctx: &serenity::Context, data: &Data) {
     let engine = data.engine();
     let pending = match super::blocking(move || engine.undelivered(LATE_WITHIN)).await {
@@ -282,7 +373,7 @@ pub(crate) async fn redeliver(ctx: &serenity::Context, data: &Data) {
             .as_ref()
             .and_then(|o| o.as_str().parse().ok())
             .unwrap_or(conv.place);
-        match late(ctx, data, conv, ChannelId::new(channel), p.outputs).await {
+        match late(ctx, data, conv, ChannelId::new(channel), &p.id, p.outputs).await {
             Ok(()) => {
                 info!(input = %p.id, %channel, "posted a reply that was never delivered");
                 if let Err(e) = data.delivered(p.id.clone()).await {
@@ -301,8 +392,25 @@ async fn late(
     data: &Data,
     conv: Conv,
     channel: ChannelId,
+    id: &crate::engine::InputId,
     outputs: Vec<Output>,
 ) -> Result<(), Error> {
+    let mut sent = Sent::load(data, id.clone()).await?;
+    let private = match sent.via() {
+        Some(via) if via.ephemeral => {
+            let made = parts::snowflake_time(id.as_str());
+            let valid = made.is_some_and(|t| data.engine().now() - t < parts::TOKEN_LIFETIME);
+            if !valid {
+                info!(input = %id, "dropping the private part of a late reply: its interaction token expired, and it is never posted publicly");
+                // Every part for where the user is counts as out.
+                for i in 0..render::outputs(&outputs, conv).len() + 2 {
+                    sent.record(data, &format!("here:{i}"), None).await?;
+                }
+            }
+            Some(via.token)
+        }
+        _ => None,
+    };
     let in_thread = match ctx.http.get_channel(channel).await? {
         serenity::Channel::Guild(c) => super::commands::is_thread(c.kind),
         _ => false,
@@ -312,8 +420,10 @@ async fn late(
         data,
         channel,
         in_thread,
+        private,
     };
-    render_reply(here, conv, outputs, false).await
+    let mut acked = true;
+    render_reply(&here, conv, outputs, &mut acked, &mut sent).await
 }
 
 /// The Discord ids of a conversation key; `None` for other front ends'.
@@ -372,13 +482,16 @@ fn split(outputs: Vec<Output>, in_thread: bool) -> Parts {
     p
 }
 
-/// Sends the messages for where the user is.
+/// Sends the messages for where the user is, as parts `here:0`, `here:1`…
+/// (skipping those out already).
 async fn send_here(
     here: &Here<'_>,
     conv: Conv,
     mut msgs: Vec<Message>,
     acked: bool,
+    sent: &mut Sent,
 ) -> Result<(), Error> {
+    let data = data_of(here);
     match here {
         Here::Command { ctx, ephemeral, .. } => {
             // Staff diagnosing for a customer: the customer is told, once.
@@ -386,24 +499,29 @@ async fn send_here(
                 mention_first(&mut msgs, conv.user, "");
             }
             for (i, m) in msgs.iter().enumerate() {
+                let part = format!("here:{i}");
+                if sent.is_done(&part) {
+                    continue;
+                }
                 respond(*ctx, m, *ephemeral, acked && i == 0).await?;
+                sent.record(data, &part, None).await?;
             }
         }
         Here::OnMessage { ctx, target, .. } => {
             let mut first: Option<serenity::Message> = None;
             for (i, m) in msgs.iter().enumerate() {
-                let mut out = m.channel();
-                if i == 0 {
-                    out = out
-                        .reference_message(*target)
-                        .allowed_mentions(m.allowed_mentions().replied_user(true));
+                // The customer is pinged by the reply itself, once.
+                let reference = (i == 0).then_some((*target, true));
+                let posted = sent
+                    .post(ctx.serenity_context(), data, target.channel_id, &format!("here:{i}"), m, reference)
+                    .await?;
+                if first.is_none() {
+                    first = posted;
                 }
-                let sent = target.channel_id.send_message(ctx, out).await?;
-                first.get_or_insert(sent);
             }
             let pointer = match first {
                 Some(sent) => format!("Answered {} in the channel.", sent.link()),
-                None => "Nothing to answer.".to_owned(),
+                None => "Answered in the channel.".to_owned(),
             };
             respond(*ctx, &Message::text(pointer), true, acked).await?;
         }
@@ -414,56 +532,96 @@ async fn send_here(
             update,
             ..
         } => {
-            let mut msgs = msgs.into_iter();
-            let Some(first) = msgs.next() else {
-                if !acked {
+            let mut answered = acked;
+            for (i, m) in msgs.into_iter().enumerate() {
+                let part = format!("here:{i}");
+                if sent.is_done(&part) {
+                    continue;
+                }
+                if i > 0 && answered {
+                    click.create_followup(ctx, m.followup(*ephemeral)).await?;
+                } else if acked {
+                    click.edit_response(ctx, m.edit()).await?;
+                } else if *update && !m.embeds.is_empty() {
+                    // A re-rendered checklist replaces the clicked one.
                     click
-                        .create_response(ctx, CreateInteractionResponse::Acknowledge)
+                        .create_response(
+                            ctx,
+                            CreateInteractionResponse::UpdateMessage(m.interaction(*ephemeral)),
+                        )
+                        .await?;
+                } else {
+                    click
+                        .create_response(
+                            ctx,
+                            CreateInteractionResponse::Message(m.interaction(*ephemeral)),
+                        )
                         .await?;
                 }
-                return Ok(());
-            };
-            if acked {
-                click.edit_response(ctx, first.edit()).await?;
-            } else if *update && !first.embeds.is_empty() {
-                // A re-rendered checklist replaces the clicked one.
-                click
-                    .create_response(
-                        ctx,
-                        CreateInteractionResponse::UpdateMessage(first.interaction(*ephemeral)),
-                    )
-                    .await?;
-            } else {
-                click
-                    .create_response(
-                        ctx,
-                        CreateInteractionResponse::Message(first.interaction(*ephemeral)),
-                    )
-                    .await?;
+                answered = true;
+                sent.record(data, &part, None).await?;
             }
-            for m in msgs {
-                click.create_followup(ctx, m.followup(*ephemeral)).await?;
+            if !answered {
+                click
+                    .create_response(ctx, CreateInteractionResponse::Acknowledge)
+                    .await?;
             }
         }
         Here::Channel { ctx, msg, .. } => {
             for (i, m) in msgs.iter().enumerate() {
-                let mut out = m.channel();
-                if i == 0 {
-                    out = out.reference_message(*msg);
-                }
-                msg.channel_id.send_message(ctx, out).await?;
+                let reference = (i == 0).then_some((*msg, false));
+                sent.post(ctx, data, msg.channel_id, &format!("here:{i}"), m, reference)
+                    .await?;
             }
         }
-        Here::Late { ctx, channel, .. } => {
+        Here::Late {
+            ctx,
+            channel,
+            private: Some(token),
+            ..
+        } => {
+            // A private answer stays private: follow-ups on its interaction.
+            for (i, m) in msgs.iter().enumerate() {
+                let part = format!("here:{i}");
+                if sent.is_done(&part) {
+                    continue;
+                }
+                serenity::Builder::execute(m.followup(true), ctx, (None, token.as_str())).await?;
+                sent.record(data, &part, None).await?;
+            }
+            let _ = channel;
+        }
+        Here::Late {
+            ctx,
+            channel,
+            private: None,
+            ..
+        } => {
             // Not a reply to anything the customer can see: say whose it is.
-            if !msgs.is_empty() {
+            // Parts keep their names when the mention needs a message of
+            // its own (`here:lead`).
+            let mut named: Vec<(String, Message)> = msgs
+                .into_iter()
+                .enumerate()
+                .map(|(i, m)| (format!("here:{i}"), m))
+                .filter(|(part, _)| !sent.is_done(part))
+                .collect();
+            if !named.is_empty() && !sent.is_done("here:lead") {
+                let mut first = vec![named[0].1.clone()];
                 mention_first(
-                    &mut msgs,
+                    &mut first,
                     conv.user,
                     "here is my answer from earlier, sorry for the delay.\n",
                 );
+                if first.len() == 2 {
+                    named.insert(0, ("here:lead".to_owned(), first.remove(0)));
+                } else {
+                    named[0].1 = first.remove(0);
+                }
             }
-            post(ctx, *channel, msgs).await?;
+            for (part, m) in &named {
+                sent.post(ctx, data, *channel, part, m, None).await?;
+            }
         }
     }
     Ok(())
@@ -506,29 +664,89 @@ pub(crate) async fn respond(
     Ok(())
 }
 
-/// Posts messages in a channel, in order.
-pub(crate) async fn post(
-    ctx: &serenity::Context,
-    channel: ChannelId,
-    msgs: Vec<Message>,
-) -> Result<(), Error> {
-    for m in msgs {
-        channel.send_message(ctx, m.channel()).await?;
-    }
-    Ok(())
-}
-
-/// Opens the ticket thread under `parent` (private by default), adds the
-/// customer and greets them with the one ping they get.
-#[instrument(skip(ctx, data))]
-async fn open_thread(
+/// The conversation's ticket thread: the one this reply opened already (a
+/// resumed reply), else the one opened for the conversation before if it
+/// is still usable, else a new one under `parent` (private by default),
+/// recorded before anything is posted in it. The customer is added, and
+/// greeted once with the one ping they get.
+#[instrument(skip(ctx, data, sent))]
+async fn ticket_thread(
     ctx: &serenity::Context,
     data: &Data,
     parent: ChannelId,
     conv: Conv,
     product: &str,
+    sent: &mut Sent,
 ) -> Result<ChannelId, Error> {
     let customer = serenity::UserId::new(conv.user);
+    let mine = sent.detail("thread").and_then(|t| t.parse().ok());
+    let thread = match mine {
+        Some(t) => ChannelId::new(t),
+        None => match earlier_thread(ctx, data, parent, conv).await {
+            Some(t) => {
+                info!(thread = %t, "the conversation has a ticket thread already; using it");
+                sent.record(data, "thread", Some(t.to_string())).await?;
+                sent.record(data, "greeting", None).await?;
+                t
+            }
+            None => {
+                let t = create_thread(ctx, data, parent, customer, product).await?;
+                let engine = data.engine();
+                let (key, place) = (conv.key(), Place::new(t.to_string()));
+                super::blocking(move || engine.set_conversation_thread(&key, &place)).await??;
+                sent.record(data, "thread", Some(t.to_string())).await?;
+                info!(thread = %t, "ticket thread opened");
+                t
+            }
+        },
+    };
+    // Idempotent: adding a member twice changes nothing.
+    thread.add_thread_member(ctx, customer).await?;
+    let mut hello = Message::text(format!(
+        "<@{customer}>, this thread is where the support team will help you. I'll ask a few questions first so they have everything they need."
+    ));
+    hello.ping_users = vec![customer.get()];
+    sent.post(ctx, data, thread, "greeting", &hello, None).await?;
+    Ok(thread)
+}
+
+/// The thread opened for this conversation before, if it is still there
+/// under `parent` and not locked.
+async fn earlier_thread(
+    ctx: &serenity::Context,
+    data: &Data,
+    parent: ChannelId,
+    conv: Conv,
+) -> Option<ChannelId> {
+    let engine = data.engine();
+    let key = conv.key();
+    let known = super::blocking(move || engine.conversation_thread(&key))
+        .await
+        .ok()?
+        .ok()??;
+    let id = ChannelId::new(known.as_str().parse().ok()?);
+    match ctx.http.get_channel(id).await {
+        Ok(serenity::Channel::Guild(c))
+            if c.parent_id == Some(parent)
+                && !c.thread_metadata.is_some_and(|m| m.locked) =>
+        {
+            Some(id)
+        }
+        Ok(_) => None,
+        Err(e) => {
+            info!(thread = %id, error = %e, "the conversation's earlier thread is gone");
+            None
+        }
+    }
+}
+
+async fn create_thread(
+    ctx: &serenity::Context,
+    data: &Data,
+    parent: ChannelId,
+    customer: serenity::UserId,
+    product: &str,
+) -> Result<ChannelId, Error> {
     let name = text::truncate(
         &format!("{product} · {}", customer_name(ctx, customer)),
         text::THREAD_NAME_MAX,
@@ -552,13 +770,6 @@ async fn open_thread(
                 "I could not open a ticket thread here (the bot may lack the Create Private Threads permission in this channel). Please tell the support team.",
             )
         })?;
-    thread.id.add_thread_member(ctx, customer).await?;
-    let mut hello = Message::text(format!(
-        "<@{customer}>, this thread is where the support team will help you. I'll ask a few questions first so they have everything they need."
-    ));
-    hello.ping_users = vec![customer.get()];
-    thread.id.send_message(ctx, hello.channel()).await?;
-    info!(thread = %thread.id, "ticket thread opened");
     Ok(thread.id)
 }
 
@@ -572,24 +783,23 @@ fn customer_name(ctx: &serenity::Context, id: serenity::UserId) -> String {
 
 /// The hand-off: the summary in the thread with the one ping of the support
 /// role, the same summary (no ping) in the staff channel, and the thread
-/// renamed to start with the ticket number. Failures are logged: the ticket
-/// is already stored and listed by `triage tickets`.
-#[instrument(skip(ctx, data, card), fields(ticket = %card.id))]
+/// renamed to start with the ticket number. Both summaries are parts of the
+/// reply: a failed one leaves the reply undelivered, to be posted on the
+/// next try (the ticket itself is stored already). A failed rename is only
+/// logged.
+#[instrument(skip(ctx, data, card, sent), fields(ticket = %card.id))]
 async fn hand_off(
     ctx: &serenity::Context,
     data: &Data,
     thread: ChannelId,
     conv: Conv,
     card: &TicketCard,
-) {
+    sent: &mut Sent,
+) -> Result<(), Error> {
     // First, so that `/ticket` works in the thread as soon as staff see it.
     let engine = data.engine();
     let (id, place) = (card.id, Place::new(thread.to_string()));
-    match super::blocking(move || engine.store().attach_place(id, &place)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => error!(error = %e, "recording the ticket's thread failed"),
-        Err(e) => error!(error = %e, "recording the ticket's thread failed"),
-    }
+    super::blocking(move || engine.store().attach_place(id, &place)).await??;
     let role = data.config().support_role_id.get();
     let summary = render::ticket_summary(card, conv.user);
     let mut in_thread = Message::text(format!(
@@ -598,7 +808,10 @@ async fn hand_off(
     ));
     in_thread.embeds.push(summary.clone());
     in_thread.ping_roles = vec![role];
-    if let Err(e) = thread.send_message(ctx, in_thread.channel()).await {
+    let in_thread = sent
+        .post(ctx, data, thread, &format!("summary:{}", card.id.0), &in_thread, None)
+        .await;
+    if let Err(e) = &in_thread {
         error!(error = %e, "posting the ticket summary in its thread failed");
     }
     let mut for_staff = Message::text(format!(
@@ -607,9 +820,14 @@ async fn hand_off(
     ));
     for_staff.embeds.push(summary);
     let staff = ChannelId::new(data.config().staff_channel_id.get());
-    if let Err(e) = staff.send_message(ctx, for_staff.channel()).await {
+    let for_staff = sent
+        .post(ctx, data, staff, &format!("staff:{}", card.id.0), &for_staff, None)
+        .await;
+    if let Err(e) = &for_staff {
         error!(error = %e, "posting the ticket summary in the staff channel failed");
     }
+    in_thread?;
+    for_staff?;
     // Threads the bot opened carry the ticket number in their name, for
     // people; `/ticket` finds the ticket by the thread's id. A forum post
     // keeps its title.
@@ -631,6 +849,7 @@ async fn hand_off(
         }
     }
     info!("ticket handed to staff");
+    Ok(())
 }
 
 /// The ticket a channel belongs to: the one handed off in this thread, or

@@ -8,6 +8,7 @@ mod components;
 mod escalation;
 mod help_channels;
 mod order;
+mod parts;
 pub mod render;
 pub mod rest;
 pub mod route;

@@ -21,8 +21,11 @@
 //! call them directly or through `spawn_blocking`; the engine holds no lock
 //! between calls, so nothing is ever held across an `.await`.
 
+mod delivery;
 mod flow;
 pub mod redact;
+
+pub use delivery::Progress;
 
 use std::sync::Arc;
 

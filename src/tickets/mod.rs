@@ -405,6 +405,27 @@ pub trait Store: Send + Sync {
     /// Records that `ticket` is handled at `place` (the thread a front end
     /// opened for it). A place holds one ticket: the last attached.
     fn attach_place(&self, ticket: TicketId, place: &Place) -> Result<(), StoreError>;
+    /// Records that part `part` of the reply to input `id` went out (or,
+    /// for `via`, how to answer the input), with what it made, e.g. the
+    /// thread it opened. The first record of a part stands.
+    fn mark_part(
+        &self,
+        id: &InputId,
+        part: &str,
+        detail: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The parts recorded for input `id`, in the order they were recorded.
+    fn parts(&self, id: &InputId) -> Result<Vec<(String, Option<String>)>, StoreError>;
+    /// Records the ticket thread opened for a conversation (the last one).
+    fn set_conversation_thread(
+        &self,
+        key: &ConversationKey,
+        thread: &Place,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The ticket thread opened for a conversation, if any.
+    fn conversation_thread(&self, key: &ConversationKey) -> Result<Option<Place>, StoreError>;
     /// The ticket handled at `place`: the one attached there, else the
     /// newest whose conversation happened there (a forum post).
     fn ticket_at(&self, place: &Place) -> Result<Option<TicketId>, StoreError>;

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_delivery.sql"),
     include_str!("../../migrations/0003_close_reason.sql"),
     include_str!("../../migrations/0004_ticket_places.sql"),
+    include_str!("../../migrations/0005_delivery_parts.sql"),
 ];
 
 /// The SQLite store. `Send + Sync`: the connection sits behind a `Mutex`,
@@ -191,6 +192,60 @@ impl Store for SqliteStore {
             params![place.as_str(), ticket.0],
         )?;
         Ok(())
+    }
+
+    fn mark_part(
+        &self,
+        id: &InputId,
+        part: &str,
+        detail: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        conn.execute(
+            "INSERT INTO delivery_parts (input_id, part, detail, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (input_id, part) DO NOTHING",
+            params![id.as_str(), part, detail, at.unix_timestamp()],
+        )?;
+        Ok(())
+    }
+
+    fn parts(&self, id: &InputId) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT part, detail FROM delivery_parts WHERE input_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt
+            .query_map([id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn set_conversation_thread(
+        &self,
+        key: &ConversationKey,
+        thread: &Place,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        conn.execute(
+            "INSERT INTO conversation_threads (place, user, thread, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (place, user) DO UPDATE SET thread = excluded.thread, at = excluded.at",
+            params![key.place.as_str(), key.user.as_str(), thread.as_str(), at.unix_timestamp()],
+        )?;
+        Ok(())
+    }
+
+    fn conversation_thread(&self, key: &ConversationKey) -> Result<Option<Place>, StoreError> {
+        let conn = self.lock()?;
+        let thread: Option<String> = conn
+            .query_row(
+                "SELECT thread FROM conversation_threads WHERE place = ?1 AND user = ?2",
+                params![key.place.as_str(), key.user.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(thread.map(Place::new))
     }
 
     fn ticket_at(&self, place: &Place) -> Result<Option<TicketId>, StoreError> {
