@@ -121,7 +121,7 @@ impl Here<'_> {
     /// Ends a click whose work failed with a message saying so, so the
     /// customer never watches a spinner or reads "The application did not
     /// respond". Commands are told by `on_error`; messages need nothing.
-    async fn fail(&self, acked: bool) {
+    async fn fail(&self, acked: bool, why: &Error) {
         let Here::Click {
             ctx,
             click,
@@ -131,7 +131,10 @@ impl Here<'_> {
         else {
             return;
         };
-        let m = Message::text(FAILED);
+        let m = Message::text(match why {
+            Error::User(msg) => msg.as_str(),
+            Error::Internal(_) => FAILED,
+        });
         let told = if !acked {
             click
                 .create_response(
@@ -248,7 +251,7 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Res
     let reply: Reply = match reply {
         Ok(r) => r,
         Err(e) => {
-            here.fail(acked).await;
+            here.fail(acked, &e).await;
             return Err(e);
         }
     };
@@ -274,7 +277,7 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Res
     }
     let mut sent = Sent::load(data, id.clone()).await?;
     if let Err(e) = render_reply(&here, conv, reply.outputs, &mut acked, &mut sent).await {
-        here.fail(acked).await;
+        here.fail(acked, &e).await;
         return Err(e);
     }
     data.delivered(id).await

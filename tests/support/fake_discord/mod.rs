@@ -61,6 +61,7 @@ pub use gateway::AUTHENTICATION_FAILED;
 pub use payloads::World;
 pub use record::{path_matches, Direction, Frame, Recorded, Violation};
 
+pub use state::Fault;
 use state::{Outbound, Override, Settings, Shared, State};
 
 /// How the fake behaves; `Default` is Discord's behaviour.
@@ -412,8 +413,48 @@ impl FakeDiscord {
             status,
             body,
             remaining,
+            body_contains: None,
+            fault: Fault::Answer,
         };
         self.shared.with(|st| st.overrides.push(o));
+    }
+
+    /// The most general override: the next `times` requests matching `method`, `pattern` and,
+    /// when given, whose JSON body contains `body_contains` (e.g. a message's words) get
+    /// `fault`: `status` and `body` ([`Fault::Answer`]), a broken connection
+    /// ([`Fault::Reset`]) or no answer at all ([`Fault::Stall`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn inject(
+        &self,
+        method: &str,
+        pattern: &str,
+        body_contains: Option<&str>,
+        fault: Fault,
+        status: u16,
+        body: Value,
+        times: usize,
+    ) {
+        let o = Override {
+            method: method.to_string(),
+            pattern: pattern.to_string(),
+            status,
+            body,
+            remaining: Some(times),
+            body_contains: body_contains.map(str::to_string),
+            fault,
+        };
+        self.shared.with(|st| st.overrides.push(o));
+    }
+
+    /// Stores a user's message in a channel without dispatching it: what was posted while the
+    /// bot's session was gone and will not be replayed (a refused RESUME). Returns it.
+    pub fn store_message(&self, message: Value) -> Value {
+        let id = payloads::id_of(&message, "id");
+        self.shared.with(|st| {
+            st.messages.insert(id, message.clone());
+            st.message_order.push(id);
+        });
+        message
     }
 
     pub fn clear_overrides(&self) {

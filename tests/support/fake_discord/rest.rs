@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::openapi::{self, Invalid};
 use super::payloads::{self, channel_type, perms, LOADING_FLAG};
 use super::record::{path_matches, Recorded, Violation};
-use super::state::{Shared, State};
+use super::state::{Fault, Shared, State};
 
 /// A parsed request.
 struct Incoming {
@@ -106,29 +106,33 @@ pub(crate) struct Reply {
     status: u16,
     /// Null means no body (204).
     body: Value,
+    /// Break the connection, or never answer, instead of sending this.
+    fault: Fault,
 }
 
 impl Reply {
+    fn new(status: u16, body: Value) -> Self {
+        Reply {
+            status,
+            body,
+            fault: Fault::Answer,
+        }
+    }
+
     fn ok(body: Value) -> Self {
-        Reply { status: 200, body }
+        Reply::new(200, body)
     }
 
     fn created(body: Value) -> Self {
-        Reply { status: 201, body }
+        Reply::new(201, body)
     }
 
     fn no_content() -> Self {
-        Reply {
-            status: 204,
-            body: Value::Null,
-        }
+        Reply::new(204, Value::Null)
     }
 
     fn error(status: u16, code: u64, message: &str) -> Self {
-        Reply {
-            status,
-            body: payloads::error_body(code, message),
-        }
+        Reply::new(status, payloads::error_body(code, message))
     }
 
     fn not_found() -> Self {
@@ -158,6 +162,17 @@ impl Reply {
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
+        if matches!(self.fault, Fault::Reset { .. }) {
+            // Headers, then a body that fails: the client's read errors out, as when a
+            // connection drops mid-answer.
+            let broken = futures::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "fake_discord: connection reset",
+                ))
+            });
+            return (StatusCode::OK, axum::body::Body::from_stream(broken)).into_response();
+        }
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if self.body.is_null() {
             return status.into_response();
@@ -208,11 +223,15 @@ pub(crate) async fn handle(
             body: req.body.clone(),
             files: req.files.clone(),
             operation,
-            status: reply.status,
+            status: if matches!(reply.fault, Fault::Answer) { reply.status } else { 0 },
             response: reply.body.clone(),
             at: arrived,
         });
     });
+    if reply.fault == Fault::Stall {
+        // Held until the client goes away (the server drops the task then).
+        std::future::pending::<()>().await;
+    }
     reply.into_response()
 }
 
@@ -255,7 +274,13 @@ fn answer(shared: &Shared, req: &Incoming, operation: &mut Option<String>) -> Re
         }
     }
 
-    if let Some(reply) = take_override(shared, req, path) {
+    if let Some(mut reply) = take_override(shared, req, path) {
+        let applied = matches!(reply.fault, Fault::Stall | Fault::Reset { applied: true });
+        if applied {
+            let routed = shared.with(|st| route(shared, st, req, path));
+            reply.status = routed.status;
+            reply.body = routed.body;
+        }
         return reply;
     }
     if let Some(reply) = refusal {
@@ -310,18 +335,22 @@ fn refuse_locked(
         errors: body.get("errors").cloned().unwrap_or_else(|| body.clone()),
         messages,
     });
-    Reply { status, body }
+    Reply::new(status, body)
 }
 
 fn take_override(shared: &Shared, req: &Incoming, path: &str) -> Option<Reply> {
     shared.with(|st| {
+        let body_text = req.body.to_string();
         let i = st.overrides.iter().position(|o| {
-            o.method.eq_ignore_ascii_case(&req.method) && path_matches(&o.pattern, path)
+            o.method.eq_ignore_ascii_case(&req.method)
+                && path_matches(&o.pattern, path)
+                && o.body_contains.as_deref().is_none_or(|c| body_text.contains(c))
         })?;
         let o = &mut st.overrides[i];
         let reply = Reply {
             status: o.status,
             body: o.body.clone(),
+            fault: o.fault,
         };
         if let Some(left) = o.remaining.as_mut() {
             *left -= 1;
@@ -728,6 +757,19 @@ fn post_message(shared: &Shared, st: &mut State, req: &Incoming, channel_id: u64
     if let Some(refused) = message_rules(st, req, &req.body, true) {
         return refused;
     }
+    // enforce_nonce: a second message with the same nonce from the same author is not
+    // created; Discord answers with the first one.
+    let nonce = req.body.get("nonce").and_then(|n| match n {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    let enforced = req.body.get("enforce_nonce").and_then(Value::as_bool) == Some(true);
+    if let (Some(n), true) = (&nonce, enforced) {
+        if let Some(first) = st.nonces.get(n).and_then(|id| st.messages.get(id)) {
+            return Reply::ok(first.clone());
+        }
+    }
     let kind = if req
         .body
         .get("message_reference")
@@ -737,7 +779,11 @@ fn post_message(shared: &Shared, st: &mut State, req: &Incoming, channel_id: u64
     } else {
         0
     };
-    Reply::ok(shared.create_bot_message(st, channel_id, &req.body, kind))
+    let msg = shared.create_bot_message(st, channel_id, &req.body, kind);
+    if let (Some(n), true) = (nonce, enforced) {
+        st.nonces.insert(n, payloads::id_of(&msg, "id"));
+    }
+    Reply::ok(msg)
 }
 
 fn list_messages(shared: &Shared, st: &State, req: &Incoming, channel_id: u64) -> Reply {
@@ -750,12 +796,27 @@ fn list_messages(shared: &Shared, st: &State, req: &Incoming, channel_id: u64) -
         .unwrap_or(50usize)
         .min(100);
     let channel = channel_id.to_string();
+    let in_channel = |m: &&Value| m["channel_id"].as_str() == Some(channel.as_str());
+    // `after`: the oldest `limit` messages after that id; newest first, like the rest.
+    if let Some(after) = req.query_value("after").and_then(|a| a.parse::<u64>().ok()) {
+        let mut page: Vec<Value> = st
+            .message_order
+            .iter()
+            .filter(|id| **id > after)
+            .filter_map(|id| st.messages.get(id))
+            .filter(in_channel)
+            .take(limit)
+            .cloned()
+            .collect();
+        page.reverse();
+        return Reply::ok(Value::Array(page));
+    }
     let newest_first: Vec<Value> = st
         .message_order
         .iter()
         .rev()
         .filter_map(|id| st.messages.get(id))
-        .filter(|m| m["channel_id"].as_str() == Some(channel.as_str()))
+        .filter(in_channel)
         .take(limit)
         .cloned()
         .collect();

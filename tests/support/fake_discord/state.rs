@@ -83,6 +83,24 @@ pub(crate) struct Override {
     pub body: Value,
     /// How many more requests it answers (None = until cleared).
     pub remaining: Option<usize>,
+    /// Only requests whose JSON body, as text, contains this.
+    pub body_contains: Option<String>,
+    /// What happens instead of a plain answer.
+    pub fault: Fault,
+}
+
+/// A fault an override injects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer `status` and `body` without applying the request.
+    #[default]
+    Answer,
+    /// Apply the request (or not), then break the connection instead of answering: the
+    /// client sees a network error and cannot know whether the request took effect.
+    Reset { applied: bool },
+    /// Apply the request, then never answer (the connection hangs until the client gives up
+    /// or dies): for killing the bot between a post and what it does after.
+    Stall,
 }
 
 /// Everything mutable, behind one lock.
@@ -105,6 +123,8 @@ pub(crate) struct State {
     pub interactions: HashMap<u64, InteractionState>,
     /// Every message the fake knows, by id (the bot's and the ones tests dispatched).
     pub messages: HashMap<u64, Value>,
+    /// Nonces of the bot's messages sent with `enforce_nonce`, and the message each made.
+    pub nonces: HashMap<String, u64>,
     /// Message ids in creation order (for GET /channels/{id}/messages).
     pub message_order: Vec<u64>,
     /// Threads by id (created by the bot, or dispatched by tests as THREAD_CREATE).
