@@ -591,3 +591,82 @@ async fn a_click_whose_work_fails_ends_with_an_edit_saying_so() {
     h.stop().await;
     h.fake.assert_no_violations();
 }
+
+/// Kills the bot process if a test fails before it is done with it.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[cfg(unix)]
+fn spawn_bot(fake: &FakeDiscord, config: &Path) -> KillOnDrop {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("DISCORD_TOKEN", fake.token())
+        .env("DISCORD_API_BASE", fake.base_url())
+        .env("RUST_LOG", "warn")
+        .env_remove("TRIAGE_DB")
+        .env_remove("TRIAGE_KB")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    KillOnDrop(Some(child))
+}
+
+/// SIGKILL between a post and its record: the first question reached
+/// Discord, which never answered before the process died. The next start
+/// resumes the reply and sends that question again with the same nonce;
+/// Discord (`enforce_nonce`) returns the first message instead of posting
+/// it twice. One thread, one question, in order.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_between_a_post_and_its_record_posts_it_once() {
+    let fake = FakeDiscord::start(FakeOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("knowledge")).unwrap();
+    std::fs::write(dir.path().join("knowledge/convot.yaml"), CONVOT).unwrap();
+    let cfg = format!("{}db: {}\n", config_text(dir.path()), dir.path().join("triage.db").display());
+    let config = dir.path().join("triage.yaml");
+    std::fs::write(&config, cfg).unwrap();
+    fake.inject("POST", "/channels/*/messages", Some("1/3"), Fault::Stall, 200, Value::Null, 1);
+
+    let mut bot = spawn_bot(&fake, &config);
+    fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands")).await;
+    let ix = payloads::slash_command(fake.world(), ids::ALICE, ids::HELP_CHANNEL, fake.command_id("escalate"), "escalate", vec![]);
+    fake.dispatch("INTERACTION_CREATE", ix);
+    // The question is posted in Discord; its answer never reaches the bot.
+    let stalled = fake.wait_request(T, |r| r.status == 0 && content(&r.body).contains("1/3")).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &bot.0.as_ref().unwrap().id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = bot.0.take().unwrap().wait();
+
+    let mark = fake.mark();
+    let _bot = spawn_bot(&fake, &config);
+    let again = fake
+        .wait_request_after(mark, T, |r| r.is("POST", &stalled.path) && content(&r.body).contains("1/3"))
+        .await;
+    assert_eq!(again.body["nonce"], stalled.body["nonce"], "the same part, the same nonce");
+    assert_eq!(again.status, 200);
+    let tid = payloads::id_of(&fake.threads()[0], "id");
+    let texts: Vec<String> = fake.messages_in(tid).iter().map(|m| content(m).to_owned()).collect();
+    once_in_order(&texts, &[GREETING, "1/3"]);
+    assert_eq!(fake.threads().len(), 1, "no second thread");
+    let tries: Vec<Recorded> = fake.requests().into_iter().filter(|r| r.is("POST", &stalled.path) && content(&r.body).contains("1/3")).collect();
+    figure("SIGKILL between a post and its record", &tries);
+    // The customer carries on in the same thread.
+    let mark = fake.mark();
+    fake.dispatch("MESSAGE_CREATE", payloads::message_create(fake.world(), ids::ALICE, tid, "app_12345"));
+    fake.wait_request_after(mark, T, |r| r.is("POST", &stalled.path) && content(&r.body).contains("2/3")).await;
+    fake.assert_no_violations();
+}
