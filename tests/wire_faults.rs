@@ -670,3 +670,38 @@ async fn sigkill_between_a_post_and_its_record_posts_it_once() {
     fake.wait_request_after(mark, T, |r| r.is("POST", &stalled.path) && content(&r.body).contains("2/3")).await;
     fake.assert_no_violations();
 }
+
+/// A refused RESUME: the session is gone while the customer answers the
+/// first question. The bot re-identifies (about 5 s, serenity's wait),
+/// reads the ticket thread since the last message it saw, and takes the
+/// answer, once; the ticket is filed with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_typed_while_the_session_could_not_resume_still_counts_once() {
+    let mut h = Harness::ready(Policy::default()).await;
+    h.slash("escalate", vec![]).await;
+    let tid = h.thread().await;
+    h.posted(tid, "1/3").await;
+    let identified = h.fake.connections();
+    h.fake.invalidate_session();
+    h.fake.drop_connection().await;
+    // Typed during the gap: stored by Discord, never dispatched.
+    h.fake
+        .store_message(payloads::message_create(h.fake.world(), ids::ALICE, tid, "app_12345"));
+    h.fake.wait_gateway_op_count(2, 2, T).await;
+    assert!(h.fake.connections() > identified);
+    h.posted(tid, "2/3").await;
+    let history = h
+        .fake
+        .wait_request(T, |r| r.is("GET", &format!("/channels/{tid}/messages")) && r.query.contains("after="))
+        .await;
+    assert_eq!(history.status, 200);
+    h.say(tid, "https://example.com/pricing");
+    h.posted(tid, "3/3").await;
+    h.say(tid, "nothing in the console at all");
+    h.posted(tid, PING).await;
+    once_in_order(&h.texts(tid), &[GREETING, "1/3", "2/3", "3/3", PING]);
+    h.stop().await;
+    let ticket = &h.store.tickets(None).unwrap()[0];
+    assert_eq!(ticket.field("app_key"), Some("app_12345"));
+    h.fake.assert_no_violations();
+}

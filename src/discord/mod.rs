@@ -3,6 +3,7 @@
 //! order per channel and user), and renders the engine's outputs within
 //! Discord's limits. Nothing outside this module knows Discord.
 
+mod catch_up;
 mod commands;
 mod components;
 mod escalation;
@@ -496,6 +497,11 @@ async fn on_event(
         }
         serenity::FullEvent::Resume { .. } => {
             info!("gateway session resumed");
+            Ok(())
+        }
+        // A new session: Discord replays nothing from before it.
+        serenity::FullEvent::Ready { .. } => {
+            catch_up::catch_up(ctx, data).await;
             Ok(())
         }
         _ => Ok(()),

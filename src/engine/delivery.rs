@@ -63,6 +63,12 @@ impl Engine {
         Ok(self.store.set_conversation_thread(key, thread, self.clock.now())?)
     }
 
+    /// Ticket threads waiting for their customer's answers, with the
+    /// newest input seen in each conversation.
+    pub fn open_threads(&self) -> Result<Vec<crate::tickets::OpenThread>, EngineError> {
+        Ok(self.store.open_threads()?)
+    }
+
     /// The engine's clock, for front ends that judge the age of things
     /// (an interaction token) by the same time as the store.
     pub fn now(&self) -> time::OffsetDateTime {

@@ -321,6 +321,15 @@ pub struct UndeliveredReply {
     pub reply: String,
 }
 
+/// A ticket thread waiting for the customer's answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenThread {
+    pub key: ConversationKey,
+    pub thread: Place,
+    /// The newest numeric input id of the conversation, if any.
+    pub last_input: Option<u64>,
+}
+
 /// Why the store failed. These are internal errors, never the user's fault.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -426,6 +435,11 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The ticket thread opened for a conversation, if any.
     fn conversation_thread(&self, key: &ConversationKey) -> Result<Option<Place>, StoreError>;
+    /// Ticket threads whose conversation is waiting for the customer's
+    /// answers (phase `collecting`), each with the newest input id of the
+    /// conversation that is a number (a Discord snowflake): where messages
+    /// missed while the front end was away are looked for.
+    fn open_threads(&self) -> Result<Vec<OpenThread>, StoreError>;
     /// The ticket handled at `place`: the one attached there, else the
     /// newest whose conversation happened there (a forum post).
     fn ticket_at(&self, place: &Place) -> Result<Option<TicketId>, StoreError>;

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::{
     Applied, ConversationKey, Feedback, FieldValue, InputId, InputMeta, LoggedResult, NewEvent,
-    NewQuery, NewTicket, Place, QueryId, QueryRecord, QueryUpdate, Store, StoreError,
+    NewQuery, NewTicket, OpenThread, Place, QueryId, QueryRecord, QueryUpdate, Store, StoreError,
     StoredConversation, Ticket, TicketId, TicketStatus, Tx, UndeliveredReply, UserId,
 };
 use crate::kb::{CheckId, EntryId, FieldId, ProductId};
@@ -246,6 +246,29 @@ impl Store for SqliteStore {
             )
             .optional()?;
         Ok(thread.map(Place::new))
+    }
+
+    fn open_threads(&self) -> Result<Vec<OpenThread>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT c.place, c.user, t.thread,
+                    (SELECT MAX(CAST(i.id AS INTEGER)) FROM inputs i
+                     WHERE i.place = c.place AND i.user = c.user AND i.id GLOB '[0-9]*')
+             FROM conversations c
+             JOIN conversation_threads t ON t.place = c.place AND t.user = c.user
+             WHERE c.phase = 'collecting'
+             ORDER BY c.updated_at",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(OpenThread {
+                    key: ConversationKey::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                    thread: Place::new(r.get::<_, String>(2)?),
+                    last_input: r.get::<_, Option<i64>>(3)?.and_then(|n| u64::try_from(n).ok()),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     fn ticket_at(&self, place: &Place) -> Result<Option<TicketId>, StoreError> {

@@ -233,6 +233,12 @@ impl FakeDiscord {
         })
     }
 
+    /// Forgets the gateway session, as Discord does after a long outage: the bot's next RESUME
+    /// is refused (op 9, `false`) and nothing dispatched before is replayed.
+    pub fn invalidate_session(&self) {
+        self.shared.with(|st| st.session = None);
+    }
+
     /// From now on, answer IDENTIFY with close 4004 (or stop doing so).
     pub fn set_reject_identify(&self, reject: bool) {
         self.shared.with(|st| st.reject_identify = reject);
