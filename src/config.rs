@@ -108,6 +108,8 @@ struct File {
     escalation: Escalation,
     #[serde(default)]
     help_channel_none: HelpChannelNone,
+    #[serde(default = "default_answers_per_minute")]
+    help_answers_per_minute: u32,
     kb: Option<PathBuf>,
     db: Option<PathBuf>,
 }
@@ -128,6 +130,9 @@ pub struct Config {
     pub help_channels: BTreeMap<DiscordId, ProductId>,
     pub escalation: Escalation,
     pub help_channel_none: HelpChannelNone,
+    /// The most questions answered per member and help channel in a
+    /// minute; the rest are ignored (1 to 60).
+    pub help_answers_per_minute: u32,
     /// The knowledge directory, if the file sets one (relative paths are
     /// resolved against the config file's directory).
     pub kb: Option<PathBuf>,
@@ -172,6 +177,12 @@ impl Config {
     /// and type errors, the line and column.
     pub fn parse_str(src: &str) -> Result<Self, String> {
         let f: File = serde_yaml::from_str(src).map_err(|e| describe_yaml_error(src, &e))?;
+        if !(1..=60).contains(&f.help_answers_per_minute) {
+            return Err(format!(
+                "help_answers_per_minute: {} is out of range (1 to 60)",
+                f.help_answers_per_minute
+            ));
+        }
         Ok(Config {
             guild_id: f.guild_id,
             support_role_id: f.support_role_id,
@@ -179,6 +190,7 @@ impl Config {
             help_channels: f.help_channels,
             escalation: f.escalation,
             help_channel_none: f.help_channel_none,
+            help_answers_per_minute: f.help_answers_per_minute,
             kb: f.kb,
             db: f.db,
         })
@@ -208,6 +220,10 @@ impl Config {
     pub fn help_channel(&self, channel: u64) -> Option<&ProductId> {
         DiscordId::new(channel).and_then(|c| self.help_channels.get(&c))
     }
+}
+
+fn default_answers_per_minute() -> u32 {
+    5
 }
 
 /// serde_yaml names the key path for nested values ("help_channels.1:

@@ -705,3 +705,39 @@ async fn an_answer_typed_while_the_session_could_not_resume_still_counts_once() 
     assert_eq!(ticket.field("app_key"), Some("app_12345"));
     h.fake.assert_no_violations();
 }
+
+/// 30 questions from one member in 2 seconds: the first 5 (the default
+/// `help_answers_per_minute`) are answered, the rest ignored; a minute later
+/// (the injected clock moved on) the member is answered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_flooding_a_help_channel_gets_at_most_n_answers_a_minute() {
+    let mut h = Harness::ready(Policy::default()).await;
+    let sent: Vec<Value> = (0..30)
+        .map(|i| h.say(ids::HELP_CHANNEL, &format!("the widget is missing ({i})")))
+        .collect();
+    // Handled after all 30 (one line per member and channel), and not a
+    // help-channel question: its answer says the 30 were dealt with.
+    let sentinel = h.slash("diagnose", vec![opt_string("symptom", "the widget is missing")]).await;
+    h.fake.wait_callback(&sentinel, T).await;
+    *h.clock.ahead.lock().unwrap() = time::Duration::seconds(61);
+    let last = h.say(ids::HELP_CHANNEL, "the widget is missing again");
+    let path = format!("/channels/{}/messages", ids::HELP_CHANNEL);
+    let last_id = last["id"].clone();
+    h.fake
+        .wait_request(T, |r| r.is("POST", &path) && r.body["message_reference"]["message_id"] == last_id)
+        .await;
+    let answered: Vec<usize> = sent
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| {
+            h.fake
+                .requests()
+                .iter()
+                .any(|r| r.is("POST", &path) && r.body["message_reference"]["message_id"] == m["id"])
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(answered, [0, 1, 2, 3, 4], "the first five, once each");
+    h.stop().await;
+    h.fake.assert_no_violations();
+}

@@ -68,6 +68,9 @@ pub(super) async fn on_message(
                 .await?;
             return Ok(());
         }
+        if !data.admit(conv.place, conv.user) {
+            return Ok(());
+        }
         let input = Input::say(msg.id.to_string(), conv.key(), msg.content.clone())
             .in_product(Some(product.clone()));
         return ask(ctx, data, msg, conv, input, false).await;
@@ -96,6 +99,9 @@ pub(super) async fn on_message(
                 place: thread.id,
                 user: msg.author.id.get(),
             };
+            if !data.admit(conv.place, conv.user) {
+                return Ok(());
+            }
             let input = Input::say(msg.id.to_string(), conv.key(), msg.content.clone())
                 .in_product(Some(product.clone()));
             return ask(ctx, data, msg, conv, input, true).await;

@@ -7,6 +7,7 @@ mod catch_up;
 mod commands;
 mod components;
 mod escalation;
+mod flood;
 mod help_channels;
 mod order;
 mod parts;
@@ -194,6 +195,8 @@ pub(crate) struct Data {
     slot: RwLock<Slot>,
     config: Config,
     kb_dir: PathBuf,
+    /// Questions per member and help channel in the current minute.
+    flood: flood::Flood,
 }
 
 #[derive(Clone)]
@@ -247,6 +250,24 @@ impl Data {
     pub(crate) async fn delivered(&self, id: InputId) -> Result<(), Error> {
         let engine = self.engine();
         Ok(blocking(move || engine.mark_delivered(&id)).await??)
+    }
+
+    /// Whether to answer another question from `user` in `channel` this
+    /// minute; logs once when a member goes over the limit.
+    pub(crate) fn admit(&self, channel: u64, user: u64) -> bool {
+        match self.flood.admit(channel, user, self.engine().now()) {
+            flood::Admit::Yes => true,
+            flood::Admit::NoFirst => {
+                info!(
+                    %channel,
+                    %user,
+                    limit = self.config.help_answers_per_minute,
+                    "a member is flooding a help channel; ignoring their questions for the rest of the minute"
+                );
+                false
+            }
+            flood::Admit::No => false,
+        }
     }
 
     /// Whether a member holds the support role.
@@ -406,6 +427,7 @@ pub async fn run(
     let engine = Arc::new(core.engine());
     let data = Arc::new(Data {
         slot: RwLock::new(Slot { core, engine }),
+        flood: flood::Flood::new(settings.config.help_answers_per_minute),
         config: settings.config,
         kb_dir: settings.kb_dir,
     });
