@@ -87,8 +87,14 @@ fn db_path(arg: &Option<PathBuf>) -> PathBuf {
 }
 
 /// Loads the knowledge base for a command, with the path in the error.
+/// A directory that cannot be read says how to point at another one.
 pub(crate) fn load_kb(dir: &std::path::Path) -> anyhow::Result<crate::kb::KnowledgeBase> {
     use anyhow::Context;
-    crate::kb::load_dir(dir)
-        .with_context(|| format!("loading the knowledge base from {}", dir.display()))
+    match crate::kb::load_dir(dir) {
+        Err(crate::kb::KbError::Io { path, error }) if path == dir => Err(anyhow::anyhow!(
+            "cannot read the knowledge base directory {}: {error}\npoint triage at one with --kb DIR or TRIAGE_KB=DIR (the repository's is knowledge/)",
+            dir.display()
+        )),
+        r => r.with_context(|| format!("loading the knowledge base from {}", dir.display())),
+    }
 }

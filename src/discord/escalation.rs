@@ -270,7 +270,8 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Res
         let engine = data.engine();
         let key = conv.key();
         let phase = super::blocking(move || engine.resume(&key)).await??.phase;
-        if phase == Phase::NoMatch {
+        // Idle after a question: it was only a greeting.
+        if matches!(phase, Phase::NoMatch | Phase::Idle) {
             info!("no match in a help channel; staying quiet");
             return data.delivered(id).await;
         }

@@ -423,6 +423,11 @@ impl Step<'_> {
                 ));
                 Ok(State::ChoosingEntry { asked, options })
             }
+            // Nothing to match in "hello": greet, and wait for the question.
+            _ if super::greeting::only_greeting(self.kb, &asked.text) => {
+                self.text(super::greeting::REPLY);
+                Ok(State::Idle)
+            }
             _ => {
                 self.text("I couldn't match that to a problem I know.");
                 self.no_match(asked, product)

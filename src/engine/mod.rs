@@ -23,6 +23,7 @@
 
 mod delivery;
 mod flow;
+mod greeting;
 pub mod redact;
 
 pub use delivery::Progress;

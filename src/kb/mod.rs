@@ -109,10 +109,11 @@ impl fmt::Display for Problem {
 /// Why a knowledge directory could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum KbError {
-    #[error("cannot read knowledge directory {path}: {source}")]
+    /// `error` is not a `source`: the message shows it, once.
+    #[error("cannot read knowledge directory {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{} problem(s) in the knowledge base:\n{}", .0.len(), Problems(.0))]
     Invalid(Vec<Problem>),
@@ -899,9 +900,9 @@ pub fn parse_synonyms(src: &str, origin: &Path) -> Result<Synonyms, Vec<Problem>
 /// Reads every `*.yaml`/`*.yml` file of `dir` (sorted by name) and validates
 /// them together.
 pub fn load_dir(dir: &Path) -> Result<KnowledgeBase, KbError> {
-    let io = |source| KbError::Io {
+    let io = |error| KbError::Io {
         path: dir.to_owned(),
-        source,
+        error,
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
@@ -911,9 +912,9 @@ pub fn load_dir(dir: &Path) -> Result<KnowledgeBase, KbError> {
     paths.sort();
     let mut files = Vec::with_capacity(paths.len());
     for p in paths {
-        let src = std::fs::read_to_string(&p).map_err(|source| KbError::Io {
+        let src = std::fs::read_to_string(&p).map_err(|error| KbError::Io {
             path: p.clone(),
-            source,
+            error,
         })?;
         files.push((p, src));
     }
@@ -930,9 +931,9 @@ pub fn load_dir(dir: &Path) -> Result<KnowledgeBase, KbError> {
     let mut kb = KnowledgeBase::from_sources(&files).map_err(KbError::Invalid)?;
     let fitted = dir.join(FITTED_FILE);
     if fitted.exists() {
-        let json = std::fs::read_to_string(&fitted).map_err(|source| KbError::Io {
+        let json = std::fs::read_to_string(&fitted).map_err(|error| KbError::Io {
             path: fitted.clone(),
-            source,
+            error,
         })?;
         kb.fitted = Some(json);
     }

@@ -335,16 +335,19 @@ pub struct OpenThread {
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("cannot open the database {path}: {source}")]
+    // `error` is not a `source`: the message shows it, once.
+    #[error("cannot open the database {path}: {error}")]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
-    #[error("cannot create the directory {path}: {source}")]
+    #[error("cannot create the directory {path}: {error}")]
     Dir {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    #[error("'{given}' is a {scheme}:// URL, and this store is an embedded SQLite file: pass a file path (--db PATH or TRIAGE_DB), e.g. triage.db")]
+    NotAFile { given: String, scheme: String },
     #[error("the database is at schema version {found}, newer than this triage ({known}); upgrade triage")]
     TooNew { found: i64, known: i64 },
     #[error("corrupt stored value in {what}: {detail}")]

@@ -26,6 +26,34 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_delivery_parts.sql"),
 ];
 
+/// The file a `--db` value names: a path, or a `sqlite://` / `sqlite:`
+/// URL of one. Any other URL (`postgres://…`) is refused rather than taken
+/// as a path (which would create a directory named `postgres:`).
+fn file_path(given: &Path) -> Result<&Path, StoreError> {
+    let Some(text) = given.to_str() else {
+        return Ok(given);
+    };
+    for prefix in ["sqlite://", "sqlite:"] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            return Ok(Path::new(rest));
+        }
+    }
+    match text.split_once("://") {
+        Some((scheme, _))
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            Err(StoreError::NotAFile {
+                given: text.to_owned(),
+                scheme: scheme.to_owned(),
+            })
+        }
+        _ => Ok(given),
+    }
+}
+
 /// The SQLite store. `Send + Sync`: the connection sits behind a `Mutex`,
 /// held only for the duration of one call (never across an `.await`, since
 /// no call is async). Writes serialize; that is the point of one process
@@ -37,15 +65,16 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = file_path(path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            std::fs::create_dir_all(dir).map_err(|error| StoreError::Dir {
                 path: dir.to_owned(),
-                source,
+                error,
             })?;
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        let conn = Connection::open(path).map_err(|error| StoreError::Open {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Self::with_connection(conn)
     }
@@ -662,6 +691,18 @@ fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_url_is_refused_and_sqlite_urls_are_files() {
+        let refused = SqliteStore::open(Path::new("postgres://triage@db/triage"));
+        let err = refused.err().expect("a URL is not a file").to_string();
+        assert!(err.contains("postgres://") && err.contains("--db PATH"), "{err}");
+        assert!(!Path::new("postgres:").exists(), "no directory named `postgres:`");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.db");
+        SqliteStore::open(Path::new(&format!("sqlite://{}", file.display()))).unwrap();
+        assert!(file.exists());
+    }
 
     #[test]
     fn migrations_run_once_and_reopen_cleanly() {
