@@ -19,7 +19,9 @@ use triage::matcher::{Matcher, Query};
 
 fn shipped() -> &'static Arc<KnowledgeBase> {
     static KB: OnceLock<Arc<KnowledgeBase>> = OnceLock::new();
-    KB.get_or_init(|| Arc::new(kb::load_dir(Path::new("knowledge")).expect("the shipped knowledge base loads")))
+    KB.get_or_init(|| {
+        Arc::new(kb::load_dir(Path::new("knowledge")).expect("the shipped knowledge base loads"))
+    })
 }
 
 fn matcher() -> &'static Matcher {
@@ -34,22 +36,26 @@ const CONFIG: &str = include_str!("../triage.example.yaml");
 /// to valid that the loader gets deep into it.
 fn mutated(original: &'static str) -> impl Strategy<Value = String> {
     let len = original.len();
-    prop::collection::vec((0..len, 0usize..12, "[ -~\n\t:\\-\"'{}\\[\\]#&*!|>%@`]{0,8}"), 1..6).prop_map(
-        move |edits| {
-            let mut s = original.as_bytes().to_vec();
-            for (at, cut, insert) in edits {
-                let at = at.min(s.len());
-                let end = (at + cut).min(s.len());
-                s.splice(at..end, insert.bytes());
-            }
-            String::from_utf8_lossy(&s).into_owned()
-        },
+    prop::collection::vec(
+        (0..len, 0usize..12, "[ -~\n\t:\\-\"'{}\\[\\]#&*!|>%@`]{0,8}"),
+        1..6,
     )
+    .prop_map(move |edits| {
+        let mut s = original.as_bytes().to_vec();
+        for (at, cut, insert) in edits {
+            let at = at.min(s.len());
+            let end = (at + cut).min(s.len());
+            s.splice(at..end, insert.bytes());
+        }
+        String::from_utf8_lossy(&s).into_owned()
+    })
 }
 
 fn cases(n: u32) -> ProptestConfig {
     // PROPTEST_CASES, when set, wins (proptest reads it for the default).
-    let from_env = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok());
+    let from_env = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok());
     ProptestConfig {
         cases: from_env.unwrap_or(n),
         failure_persistence: None,

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake_discord::payloads::{self, ids, opt_string};
-use fake_discord::{Fault, FakeDiscord, FakeOptions, Recorded};
+use fake_discord::{FakeDiscord, FakeOptions, Fault, Recorded};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -179,7 +179,9 @@ impl Harness {
             let _ = stopped.await;
         })));
         self.fake
-            .wait_request_after(mark, T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))
+            .wait_request_after(mark, T, |r| {
+                r.is("PUT", "/applications/*/guilds/*/commands")
+            })
             .await;
     }
 
@@ -204,7 +206,14 @@ impl Harness {
 
     async fn slash(&self, name: &str, options: Vec<Value>) -> Value {
         let id = self.fake.command_id(name);
-        let ix = payloads::slash_command(self.fake.world(), ids::ALICE, ids::HELP_CHANNEL, id, name, options);
+        let ix = payloads::slash_command(
+            self.fake.world(),
+            ids::ALICE,
+            ids::HELP_CHANNEL,
+            id,
+            name,
+            options,
+        );
         self.fake.dispatch("INTERACTION_CREATE", ix.clone());
         ix
     }
@@ -220,7 +229,9 @@ impl Harness {
         let path = format!("/channels/{channel}/messages");
         let needle = needle.to_owned();
         self.fake
-            .wait_request(T, move |r| r.is("POST", &path) && r.status == 200 && content(&r.body).contains(&needle))
+            .wait_request(T, move |r| {
+                r.is("POST", &path) && r.status == 200 && content(&r.body).contains(&needle)
+            })
             .await
     }
 
@@ -295,7 +306,11 @@ fn once_in_order(texts: &[String], needles: &[&str]) {
             .filter(|(_, t)| t.contains(n))
             .map(|(i, _)| i)
             .collect();
-        assert_eq!(hits.len(), 1, "`{n}` should appear exactly once in {texts:#?}");
+        assert_eq!(
+            hits.len(),
+            1,
+            "`{n}` should appear exactly once in {texts:#?}"
+        );
         assert!(last < Some(hits[0]), "`{n}` is out of order in {texts:#?}");
         last = Some(hits[0]);
     }
@@ -331,10 +346,19 @@ async fn a_500_on_each_part_of_an_escalation_is_retried_and_posted_once() {
     let h = Harness::ready(Policy::default()).await;
     let e500 = payloads::error_body(0, "500: Internal Server Error");
     for needle in [GREETING, "1/3", PING] {
-        h.fake.inject("POST", "/channels/*/messages", Some(needle), Fault::Answer, 500, e500.clone(), 1);
+        h.fake.inject(
+            "POST",
+            "/channels/*/messages",
+            Some(needle),
+            Fault::Answer,
+            500,
+            e500.clone(),
+            1,
+        );
     }
     let staff = format!("/channels/{}/messages", ids::STAFF_CHANNEL);
-    h.fake.inject("POST", &staff, None, Fault::Answer, 500, e500, 1);
+    h.fake
+        .inject("POST", &staff, None, Fault::Answer, 500, e500, 1);
 
     let ix = h.slash("escalate", vec![]).await;
     let tid = h.thread().await;
@@ -349,24 +373,40 @@ async fn a_500_on_each_part_of_an_escalation_is_retried_and_posted_once() {
     for (fault, needle, path) in [
         ("500 on the thread greeting", GREETING, thread_path.as_str()),
         ("500 on the first question", "1/3", thread_path.as_str()),
-        ("500 on the summary with the ping", PING, thread_path.as_str()),
+        (
+            "500 on the summary with the ping",
+            PING,
+            thread_path.as_str(),
+        ),
         ("500 on the staff summary", "Ticket", staff.as_str()),
     ] {
         let tries = h.attempts("POST", path, needle);
         assert_eq!(tries.len(), 2, "{fault}: one failure, one success");
         assert_eq!((tries[0].status, tries[1].status), (500, 200));
-        assert_eq!(tries[0].body["nonce"], tries[1].body["nonce"], "the retry is the same message");
+        assert_eq!(
+            tries[0].body["nonce"], tries[1].body["nonce"],
+            "the retry is the same message"
+        );
         assert_eq!(tries[1].body["enforce_nonce"], true);
         figure(fault, &tries);
     }
     // The private /escalate answer was the pointer, edited into the deferral.
     let pointer = h.fake.original_message(&ix).unwrap();
     assert!(content(&pointer).contains(&format!("<#{tid}>")));
-    assert!(!h.public_texts(ids::HELP_CHANNEL).iter().any(|t| t.contains(&format!("<#{tid}>"))), "nothing private in public");
+    assert!(
+        !h.public_texts(ids::HELP_CHANNEL)
+            .iter()
+            .any(|t| t.contains(&format!("<#{tid}>"))),
+        "nothing private in public"
+    );
     let mut h = h;
     h.stop().await;
     // Stopped: every handler finished its writes.
-    assert!(h.store.undelivered(time::OffsetDateTime::UNIX_EPOCH).unwrap().is_empty());
+    assert!(h
+        .store
+        .undelivered(time::OffsetDateTime::UNIX_EPOCH)
+        .unwrap()
+        .is_empty());
     h.fake.assert_no_violations();
 }
 
@@ -379,9 +419,18 @@ async fn rate_limits_from_a_proxy_are_waited_out_and_global_ones_pause_every_sen
     let mut h = Harness::ready(Policy::default()).await;
     // As twilight-http-proxy and nirn-proxy answer: no `code`.
     let limited = |global: bool| json!({"message": "You are being rate limited.", "retry_after": 0.3, "global": global});
-    h.fake.inject("POST", "/channels/*/messages", Some("1/3"), Fault::Answer, 429, limited(false), 1);
+    h.fake.inject(
+        "POST",
+        "/channels/*/messages",
+        Some("1/3"),
+        Fault::Answer,
+        429,
+        limited(false),
+        1,
+    );
     let staff = format!("/channels/{}/messages", ids::STAFF_CHANNEL);
-    h.fake.inject("POST", &staff, None, Fault::Answer, 429, limited(true), 1);
+    h.fake
+        .inject("POST", &staff, None, Fault::Answer, 429, limited(true), 1);
 
     h.slash("escalate", vec![]).await;
     let tid = h.thread().await;
@@ -393,11 +442,20 @@ async fn rate_limits_from_a_proxy_are_waited_out_and_global_ones_pause_every_sen
     once_in_order(&h.texts(tid), &[GREETING, "1/3", "2/3", "3/3", PING]);
     once_in_order(&h.texts(ids::STAFF_CHANNEL), &["Ticket"]);
     let question = h.attempts("POST", &format!("/channels/{tid}/messages"), "1/3");
-    assert_eq!(question.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 200]);
-    assert!(question[0].response.get("code").is_none(), "the proxy's body had no code");
+    assert_eq!(
+        question.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [429, 200]
+    );
+    assert!(
+        question[0].response.get("code").is_none(),
+        "the proxy's body had no code"
+    );
     figure("429 per route (proxy body, retry_after 0.3 s)", &question);
     let summary = h.attempts("POST", &staff, "Ticket");
-    assert_eq!(summary.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 200]);
+    assert_eq!(
+        summary.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [429, 200]
+    );
     figure("429 global (retry_after 0.3 s)", &summary);
     // The global pause: no request of any kind reached Discord between the
     // 429 and the end of its retry_after (the fake's clock, not a timing).
@@ -409,7 +467,10 @@ async fn rate_limits_from_a_proxy_are_waited_out_and_global_ones_pause_every_sen
         .filter(|r| r.at > limited_at && r.at < limited_at + Duration::from_millis(300))
         .map(|r| format!("{} {}", r.method, r.path))
         .collect();
-    assert!(during.is_empty(), "sent during a global rate limit: {during:?}");
+    assert!(
+        during.is_empty(),
+        "sent during a global rate limit: {during:?}"
+    );
     h.stop().await;
     h.fake.assert_no_violations();
 }
@@ -422,22 +483,65 @@ async fn rate_limits_from_a_proxy_are_waited_out_and_global_ones_pause_every_sen
 async fn a_network_error_on_the_callback_is_retried_and_answered_once() {
     let mut h = Harness::ready(Policy::default()).await;
     for applied in [true, false] {
-        h.fake.inject("POST", "/interactions/*/*/callback", None, Fault::Reset { applied }, 200, Value::Null, 1);
-        let ix = h.slash("diagnose", vec![opt_string("symptom", "the widget is missing")]).await;
-        let path = format!("/interactions/{}/{}/callback", payloads::id_of(&ix, "id"), ix["token"].as_str().unwrap());
+        h.fake.inject(
+            "POST",
+            "/interactions/*/*/callback",
+            None,
+            Fault::Reset { applied },
+            200,
+            Value::Null,
+            1,
+        );
+        let ix = h
+            .slash(
+                "diagnose",
+                vec![opt_string("symptom", "the widget is missing")],
+            )
+            .await;
+        let path = format!(
+            "/interactions/{}/{}/callback",
+            payloads::id_of(&ix, "id"),
+            ix["token"].as_str().unwrap()
+        );
         h.fake
             .wait_request(T, |r| r.is("POST", &path) && r.status != 0)
             .await;
         // Then a sentinel from the same user, handled after it.
-        let sentinel = h.slash("diagnose", vec![opt_string("symptom", "nothing to do with it")]).await;
+        let sentinel = h
+            .slash(
+                "diagnose",
+                vec![opt_string("symptom", "nothing to do with it")],
+            )
+            .await;
         h.fake.wait_callback(&sentinel, T).await;
-        let tries: Vec<Recorded> = h.fake.requests().into_iter().filter(|r| r.is("POST", &path)).collect();
+        let tries: Vec<Recorded> = h
+            .fake
+            .requests()
+            .into_iter()
+            .filter(|r| r.is("POST", &path))
+            .collect();
         assert_eq!(tries.len(), 2, "one broken attempt, one retry");
         let answer = h.fake.original_message(&ix).expect("answered");
-        assert!(answer["embeds"][0]["title"].as_str().unwrap().contains("widget"));
-        assert_ne!(answer["flags"].as_u64().unwrap_or(0) & payloads::EPHEMERAL_FLAG, 0, "still private");
-        assert!(!h.public_texts(ids::HELP_CHANNEL).iter().any(|t| t.contains("widget")), "nothing private in public");
-        let what = if applied { "network error after the callback landed (40060 on retry)" } else { "network error before the callback landed" };
+        assert!(answer["embeds"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("widget"));
+        assert_ne!(
+            answer["flags"].as_u64().unwrap_or(0) & payloads::EPHEMERAL_FLAG,
+            0,
+            "still private"
+        );
+        assert!(
+            !h.public_texts(ids::HELP_CHANNEL)
+                .iter()
+                .any(|t| t.contains("widget")),
+            "nothing private in public"
+        );
+        let what = if applied {
+            "network error after the callback landed (40060 on retry)"
+        } else {
+            "network error before the callback landed"
+        };
         assert_eq!(tries[1].status, if applied { 400 } else { 204 }, "{what}");
         figure(what, &tries);
     }
@@ -465,15 +569,29 @@ async fn a_half_delivered_reply_resumes_after_a_restart_without_a_second_thread(
     h.fake
         .wait_request(T, |r| r.status == 403 && content(&r.body).contains("1/3"))
         .await;
-    assert_eq!(h.store.undelivered(time::OffsetDateTime::UNIX_EPOCH).unwrap().len(), 1, "not delivered");
+    assert_eq!(
+        h.store
+            .undelivered(time::OffsetDateTime::UNIX_EPOCH)
+            .unwrap()
+            .len(),
+        1,
+        "not delivered"
+    );
     h.restart().await;
     h.posted(tid, "1/3").await;
     h.answer_fields(tid).await;
     h.posted(tid, PING).await;
-    let threads = h.attempts("POST", &format!("/channels/{}/threads", ids::HELP_CHANNEL), "");
+    let threads = h.attempts(
+        "POST",
+        &format!("/channels/{}/threads", ids::HELP_CHANNEL),
+        "",
+    );
     assert_eq!(threads.len(), 1, "one thread for the conversation");
     once_in_order(&h.texts(tid), &[GREETING, "1/3", "2/3", "3/3", PING]);
-    figure("restart with a half-delivered reply", &h.attempts("POST", &format!("/channels/{tid}/messages"), "1/3"));
+    figure(
+        "restart with a half-delivered reply",
+        &h.attempts("POST", &format!("/channels/{tid}/messages"), "1/3"),
+    );
     h.stop().await;
     h.fake.assert_no_violations();
 }
@@ -502,20 +620,41 @@ async fn a_private_reply_is_reposted_privately_after_a_restart() {
     let tid = h.thread().await;
     // The bot gave up on the edit within its budget and told the user.
     h.fake
-        .wait_request(T, |r| r.is("POST", "/webhooks/*/*") && content(&r.body).contains("went wrong"))
+        .wait_request(T, |r| {
+            r.is("POST", "/webhooks/*/*") && content(&r.body).contains("went wrong")
+        })
         .await;
     h.fake.clear_overrides();
     h.restart().await;
     let token = ix["token"].as_str().unwrap().to_owned();
     let follow = h
         .fake
-        .wait_request(T, |r| r.is("POST", &format!("/webhooks/*/{token}")) && content(&r.body).contains(&format!("<#{tid}>")))
+        .wait_request(T, |r| {
+            r.is("POST", &format!("/webhooks/*/{token}"))
+                && content(&r.body).contains(&format!("<#{tid}>"))
+        })
         .await;
-    assert_ne!(follow.body["flags"].as_u64().unwrap_or(0) & payloads::EPHEMERAL_FLAG, 0, "private");
+    assert_ne!(
+        follow.body["flags"].as_u64().unwrap_or(0) & payloads::EPHEMERAL_FLAG,
+        0,
+        "private"
+    );
     h.posted(tid, "1/3").await;
-    assert!(!h.public_texts(ids::HELP_CHANNEL).iter().any(|t| t.contains(&format!("<#{tid}>"))), "never public");
+    assert!(
+        !h.public_texts(ids::HELP_CHANNEL)
+            .iter()
+            .any(|t| t.contains(&format!("<#{tid}>"))),
+        "never public"
+    );
     once_in_order(&h.texts(tid), &[GREETING, "1/3"]);
-    figure("private reply re-posted after restart", &h.attempts("POST", &format!("/webhooks/*/{token}"), &format!("<#{tid}>")));
+    figure(
+        "private reply re-posted after restart",
+        &h.attempts(
+            "POST",
+            &format!("/webhooks/*/{token}"),
+            &format!("<#{tid}>"),
+        ),
+    );
     h.stop().await;
     h.fake.assert_no_violations();
 }
@@ -542,7 +681,9 @@ async fn a_private_reply_is_dropped_once_its_token_expired() {
     let ix = h.slash("escalate", vec![]).await;
     let tid = h.thread().await;
     h.fake
-        .wait_request(T, |r| r.is("POST", "/webhooks/*/*") && content(&r.body).contains("went wrong"))
+        .wait_request(T, |r| {
+            r.is("POST", "/webhooks/*/*") && content(&r.body).contains("went wrong")
+        })
         .await;
     h.fake.clear_overrides();
     *h.clock.ahead.lock().unwrap() = time::Duration::minutes(16);
@@ -550,10 +691,23 @@ async fn a_private_reply_is_dropped_once_its_token_expired() {
     h.posted(tid, "1/3").await;
     let token = ix["token"].as_str().unwrap().to_owned();
     let pointer = format!("<#{tid}>");
-    assert!(h.attempts("POST", &format!("/webhooks/*/{token}"), &pointer).is_empty(), "dropped");
-    assert!(!h.public_texts(ids::HELP_CHANNEL).iter().any(|t| t.contains(&pointer)), "never public");
+    assert!(
+        h.attempts("POST", &format!("/webhooks/*/{token}"), &pointer)
+            .is_empty(),
+        "dropped"
+    );
+    assert!(
+        !h.public_texts(ids::HELP_CHANNEL)
+            .iter()
+            .any(|t| t.contains(&pointer)),
+        "never public"
+    );
     h.stop().await;
-    assert!(h.store.undelivered(time::OffsetDateTime::UNIX_EPOCH).unwrap().is_empty());
+    assert!(h
+        .store
+        .undelivered(time::OffsetDateTime::UNIX_EPOCH)
+        .unwrap()
+        .is_empty());
     h.fake.assert_no_violations();
 }
 
@@ -562,7 +716,12 @@ async fn a_private_reply_is_dropped_once_its_token_expired() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_click_whose_work_fails_ends_with_an_edit_saying_so() {
     let mut h = Harness::ready(Policy::default()).await;
-    let ix = h.slash("diagnose", vec![opt_string("symptom", "the widget is missing")]).await;
+    let ix = h
+        .slash(
+            "diagnose",
+            vec![opt_string("symptom", "the widget is missing")],
+        )
+        .await;
     h.fake.wait_callback(&ix, T).await;
     let msg = h.fake.original_message(&ix).unwrap();
     let broken = payloads::custom_ids(&msg)
@@ -587,7 +746,11 @@ async fn a_click_whose_work_fails_ends_with_an_edit_saying_so() {
         .fake
         .wait_request(T, |r| r.is("PATCH", "/webhooks/*/*/messages/@original"))
         .await;
-    assert!(content(&edit.body).contains("could not open a ticket thread"), "{}", edit.body);
+    assert!(
+        content(&edit.body).contains("could not open a ticket thread"),
+        "{}",
+        edit.body
+    );
     h.stop().await;
     h.fake.assert_no_violations();
 }
@@ -633,17 +796,39 @@ async fn sigkill_between_a_post_and_its_record_posts_it_once() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("knowledge")).unwrap();
     std::fs::write(dir.path().join("knowledge/convot.yaml"), CONVOT).unwrap();
-    let cfg = format!("{}db: {}\n", config_text(dir.path()), dir.path().join("triage.db").display());
+    let cfg = format!(
+        "{}db: {}\n",
+        config_text(dir.path()),
+        dir.path().join("triage.db").display()
+    );
     let config = dir.path().join("triage.yaml");
     std::fs::write(&config, cfg).unwrap();
-    fake.inject("POST", "/channels/*/messages", Some("1/3"), Fault::Stall, 200, Value::Null, 1);
+    fake.inject(
+        "POST",
+        "/channels/*/messages",
+        Some("1/3"),
+        Fault::Stall,
+        200,
+        Value::Null,
+        1,
+    );
 
     let mut bot = spawn_bot(&fake, &config);
-    fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands")).await;
-    let ix = payloads::slash_command(fake.world(), ids::ALICE, ids::HELP_CHANNEL, fake.command_id("escalate"), "escalate", vec![]);
+    fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))
+        .await;
+    let ix = payloads::slash_command(
+        fake.world(),
+        ids::ALICE,
+        ids::HELP_CHANNEL,
+        fake.command_id("escalate"),
+        "escalate",
+        vec![],
+    );
     fake.dispatch("INTERACTION_CREATE", ix);
     // The question is posted in Discord; its answer never reaches the bot.
-    let stalled = fake.wait_request(T, |r| r.status == 0 && content(&r.body).contains("1/3")).await;
+    let stalled = fake
+        .wait_request(T, |r| r.status == 0 && content(&r.body).contains("1/3"))
+        .await;
     let killed = std::process::Command::new("kill")
         .args(["-KILL", &bot.0.as_ref().unwrap().id().to_string()])
         .status()
@@ -654,20 +839,39 @@ async fn sigkill_between_a_post_and_its_record_posts_it_once() {
     let mark = fake.mark();
     let _bot = spawn_bot(&fake, &config);
     let again = fake
-        .wait_request_after(mark, T, |r| r.is("POST", &stalled.path) && content(&r.body).contains("1/3"))
+        .wait_request_after(mark, T, |r| {
+            r.is("POST", &stalled.path) && content(&r.body).contains("1/3")
+        })
         .await;
-    assert_eq!(again.body["nonce"], stalled.body["nonce"], "the same part, the same nonce");
+    assert_eq!(
+        again.body["nonce"], stalled.body["nonce"],
+        "the same part, the same nonce"
+    );
     assert_eq!(again.status, 200);
     let tid = payloads::id_of(&fake.threads()[0], "id");
-    let texts: Vec<String> = fake.messages_in(tid).iter().map(|m| content(m).to_owned()).collect();
+    let texts: Vec<String> = fake
+        .messages_in(tid)
+        .iter()
+        .map(|m| content(m).to_owned())
+        .collect();
     once_in_order(&texts, &[GREETING, "1/3"]);
     assert_eq!(fake.threads().len(), 1, "no second thread");
-    let tries: Vec<Recorded> = fake.requests().into_iter().filter(|r| r.is("POST", &stalled.path) && content(&r.body).contains("1/3")).collect();
+    let tries: Vec<Recorded> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.is("POST", &stalled.path) && content(&r.body).contains("1/3"))
+        .collect();
     figure("SIGKILL between a post and its record", &tries);
     // The customer carries on in the same thread.
     let mark = fake.mark();
-    fake.dispatch("MESSAGE_CREATE", payloads::message_create(fake.world(), ids::ALICE, tid, "app_12345"));
-    fake.wait_request_after(mark, T, |r| r.is("POST", &stalled.path) && content(&r.body).contains("2/3")).await;
+    fake.dispatch(
+        "MESSAGE_CREATE",
+        payloads::message_create(fake.world(), ids::ALICE, tid, "app_12345"),
+    );
+    fake.wait_request_after(mark, T, |r| {
+        r.is("POST", &stalled.path) && content(&r.body).contains("2/3")
+    })
+    .await;
     fake.assert_no_violations();
 }
 
@@ -685,14 +889,20 @@ async fn an_answer_typed_while_the_session_could_not_resume_still_counts_once() 
     h.fake.invalidate_session();
     h.fake.drop_connection().await;
     // Typed during the gap: stored by Discord, never dispatched.
-    h.fake
-        .store_message(payloads::message_create(h.fake.world(), ids::ALICE, tid, "app_12345"));
+    h.fake.store_message(payloads::message_create(
+        h.fake.world(),
+        ids::ALICE,
+        tid,
+        "app_12345",
+    ));
     h.fake.wait_gateway_op_count(2, 2, T).await;
     assert!(h.fake.connections() > identified);
     h.posted(tid, "2/3").await;
     let history = h
         .fake
-        .wait_request(T, |r| r.is("GET", &format!("/channels/{tid}/messages")) && r.query.contains("after="))
+        .wait_request(T, |r| {
+            r.is("GET", &format!("/channels/{tid}/messages")) && r.query.contains("after=")
+        })
         .await;
     assert_eq!(history.status, 200);
     h.say(tid, "https://example.com/pricing");
@@ -717,23 +927,29 @@ async fn a_member_flooding_a_help_channel_gets_at_most_n_answers_a_minute() {
         .collect();
     // Handled after all 30 (one line per member and channel), and not a
     // help-channel question: its answer says the 30 were dealt with.
-    let sentinel = h.slash("diagnose", vec![opt_string("symptom", "the widget is missing")]).await;
+    let sentinel = h
+        .slash(
+            "diagnose",
+            vec![opt_string("symptom", "the widget is missing")],
+        )
+        .await;
     h.fake.wait_callback(&sentinel, T).await;
     *h.clock.ahead.lock().unwrap() = time::Duration::seconds(61);
     let last = h.say(ids::HELP_CHANNEL, "the widget is missing again");
     let path = format!("/channels/{}/messages", ids::HELP_CHANNEL);
     let last_id = last["id"].clone();
     h.fake
-        .wait_request(T, |r| r.is("POST", &path) && r.body["message_reference"]["message_id"] == last_id)
+        .wait_request(T, |r| {
+            r.is("POST", &path) && r.body["message_reference"]["message_id"] == last_id
+        })
         .await;
     let answered: Vec<usize> = sent
         .iter()
         .enumerate()
         .filter(|(_, m)| {
-            h.fake
-                .requests()
-                .iter()
-                .any(|r| r.is("POST", &path) && r.body["message_reference"]["message_id"] == m["id"])
+            h.fake.requests().iter().any(|r| {
+                r.is("POST", &path) && r.body["message_reference"]["message_id"] == m["id"]
+            })
         })
         .map(|(i, _)| i)
         .collect();

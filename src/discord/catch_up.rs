@@ -23,7 +23,10 @@ pub(super) async fn catch_up(ctx: &serenity::Context, data: &Data) {
         Err(e) => return warn!(error = %e, "cannot list the open ticket threads"),
     };
     for t in open {
-        let (Ok(thread), Ok(user)) = (t.thread.as_str().parse::<u64>(), t.key.user.as_str().parse::<u64>()) else {
+        let (Ok(thread), Ok(user)) = (
+            t.thread.as_str().parse::<u64>(),
+            t.key.user.as_str().parse::<u64>(),
+        ) else {
             continue;
         };
         // Nothing in the thread is older than the thread itself.
@@ -47,7 +50,12 @@ async fn thread_since(
     };
     loop {
         let mut page = thread
-            .messages(ctx, serenity::GetMessages::new().after(MessageId::new(after)).limit(PAGE))
+            .messages(
+                ctx,
+                serenity::GetMessages::new()
+                    .after(MessageId::new(after))
+                    .limit(PAGE),
+            )
             .await?;
         if page.is_empty() {
             return Ok(());

@@ -123,10 +123,7 @@ impl Here<'_> {
     /// respond". Commands are told by `on_error`; messages need nothing.
     async fn fail(&self, acked: bool, why: &Error) {
         let Here::Click {
-            ctx,
-            click,
-            update,
-            ..
+            ctx, click, update, ..
         } = self
         else {
             return;
@@ -137,18 +134,12 @@ impl Here<'_> {
         });
         let told = if !acked {
             click
-                .create_response(
-                    ctx,
-                    CreateInteractionResponse::Message(m.interaction(true)),
-                )
+                .create_response(ctx, CreateInteractionResponse::Message(m.interaction(true)))
                 .await
                 .map(drop)
         } else if *update {
             // Acknowledged as an update of the clicked message: keep it.
-            click
-                .create_followup(ctx, m.followup(true))
-                .await
-                .map(drop)
+            click.create_followup(ctx, m.followup(true)).await.map(drop)
         } else {
             click.edit_response(ctx, m.edit()).await.map(drop)
         };
@@ -517,7 +508,14 @@ async fn send_here(
                 // The customer is pinged by the reply itself, once.
                 let reference = (i == 0).then_some((*target, true));
                 let posted = sent
-                    .post(ctx.serenity_context(), data, target.channel_id, &format!("here:{i}"), m, reference)
+                    .post(
+                        ctx.serenity_context(),
+                        data,
+                        target.channel_id,
+                        &format!("here:{i}"),
+                        m,
+                        reference,
+                    )
                     .await?;
                 if first.is_none() {
                     first = posted;
@@ -574,8 +572,15 @@ async fn send_here(
         Here::Channel { ctx, msg, .. } => {
             for (i, m) in msgs.iter().enumerate() {
                 let reference = (i == 0).then_some((*msg, false));
-                sent.post(ctx, data, msg.channel_id, &format!("here:{i}"), m, reference)
-                    .await?;
+                sent.post(
+                    ctx,
+                    data,
+                    msg.channel_id,
+                    &format!("here:{i}"),
+                    m,
+                    reference,
+                )
+                .await?;
             }
         }
         Here::Late {
@@ -710,7 +715,8 @@ async fn ticket_thread(
         "<@{customer}>, this thread is where the support team will help you. I'll ask a few questions first so they have everything they need."
     ));
     hello.ping_users = vec![customer.get()];
-    sent.post(ctx, data, thread, "greeting", &hello, None).await?;
+    sent.post(ctx, data, thread, "greeting", &hello, None)
+        .await?;
     Ok(thread)
 }
 
@@ -731,8 +737,7 @@ async fn earlier_thread(
     let id = ChannelId::new(known.as_str().parse().ok()?);
     match ctx.http.get_channel(id).await {
         Ok(serenity::Channel::Guild(c))
-            if c.parent_id == Some(parent)
-                && !c.thread_metadata.is_some_and(|m| m.locked) =>
+            if c.parent_id == Some(parent) && !c.thread_metadata.is_some_and(|m| m.locked) =>
         {
             Some(id)
         }
@@ -813,7 +818,14 @@ async fn hand_off(
     in_thread.embeds.push(summary.clone());
     in_thread.ping_roles = vec![role];
     let in_thread = sent
-        .post(ctx, data, thread, &format!("summary:{}", card.id.0), &in_thread, None)
+        .post(
+            ctx,
+            data,
+            thread,
+            &format!("summary:{}", card.id.0),
+            &in_thread,
+            None,
+        )
         .await;
     if let Err(e) = &in_thread {
         error!(error = %e, "posting the ticket summary in its thread failed");
@@ -825,7 +837,14 @@ async fn hand_off(
     for_staff.embeds.push(summary);
     let staff = ChannelId::new(data.config().staff_channel_id.get());
     let for_staff = sent
-        .post(ctx, data, staff, &format!("staff:{}", card.id.0), &for_staff, None)
+        .post(
+            ctx,
+            data,
+            staff,
+            &format!("staff:{}", card.id.0),
+            &for_staff,
+            None,
+        )
         .await;
     if let Err(e) = &for_staff {
         error!(error = %e, "posting the ticket summary in the staff channel failed");

@@ -48,9 +48,15 @@ impl Flood {
         if windows.len() > PRUNE_AT {
             windows.retain(|_, w| now - w.start < WINDOW);
         }
-        let w = windows.entry((channel, user)).or_insert(Window { start: now, count: 0 });
+        let w = windows.entry((channel, user)).or_insert(Window {
+            start: now,
+            count: 0,
+        });
         if now - w.start >= WINDOW {
-            *w = Window { start: now, count: 0 };
+            *w = Window {
+                start: now,
+                count: 0,
+            };
         }
         w.count += 1;
         if w.count <= self.per_minute {
@@ -75,7 +81,10 @@ mod tests {
         let got: Vec<Admit> = (0..30)
             .map(|i| f.admit(1, 7, t + Duration::milliseconds(i * 60)))
             .collect();
-        assert_eq!(&got[..4], [Admit::Yes, Admit::Yes, Admit::Yes, Admit::NoFirst]);
+        assert_eq!(
+            &got[..4],
+            [Admit::Yes, Admit::Yes, Admit::Yes, Admit::NoFirst]
+        );
         assert!(got[4..].iter().all(|a| *a == Admit::No));
         // Someone else, or elsewhere, is counted apart.
         assert_eq!(f.admit(1, 8, t), Admit::Yes);

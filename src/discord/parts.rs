@@ -105,7 +105,10 @@ impl Sent {
 /// Records `via` for input `id` before it is applied.
 pub(crate) async fn record_via(data: &Data, id: &InputId, via: &Via) -> Result<(), Error> {
     let engine = data.engine();
-    let (id, detail) = (id.clone(), serde_json::to_string(via).map_err(anyhow::Error::from)?);
+    let (id, detail) = (
+        id.clone(),
+        serde_json::to_string(via).map_err(anyhow::Error::from)?,
+    );
     blocking(move || engine.mark_part(&id, VIA, Some(&detail))).await??;
     Ok(())
 }

@@ -49,7 +49,12 @@ impl Engine {
 
     /// Records that part `part` of the reply to `id` went out, with what it
     /// made. Recording a part twice keeps the first record.
-    pub fn mark_part(&self, id: &InputId, part: &str, detail: Option<&str>) -> Result<(), EngineError> {
+    pub fn mark_part(
+        &self,
+        id: &InputId,
+        part: &str,
+        detail: Option<&str>,
+    ) -> Result<(), EngineError> {
         Ok(self.store.mark_part(id, part, detail, self.clock.now())?)
     }
 
@@ -59,8 +64,14 @@ impl Engine {
     }
 
     /// Records the ticket thread opened for the conversation.
-    pub fn set_conversation_thread(&self, key: &ConversationKey, thread: &Place) -> Result<(), EngineError> {
-        Ok(self.store.set_conversation_thread(key, thread, self.clock.now())?)
+    pub fn set_conversation_thread(
+        &self,
+        key: &ConversationKey,
+        thread: &Place,
+    ) -> Result<(), EngineError> {
+        Ok(self
+            .store
+            .set_conversation_thread(key, thread, self.clock.now())?)
     }
 
     /// Ticket threads waiting for their customer's answers, with the

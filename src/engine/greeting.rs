@@ -6,8 +6,20 @@ use crate::kb::KnowledgeBase;
 
 /// Words that may stand beside a greeting without saying anything more.
 const FILLER: [&str; 14] = [
-    "there", "all", "everyone", "everybody", "guys", "team", "folks", "people", "yall", "again",
-    "triage", "bot", "friends", "support",
+    "there",
+    "all",
+    "everyone",
+    "everybody",
+    "guys",
+    "team",
+    "folks",
+    "people",
+    "yall",
+    "again",
+    "triage",
+    "bot",
+    "friends",
+    "support",
 ];
 /// Longer than this, a message says more than hello.
 const MAX_WORDS: usize = 5;
@@ -45,7 +57,14 @@ mod tests {
     #[test]
     fn greetings_alone_are_told_apart_from_questions_that_start_with_one() {
         let kb = crate::kb::load_dir(std::path::Path::new("knowledge")).unwrap();
-        for g in ["hello", "Hi there!", "hey all", "good morning everyone", "hola", "Bonjour"] {
+        for g in [
+            "hello",
+            "Hi there!",
+            "hey all",
+            "good morning everyone",
+            "hola",
+            "Bonjour",
+        ] {
             assert!(only_greeting(&kb, g), "{g}");
         }
         for q in [

@@ -260,7 +260,12 @@ impl Store for SqliteStore {
         conn.execute(
             "INSERT INTO conversation_threads (place, user, thread, at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (place, user) DO UPDATE SET thread = excluded.thread, at = excluded.at",
-            params![key.place.as_str(), key.user.as_str(), thread.as_str(), at.unix_timestamp()],
+            params![
+                key.place.as_str(),
+                key.user.as_str(),
+                thread.as_str(),
+                at.unix_timestamp()
+            ],
         )?;
         Ok(())
     }
@@ -293,7 +298,9 @@ impl Store for SqliteStore {
                 Ok(OpenThread {
                     key: ConversationKey::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?),
                     thread: Place::new(r.get::<_, String>(2)?),
-                    last_input: r.get::<_, Option<i64>>(3)?.and_then(|n| u64::try_from(n).ok()),
+                    last_input: r
+                        .get::<_, Option<i64>>(3)?
+                        .and_then(|n| u64::try_from(n).ok()),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -696,8 +703,14 @@ mod tests {
     fn a_server_url_is_refused_and_sqlite_urls_are_files() {
         let refused = SqliteStore::open(Path::new("postgres://triage@db/triage"));
         let err = refused.err().expect("a URL is not a file").to_string();
-        assert!(err.contains("postgres://") && err.contains("--db PATH"), "{err}");
-        assert!(!Path::new("postgres:").exists(), "no directory named `postgres:`");
+        assert!(
+            err.contains("postgres://") && err.contains("--db PATH"),
+            "{err}"
+        );
+        assert!(
+            !Path::new("postgres:").exists(),
+            "no directory named `postgres:`"
+        );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("t.db");
         SqliteStore::open(Path::new(&format!("sqlite://{}", file.display()))).unwrap();

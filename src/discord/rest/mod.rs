@@ -137,7 +137,13 @@ impl Forwarder {
         let (parts, body) = req.into_parts();
         let body = match body.collect().await {
             Ok(b) => b.to_bytes(),
-            Err(e) => return reply(400, &HeaderMap::new(), error_json(&format!("reading the request: {e}"))),
+            Err(e) => {
+                return reply(
+                    400,
+                    &HeaderMap::new(),
+                    error_json(&format!("reading the request: {e}")),
+                )
+            }
         };
         let path = parts.uri.path().to_owned();
         let target = format!(
@@ -183,7 +189,11 @@ impl Forwarder {
                     let wait = self.policy.backoff(attempt, self.jitter());
                     if Instant::now() + wait >= deadline {
                         warn!(%route, attempt, error = %why, "Discord unreachable; giving up");
-                        return reply(502, &HeaderMap::new(), error_json(&format!("network error: {why}")));
+                        return reply(
+                            502,
+                            &HeaderMap::new(),
+                            error_json(&format!("network error: {why}")),
+                        );
                     }
                     warn!(%route, attempt, wait_ms = wait.as_millis() as u64, error = %why, "network error; retrying");
                     tokio::time::sleep(wait).await;
@@ -191,9 +201,16 @@ impl Forwarder {
                 }
             };
             if let Some(empty) = policy::bucket_empty_for(&answer.headers) {
-                self.lock_buckets().insert(route.clone(), Instant::now() + empty);
+                self.lock_buckets()
+                    .insert(route.clone(), Instant::now() + empty);
             }
-            let (wait, sleep_here) = match policy::judge(&path, attempt, answer.status, &answer.headers, &answer.body) {
+            let (wait, sleep_here) = match policy::judge(
+                &path,
+                attempt,
+                answer.status,
+                &answer.headers,
+                &answer.body,
+            ) {
                 Verdict::Done => {
                     if attempt > 1 {
                         info!(%route, attempt, status = answer.status, added_ms = started.elapsed().as_millis() as u64, "Discord call went through after retrying");
@@ -207,7 +224,10 @@ impl Forwarder {
                 Verdict::RateLimited { after, global } => {
                     let until = Instant::now() + after;
                     if global {
-                        let mut p = self.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
+                        let mut p = self
+                            .paused_until
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner);
                         *p = Some(p.map_or(until, |u| u.max(until)));
                     } else {
                         self.lock_buckets().insert(route.clone(), until);
@@ -236,7 +256,10 @@ impl Forwarder {
     /// past `deadline` (the call then goes and gets its answer).
     async fn wait_turn(&self, route: &str, deadline: Instant) {
         loop {
-            let paused = *self.paused_until.lock().unwrap_or_else(PoisonError::into_inner);
+            let paused = *self
+                .paused_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let bucket = self.lock_buckets().get(route).copied();
             let until = match (paused, bucket) {
                 (Some(a), Some(b)) => a.max(b),
@@ -263,7 +286,11 @@ impl Forwarder {
     /// A number in [0, 1).
     fn jitter(&self) -> f64 {
         let mut h = self.seed.build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
         (h.finish() >> 11) as f64 / (1u64 << 53) as f64
     }
 }

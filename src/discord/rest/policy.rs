@@ -148,7 +148,9 @@ pub fn normalise_error_body(status: u16, body: &[u8]) -> Option<Vec<u8>> {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let mut obj = match parsed {
         Some(Value::Object(o)) => {
-            if o.get("code").is_some_and(Value::is_i64) && o.get("message").is_some_and(Value::is_string) {
+            if o.get("code").is_some_and(Value::is_i64)
+                && o.get("message").is_some_and(Value::is_string)
+            {
                 return None;
             }
             o
@@ -236,7 +238,13 @@ mod tests {
     #[test]
     fn a_429_waits_what_the_body_says_and_knows_global() {
         let body = br#"{"message":"You are being rate limited.","retry_after":0.25,"global":true}"#;
-        let v = judge("/api/v10/channels/1/messages", 1, 429, &HeaderMap::new(), body);
+        let v = judge(
+            "/api/v10/channels/1/messages",
+            1,
+            429,
+            &HeaderMap::new(),
+            body,
+        );
         assert_eq!(
             v,
             Verdict::RateLimited {
@@ -250,9 +258,18 @@ mod tests {
     fn a_429_without_a_body_reads_the_headers() {
         let h = headers(&[("retry-after", "2"), ("x-ratelimit-global", "true")]);
         assert_eq!(retry_after(&h, b""), (Duration::from_secs(2), true));
-        let h = headers(&[("x-ratelimit-reset-after", "0.5"), ("x-ratelimit-scope", "user")]);
-        assert_eq!(retry_after(&h, b"not json"), (Duration::from_millis(500), false));
-        assert_eq!(retry_after(&HeaderMap::new(), b"{}"), (Duration::from_secs(1), false));
+        let h = headers(&[
+            ("x-ratelimit-reset-after", "0.5"),
+            ("x-ratelimit-scope", "user"),
+        ]);
+        assert_eq!(
+            retry_after(&h, b"not json"),
+            (Duration::from_millis(500), false)
+        );
+        assert_eq!(
+            retry_after(&HeaderMap::new(), b"{}"),
+            (Duration::from_secs(1), false)
+        );
         let h = headers(&[("retry-after", "-3")]);
         assert_eq!(retry_after(&h, b""), (Duration::from_secs(1), false));
     }
@@ -273,7 +290,10 @@ mod tests {
         let h = HeaderMap::new();
         assert_eq!(judge(cb, 1, 400, &h, body), Verdict::Done);
         assert_eq!(judge(cb, 2, 400, &h, body), Verdict::AlreadyAcknowledged);
-        assert_eq!(judge("/api/v10/channels/1/messages", 2, 400, &h, body), Verdict::Done);
+        assert_eq!(
+            judge("/api/v10/channels/1/messages", 2, 400, &h, body),
+            Verdict::Done
+        );
     }
 
     #[test]
@@ -291,22 +311,35 @@ mod tests {
 
     #[test]
     fn error_bodies_without_a_code_get_one() {
-        let proxy = br#"{"message":"You are being rate limited.","retry_after":1.5,"global":false}"#;
-        let fixed: Value = serde_json::from_slice(&normalise_error_body(429, proxy).unwrap()).unwrap();
+        let proxy =
+            br#"{"message":"You are being rate limited.","retry_after":1.5,"global":false}"#;
+        let fixed: Value =
+            serde_json::from_slice(&normalise_error_body(429, proxy).unwrap()).unwrap();
         assert_eq!(fixed["code"], 0);
         assert_eq!(fixed["retry_after"], 1.5);
-        let html: Value =
-            serde_json::from_slice(&normalise_error_body(502, b"<html>Bad gateway</html>").unwrap()).unwrap();
+        let html: Value = serde_json::from_slice(
+            &normalise_error_body(502, b"<html>Bad gateway</html>").unwrap(),
+        )
+        .unwrap();
         assert_eq!(fixed["message"], "You are being rate limited.");
         assert!(html["message"].as_str().unwrap().contains("Bad gateway"));
-        assert_eq!(normalise_error_body(404, br#"{"code":10003,"message":"Unknown Channel"}"#), None);
+        assert_eq!(
+            normalise_error_body(404, br#"{"code":10003,"message":"Unknown Channel"}"#),
+            None
+        );
     }
 
     #[test]
     fn empty_buckets_are_announced_by_their_headers() {
-        let h = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset-after", "1.25")]);
+        let h = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset-after", "1.25"),
+        ]);
         assert_eq!(bucket_empty_for(&h), Some(Duration::from_millis(1250)));
-        let h = headers(&[("x-ratelimit-remaining", "3"), ("x-ratelimit-reset-after", "1.25")]);
+        let h = headers(&[
+            ("x-ratelimit-remaining", "3"),
+            ("x-ratelimit-reset-after", "1.25"),
+        ]);
         assert_eq!(bucket_empty_for(&h), None);
     }
 

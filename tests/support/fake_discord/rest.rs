@@ -223,7 +223,11 @@ pub(crate) async fn handle(
             body: req.body.clone(),
             files: req.files.clone(),
             operation,
-            status: if matches!(reply.fault, Fault::Answer) { reply.status } else { 0 },
+            status: if matches!(reply.fault, Fault::Answer) {
+                reply.status
+            } else {
+                0
+            },
             response: reply.body.clone(),
             at: arrived,
         });
@@ -344,7 +348,9 @@ fn take_override(shared: &Shared, req: &Incoming, path: &str) -> Option<Reply> {
         let i = st.overrides.iter().position(|o| {
             o.method.eq_ignore_ascii_case(&req.method)
                 && path_matches(&o.pattern, path)
-                && o.body_contains.as_deref().is_none_or(|c| body_text.contains(c))
+                && o.body_contains
+                    .as_deref()
+                    .is_none_or(|c| body_text.contains(c))
         })?;
         let o = &mut st.overrides[i];
         let reply = Reply {
