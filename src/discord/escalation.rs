@@ -595,8 +595,18 @@ async fn send_here(
                 if sent.is_done(&part) {
                     continue;
                 }
-                serenity::Builder::execute(m.followup(true), ctx, (None, token.as_str())).await?;
-                sent.record(data, &part, None).await?;
+                match serenity::Builder::execute(m.followup(true), ctx, (None, token.as_str()))
+                    .await
+                {
+                    Ok(_) => sent.record(data, &part, None).await?,
+                    // Never acknowledged, or gone: Discord will not take it,
+                    // and it is never posted publicly instead.
+                    Err(e) if is_not_found(&e) => {
+                        info!(error = %e, "dropping the private part of a late reply: Discord no longer knows its interaction");
+                        sent.record(data, &part, None).await?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             let _ = channel;
         }
@@ -634,6 +644,10 @@ async fn send_here(
         }
     }
     Ok(())
+}
+
+fn is_not_found(e: &serenity::Error) -> bool {
+    matches!(e, serenity::Error::Http(h) if h.status_code() == Some(serenity::StatusCode::NOT_FOUND))
 }
 
 /// Starts the first message with a mention of `user` (and `lead`), the one

@@ -122,14 +122,15 @@ struct Answer {
     body: Bytes,
 }
 
-/// Headers that belong to one hop, not to the call.
+/// Headers that belong to one hop, not to the call. `accept-encoding` is
+/// the forwarder's client's to choose (it decodes what it asked for).
 const HOP: [&str; 6] = [
     "host",
     "connection",
     "content-length",
     "transfer-encoding",
     "keep-alive",
-    "content-encoding",
+    "accept-encoding",
 ];
 
 impl Forwarder {
@@ -309,6 +310,8 @@ fn reply(status: u16, headers: &HeaderMap, body: Bytes) -> Response<Full<Bytes>>
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     for (k, v) in headers {
+        // The body is passed on as received: a `content-encoding` the
+        // client did not decode stays with it.
         if !HOP.contains(&k.as_str()) {
             r.headers_mut().append(k.clone(), v.clone());
         }
