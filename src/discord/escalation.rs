@@ -261,8 +261,15 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Res
         let engine = data.engine();
         let key = conv.key();
         let phase = super::blocking(move || engine.resume(&key)).await??.phase;
-        // Idle after a question: it was only a greeting.
-        if matches!(phase, Phase::NoMatch | Phase::Idle) {
+        // In the channel itself, Idle after a reply of plain text only: it
+        // was a bare greeting, which people there answer.
+        let greeted = !here.in_thread()
+            && phase == Phase::Idle
+            && reply
+                .outputs
+                .iter()
+                .all(|o| matches!(o, Output::Text { .. }));
+        if phase == Phase::NoMatch || greeted {
             info!("no match in a help channel; staying quiet");
             return data.delivered(id).await;
         }
