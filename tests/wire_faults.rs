@@ -647,13 +647,14 @@ async fn a_private_reply_is_reposted_privately_after_a_restart() {
         "never public"
     );
     once_in_order(&h.texts(tid), &[GREETING, "1/3"]);
+    let edits = h.attempts(
+        "PATCH",
+        "/webhooks/*/*/messages/@original",
+        &format!("<#{tid}>"),
+    );
     figure(
-        "private reply re-posted after restart",
-        &h.attempts(
-            "POST",
-            &format!("/webhooks/*/{token}"),
-            &format!("<#{tid}>"),
-        ),
+        "500 on a private edit until the budget (0.6 s) is spent",
+        &edits,
     );
     h.stop().await;
     h.fake.assert_no_violations();
@@ -884,7 +885,7 @@ async fn an_answer_typed_while_the_session_could_not_resume_still_counts_once() 
     let mut h = Harness::ready(Policy::default()).await;
     h.slash("escalate", vec![]).await;
     let tid = h.thread().await;
-    h.posted(tid, "1/3").await;
+    let asked = h.posted(tid, "1/3").await;
     let identified = h.fake.connections();
     h.fake.invalidate_session();
     h.fake.drop_connection().await;
@@ -897,7 +898,11 @@ async fn an_answer_typed_while_the_session_could_not_resume_still_counts_once() 
     ));
     h.fake.wait_gateway_op_count(2, 2, T).await;
     assert!(h.fake.connections() > identified);
-    h.posted(tid, "2/3").await;
+    let taken = h.posted(tid, "2/3").await;
+    eprintln!(
+        "FIGURE refused RESUME: answer typed in the gap taken {} ms after the question (re-identify included)",
+        taken.at.duration_since(asked.at).as_millis()
+    );
     let history = h
         .fake
         .wait_request(T, |r| {
