@@ -6,6 +6,7 @@
 mod catch_up;
 mod commands;
 mod components;
+mod deliver;
 mod escalation;
 mod flood;
 mod help_channels;
