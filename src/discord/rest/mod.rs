@@ -186,7 +186,8 @@ impl Forwarder {
             let answer = match answer {
                 Ok(a) => a,
                 Err(e) => {
-                    let why = chain(&e);
+                    // The URL may hold an interaction token: never logged.
+                    let why = chain(&e.without_url());
                     let wait = self.policy.backoff(attempt, self.jitter());
                     if Instant::now() + wait >= deadline {
                         warn!(%route, attempt, error = %why, "Discord unreachable; giving up");
