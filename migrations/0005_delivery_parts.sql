@@ -4,7 +4,8 @@
 -- here once it went out, with what it made (the thread's id), so a reply
 -- that failed or was cut off halfway resumes from the first part not out.
 -- Written before the input is applied too: how an interaction can still be
--- answered ('via': its token and whether it was ephemeral).
+-- answered ('via': its token and whether it was ephemeral). A reply's rows
+-- are deleted once it is delivered.
 CREATE TABLE delivery_parts (
     input_id    TEXT NOT NULL,
     part        TEXT NOT NULL,

@@ -405,7 +405,8 @@ pub trait Store: Send + Sync {
     ) -> Result<Applied, StoreError>;
 
     /// Records that the reply to input `id` was delivered (posted); a
-    /// redelivery of it then needs nothing. Unknown ids are ignored.
+    /// redelivery of it then needs nothing, and its delivery parts are
+    /// forgotten. Unknown ids are ignored.
     fn mark_delivered(&self, id: &InputId, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Replies of inputs applied from `since` on that are not marked
     /// delivered, oldest first.

@@ -166,6 +166,12 @@ impl Store for SqliteStore {
             "UPDATE inputs SET delivered_at = ?2 WHERE id = ?1 AND delivered_at IS NULL",
             params![id.as_str(), at.unix_timestamp()],
         )?;
+        // Delivered whole: its parts are no longer needed, and an
+        // interaction token recorded with them is not kept.
+        conn.execute(
+            "DELETE FROM delivery_parts WHERE input_id = ?1",
+            [id.as_str()],
+        )?;
         Ok(())
     }
 
@@ -698,6 +704,35 @@ fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivery_parts_keep_their_first_record_and_go_once_delivered() {
+        let store = SqliteStore::in_memory().unwrap();
+        let id = InputId::new("1310000000000000000");
+        let at = OffsetDateTime::UNIX_EPOCH;
+        store
+            .mark_part(&id, "via", Some("{\"token\":\"t\"}"), at)
+            .unwrap();
+        store.mark_part(&id, "thread", Some("42"), at).unwrap();
+        store.mark_part(&id, "thread", Some("43"), at).unwrap();
+        let parts = store.parts(&id).unwrap();
+        assert_eq!(parts[1], ("thread".to_owned(), Some("42".to_owned())));
+        assert_eq!(parts.len(), 2);
+        store.mark_delivered(&id, at).unwrap();
+        assert!(store.parts(&id).unwrap().is_empty(), "no token kept");
+        let key = ConversationKey::new("1", "2");
+        assert_eq!(store.conversation_thread(&key).unwrap(), None);
+        store
+            .set_conversation_thread(&key, &Place::new("42"), at)
+            .unwrap();
+        store
+            .set_conversation_thread(&key, &Place::new("44"), at)
+            .unwrap();
+        assert_eq!(
+            store.conversation_thread(&key).unwrap(),
+            Some(Place::new("44"))
+        );
+    }
 
     #[test]
     fn a_server_url_is_refused_and_sqlite_urls_are_files() {
