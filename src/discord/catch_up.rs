@@ -45,7 +45,8 @@ async fn thread_since(
     mut after: u64,
 ) -> Result<(), super::Error> {
     let guild = match ctx.http.get_channel(thread).await? {
-        serenity::Channel::Guild(c) => c.guild_id,
+        serenity::Channel::Guild(c) if super::commands::is_thread(c.kind) => c.guild_id,
+        // A help channel itself: nothing to catch up on there.
         _ => return Ok(()),
     };
     loop {

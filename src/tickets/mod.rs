@@ -442,7 +442,9 @@ pub trait Store: Send + Sync {
     /// Ticket threads whose conversation is waiting for the customer's
     /// answers (phase `collecting`), each with the newest input id of the
     /// conversation that is a number (a Discord snowflake): where messages
-    /// missed while the front end was away are looked for.
+    /// missed while the front end was away are looked for. A conversation
+    /// with no recorded thread is listed with its own place (a forum post
+    /// is a thread); the front end skips places that are not threads.
     fn open_threads(&self) -> Result<Vec<OpenThread>, StoreError>;
     /// The ticket handled at `place`: the one attached there, else the
     /// newest whose conversation happened there (a forum post).

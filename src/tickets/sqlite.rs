@@ -291,11 +291,14 @@ impl Store for SqliteStore {
     fn open_threads(&self) -> Result<Vec<OpenThread>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(
-            "SELECT c.place, c.user, t.thread,
+            // A conversation without a thread of its own may be happening
+            // in one (a help-forum post): its place is offered; the front
+            // end knows which places are threads.
+            "SELECT c.place, c.user, COALESCE(t.thread, c.place),
                     (SELECT MAX(CAST(i.id AS INTEGER)) FROM inputs i
                      WHERE i.place = c.place AND i.user = c.user AND i.id GLOB '[0-9]*')
              FROM conversations c
-             JOIN conversation_threads t ON t.place = c.place AND t.user = c.user
+             LEFT JOIN conversation_threads t ON t.place = c.place AND t.user = c.user
              WHERE c.phase = 'collecting'
              ORDER BY c.updated_at",
         )?;
