@@ -1,4 +1,5 @@
-//! `triage kb check | list | show`: what the knowledge base's editors run.
+//! `triage kb check | list | show`: what the knowledge base's editors run
+//! (`import` is in `kb_import`).
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -25,6 +26,8 @@ pub enum KbCommand {
         /// The entry id, e.g. c2c/no-audio.
         id: String,
     },
+    /// Draft a product file from a troubleshooting page (Markdown, HTML or text).
+    Import(super::kb_import::ImportArgs),
 }
 
 pub fn run(dir: &Path, cmd: KbCommand) -> anyhow::Result<ExitCode> {
@@ -32,6 +35,7 @@ pub fn run(dir: &Path, cmd: KbCommand) -> anyhow::Result<ExitCode> {
         KbCommand::Check => check(dir),
         KbCommand::List { json } => list(&super::load_kb(dir)?, json),
         KbCommand::Show { id } => show(&super::load_kb(dir)?, &id),
+        KbCommand::Import(args) => super::kb_import::run(args),
     }
 }
 

@@ -5,6 +5,7 @@
 mod chat;
 mod fit;
 mod kb;
+mod kb_import;
 mod matching;
 mod report;
 mod run;

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 mod cues;
 mod fields;
+pub mod import;
 mod load;
 mod parse;
 mod types;
