@@ -377,6 +377,6 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(rebuilt, ["The key was not passed."]);
+        assert_eq!(rebuilt, ["The key was not passed"]);
     }
 }
