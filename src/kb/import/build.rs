@@ -60,7 +60,7 @@ static MESSAGE_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(\bcannot\b|\bcan only be\b|\bnot found\b|\bnot initiali[sz]ed\b|\bnot allowed\b|\bdenied\b|\brefused\b|\binvalid\b|\bexpired\b|\bunable to\b|^error\b|exception\b)").expect("static regex")
 });
 static NARRATIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(i|my|we|our|doesn[’']?t|does not|isn[’']?t|aren[’']?t|don[’']?t|nothing happens|but)\b")
+    Regex::new(r"(?i)\b(i|my|we|our|why|how|what|when|doesn[’']?t|does not|isn[’']?t|aren[’']?t|don[’']?t|nothing happens|but)\b")
         .expect("static regex")
 });
 static STATUS_LEAD: LazyLock<Regex> =
@@ -169,6 +169,37 @@ const FIX_VERBS: &[&str] = &[
     "do not",
     "never",
     "retrying",
+    "compress",
+    "resize",
+    "split",
+    "rename",
+    "edit",
+    "correct",
+    "delete",
+    "uninstall",
+    "unblock",
+    "re-enable",
+    "rerun",
+    "re-run",
+    "refresh",
+    "restore",
+    "repair",
+    "purge",
+    "flush",
+    "book",
+    "report",
+    "request",
+    "stand",
+    "go",
+    "give",
+    "send",
+    "point",
+    "drop",
+    "free",
+    "close",
+    "quit",
+    "exit",
+    "reconnect",
 ];
 
 /// Turns the page's blocks into a draft for `product`.
@@ -516,7 +547,7 @@ fn check_from(text: &str, children: &[&str]) -> DraftCheck {
     let mut lead: Option<String> = None;
     let mut text = text.trim().to_owned();
     // "Check the snippet - open the console…": a short lead label.
-    for sep in [" - ", " — ", " – ", ": "] {
+    for sep in [" - ", " — ", " – "] {
         if let Some((l, rest)) = text.split_once(sep) {
             let words = l.split_whitespace().count();
             if (1..=7).contains(&words) && !l.ends_with('.') && !LABEL.is_match(&format!("{l}:")) {
@@ -576,7 +607,22 @@ fn check_from(text: &str, children: &[&str]) -> DraftCheck {
             f.to_uppercase().collect::<String>() + c.as_str()
         })
     });
-    let join = |v: Vec<String>| (!v.is_empty()).then(|| v.join(" "));
+    let join = |v: Vec<String>| {
+        let n = v.len();
+        (n > 0).then(|| {
+            v.iter()
+                .map(|s| {
+                    let s = capitalise(s);
+                    if n > 1 && !s.ends_with(['.', '!', '?', ':']) {
+                        format!("{s}.")
+                    } else {
+                        s
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    };
     let cause = join(cause).or(lead_cause.clone());
     let slug_src = lead_cause
         .or_else(|| cause.clone())
@@ -626,6 +672,13 @@ fn sentence_role(s: &str) -> u8 {
         return 2;
     }
     0
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |f| {
+        f.to_uppercase().collect::<String>() + c.as_str()
+    })
 }
 
 fn strip_verb(l: &str) -> &str {
@@ -697,7 +750,7 @@ fn errors_in(t: &Inline, errors: &mut Vec<String>) {
         let next = c.get(2).map(|m| m.as_str().to_lowercase());
         let shown = next.as_deref().is_some_and(|n| SHOWN.contains(&n));
         let before = t.text[..c.get(0).map_or(0, |m| m.start())].to_lowercase();
-        let said = ["says ", "reads ", "shows ", "error ", "with ", "message "]
+        let said = ["says ", "reads ", "error ", "message "]
             .iter()
             .any(|w| before.trim_end().ends_with(w.trim_end()));
         if q.split_whitespace().count() >= 2 && (shown || said) {

@@ -62,7 +62,11 @@ pub fn yaml(d: &Draft, o: &ImportOptions) -> String {
         let _ = writeln!(y, "    # The page: {}", one_line(&f.source));
         let _ = writeln!(y, "    - id: {}", f.id);
         let _ = writeln!(y, "      label: {}", q(&f.label));
-        let _ = writeln!(y, "      question: {}", q(&format!("Please send: {}.", f.source)));
+        let _ = writeln!(
+            y,
+            "      question: {}",
+            q(&format!("Please send: {}.", f.source))
+        );
         let (example, validate) = match &f.rule {
             Some(FieldRule::Prefix(pre)) => (
                 format!("{pre}..."),

@@ -92,11 +92,7 @@ pub fn parse(src: &str) -> Vec<Block> {
                     buf.text.push(' ');
                 }
             }
-            Event::End(Tag::Paragraph) => {
-                if item.is_empty() {
-                    flush(&mut buf, &mut out, &item);
-                }
-            }
+            Event::End(Tag::Paragraph) if item.is_empty() => flush(&mut buf, &mut out, &item),
             Event::Start(Tag::CodeBlock(_)) => {
                 flush(&mut buf, &mut out, &item);
                 code = Some(String::new());
