@@ -14,6 +14,7 @@ mod fields;
 pub mod import;
 mod load;
 mod parse;
+pub mod suggest;
 mod types;
 mod validate;
 

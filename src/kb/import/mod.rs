@@ -15,6 +15,8 @@ mod text;
 use std::collections::HashMap;
 
 pub use build::slug;
+pub use doc::collapse as collapse_ws;
+pub use emit::q as quote;
 
 /// The largest page read. Documentation pages with inline scripts and
 /// images run to a few MB; past this it is not a troubleshooting page.
