@@ -6,8 +6,10 @@
 //! the page and writes the file.
 
 mod build;
+mod check;
 mod doc;
 mod emit;
+mod fields;
 mod html;
 mod markdown;
 mod text;
