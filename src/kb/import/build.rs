@@ -74,8 +74,8 @@ static SEE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// Turns the page's blocks into a draft for `product`.
-pub fn build(blocks: &[Block], product: &str, draft: &mut Draft) {
+/// Turns the page's blocks into a draft.
+pub fn build(blocks: &[Block], draft: &mut Draft) {
     let sections = split(blocks);
     let mut tail = false;
     for (i, s) in sections.iter().enumerate() {
@@ -126,7 +126,7 @@ pub fn build(blocks: &[Block], product: &str, draft: &mut Draft) {
         {
             continue;
         }
-        entry(draft, product, s, &title, s.rebuilt);
+        entry(draft, s, &title, s.rebuilt);
     }
     link_related(draft);
     if draft.fields.is_empty() {
@@ -195,7 +195,7 @@ fn clean_title(t: &Inline) -> String {
     s.trim().trim_end_matches(['#', ':']).trim().to_owned()
 }
 
-fn entry(draft: &mut Draft, product: &str, s: &Section, title: &str, rebuilt: bool) {
+fn entry(draft: &mut Draft, s: &Section, title: &str, rebuilt: bool) {
     let text = s.heading.expect("sections with entries have a heading");
     let mut e = DraftEntry {
         slug: slug(title, 6),
@@ -267,7 +267,7 @@ fn entry(draft: &mut Draft, product: &str, s: &Section, title: &str, rebuilt: bo
                 errors_in(text, &mut e.errors);
                 e.checks.push(check_from(&text.text, &[]));
             }
-            Block::Table { header, rows } => table(draft, product, header, rows, &mut e),
+            Block::Table { header, rows } => table(draft, header, rows, &mut e),
             Block::Code(c) => {
                 let one = c.lines().count() == 1;
                 if one && looks_like_error_line(c) {
@@ -323,13 +323,7 @@ fn push_entry(draft: &mut Draft, mut e: DraftEntry) {
 
 /// A status table becomes one entry per row; any other table with cause /
 /// check / fix columns becomes checks of the entry.
-fn table(
-    draft: &mut Draft,
-    _product: &str,
-    header: &[String],
-    rows: &[Vec<String>],
-    e: &mut DraftEntry,
-) {
+fn table(draft: &mut Draft, header: &[String], rows: &[Vec<String>], e: &mut DraftEntry) {
     let col = |pat: &str| {
         let re = Regex::new(pat).expect("static pattern");
         header.iter().position(|h| re.is_match(h))

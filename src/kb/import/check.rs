@@ -345,7 +345,7 @@ mod tests {
             &["Check: reload with the cache off", "Fix: purge the CDN"],
         );
         assert_eq!(c.cause.as_deref(), Some("Stale cache"));
-        assert_eq!(c.verify.as_deref(), Some("reload with the cache off"));
-        assert_eq!(c.fix.as_deref(), Some("purge the CDN"));
+        assert_eq!(c.verify.as_deref(), Some("Reload with the cache off"));
+        assert_eq!(c.fix.as_deref(), Some("Purge the CDN"));
     }
 }

@@ -213,7 +213,7 @@ pub fn import(
         .filter(|b| matches!(b, doc::Block::Heading { .. }))
         .count();
     let mut draft = Draft::default();
-    build::build(&blocks, &opts.product, &mut draft);
+    build::build(&blocks, &mut draft);
     if draft.entries.is_empty() {
         return Err(ImportError::NoSections(match (blocks.is_empty(), headings) {
             (true, _) => "no readable text",
