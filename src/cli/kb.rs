@@ -1,4 +1,5 @@
-//! `triage kb check | list | show`: what the knowledge base's editors run.
+//! `triage kb check | list | show`: what the knowledge base's editors run
+//! (`import` is in `kb_import`, `suggest` and `apply` in `kb_suggest`).
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -25,13 +26,22 @@ pub enum KbCommand {
         /// The entry id, e.g. c2c/no-audio.
         id: String,
     },
+    /// Draft a product file from a troubleshooting page (Markdown, HTML or text).
+    Import(super::kb_import::ImportArgs),
+    /// Write a review file of what the query log suggests (never the knowledge files).
+    Suggest(super::kb_suggest::SuggestArgs),
+    /// Take the accepted items of a review file into the knowledge files.
+    Apply(super::kb_suggest::ApplyArgs),
 }
 
-pub fn run(dir: &Path, cmd: KbCommand) -> anyhow::Result<ExitCode> {
+pub fn run(dir: &Path, db: &Path, cmd: KbCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         KbCommand::Check => check(dir),
         KbCommand::List { json } => list(&super::load_kb(dir)?, json),
         KbCommand::Show { id } => show(&super::load_kb(dir)?, &id),
+        KbCommand::Import(args) => super::kb_import::run(args),
+        KbCommand::Suggest(args) => super::kb_suggest::suggest(dir, db, args),
+        KbCommand::Apply(args) => super::kb_suggest::apply(dir, args),
     }
 }
 

@@ -5,6 +5,8 @@
 mod chat;
 mod fit;
 mod kb;
+mod kb_import;
+mod kb_suggest;
 mod matching;
 mod report;
 mod run;
@@ -37,7 +39,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the Discord bot (token in DISCORD_TOKEN; settings in --config).
     Run(run::RunArgs),
-    /// Check, list and show the knowledge base.
+    /// Check, list and show the knowledge base; import a page; learn from the query log.
     #[command(subcommand)]
     Kb(kb::KbCommand),
     /// Match a question (or a JSONL stream of them) to entries.
@@ -64,7 +66,7 @@ pub fn main() -> ExitCode {
     crate::telemetry::init(if quiet { "warn" } else { "warn,triage=info" });
     let result = match cli.command {
         Command::Run(args) => run::run(&cli.kb, cli.db.as_deref(), args),
-        Command::Kb(cmd) => kb::run(&cli.kb, cmd),
+        Command::Kb(cmd) => kb::run(&cli.kb, &db_path(&cli.db), cmd),
         Command::Match(args) => matching::run_match(&cli.kb, args),
         Command::Eval(args) => matching::run_eval(&cli.kb, args),
         Command::Fit(args) => fit::run(&cli.kb, args),
