@@ -183,6 +183,7 @@ pub(crate) fn render(out: &mut impl Write, st: &Style, outputs: &[Output]) -> st
             Output::FieldPrompt(p) => field(out, st, p)?,
             Output::TicketFiled(t) => ticket(out, st, t)?,
             Output::TicketUpdated(u) => writeln!(out, "{}", u.text)?,
+            Output::Ticket(n) => super::lifecycle::note(out, st, n)?,
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 mod chat;
 mod fit;
 mod kb;
+mod lifecycle;
 mod matching;
 mod report;
 mod run;

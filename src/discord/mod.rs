@@ -7,6 +7,7 @@ mod commands;
 mod components;
 mod escalation;
 mod help_channels;
+mod lifecycle;
 mod order;
 pub mod render;
 pub mod route;

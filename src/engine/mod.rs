@@ -22,7 +22,10 @@
 //! between calls, so nothing is ever held across an `.await`.
 
 mod flow;
+pub mod hours;
+pub mod lifecycle;
 pub mod redact;
+pub mod schedule;
 
 use std::sync::Arc;
 
@@ -31,6 +34,10 @@ use time::OffsetDateTime;
 
 use crate::kb::{CheckId, EntryId, FieldId, KnowledgeBase, ProductId};
 use crate::matcher::{Match, Matcher, Query};
+pub use lifecycle::{
+    ticket_action, NoteKind, Policy, TicketAction, TicketChoice, TicketInput, TicketNote,
+};
+pub use schedule::{fire_due, unposted, Fired};
 pub use crate::tickets::{
     ConversationKey, InputId, Place, Store, StoreError, TicketId, TicketStatus, UserId,
 };
@@ -258,6 +265,9 @@ pub enum Output {
     TicketFiled(TicketCard),
     /// A staff action changed a ticket.
     TicketUpdated(TicketUpdate),
+    /// A lifecycle message about a ticket (close request, stale ping,
+    /// survey, support hours), possibly with buttons.
+    Ticket(TicketNote),
 }
 
 /// An entry's checklist as shown to the customer.
@@ -430,6 +440,8 @@ pub struct Engine {
     store: Arc<dyn Store>,
     /// The only source of time.
     clock: Arc<dyn Clock>,
+    /// Stale reminders, close requests, support hours.
+    lifecycle: Policy,
 }
 
 impl Engine {
@@ -439,7 +451,14 @@ impl Engine {
             matcher,
             store,
             clock,
+            lifecycle: Policy::default(),
         }
+    }
+
+    /// Sets the lifecycle settings (stale reminders, support hours).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.lifecycle = policy;
+        self
     }
 
     pub fn kb(&self) -> &KnowledgeBase {
@@ -460,7 +479,7 @@ impl Engine {
     /// Applies a staff action on a ticket.
     #[tracing::instrument(skip_all, fields(input = %input.id, ticket = %input.ticket))]
     pub fn staff(&self, input: &StaffInput) -> Result<Reply, EngineError> {
-        flow::staff(self.store.as_ref(), self.clock.as_ref(), input)
+        flow::staff(self.store.as_ref(), self.clock.as_ref(), &self.lifecycle, input)
     }
 
     /// Records that the reply to `id` was posted: a redelivery of `id` then
@@ -503,7 +522,7 @@ pub fn staff_action(
     clock: &dyn Clock,
     input: &StaffInput,
 ) -> Result<Reply, EngineError> {
-    flow::staff(store, clock, input)
+    flow::staff(store, clock, &Policy::default(), input)
 }
 
 /// Reads a typed line as one of the keywords front ends share: `solved`,
