@@ -7,6 +7,8 @@ use std::fmt;
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
+use crate::engine::hours::{HoursFile, SupportHours};
+use crate::engine::Policy;
 use serde::{Deserialize, Deserializer};
 
 use crate::kb::{KnowledgeBase, ProductId};
@@ -110,6 +112,19 @@ struct File {
     help_channel_none: HelpChannelNone,
     kb: Option<PathBuf>,
     db: Option<PathBuf>,
+    #[serde(default)]
+    lifecycle: Option<LifecycleFile>,
+    #[serde(default)]
+    support_hours: Option<HoursFile>,
+}
+
+/// The `lifecycle` section as written: durations like `48h`, `30m`, `2d`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleFile {
+    stale_after: Option<String>,
+    auto_close_after: Option<String>,
+    close_request_timeout: Option<String>,
 }
 
 /// The bot's settings after parsing and validation.
@@ -133,6 +148,8 @@ pub struct Config {
     pub kb: Option<PathBuf>,
     /// The ticket database, if the file sets one (resolved like `kb`).
     pub db: Option<PathBuf>,
+    /// Stale reminders, close requests and support hours.
+    pub policy: Policy,
 }
 
 /// Why the config file cannot be used. Messages name the file and the key.
@@ -181,6 +198,7 @@ impl Config {
             help_channel_none: f.help_channel_none,
             kb: f.kb,
             db: f.db,
+            policy: policy(f.lifecycle.unwrap_or_default(), f.support_hours)?,
         })
     }
 
@@ -208,6 +226,46 @@ impl Config {
     pub fn help_channel(&self, channel: u64) -> Option<&ProductId> {
         DiscordId::new(channel).and_then(|c| self.help_channels.get(&c))
     }
+}
+
+/// The lifecycle settings from their sections; errors name the key.
+fn policy(l: LifecycleFile, hours: Option<HoursFile>) -> Result<Policy, String> {
+    let mut p = Policy::default();
+    let d = |key: &str, v: &Option<String>| -> Result<Option<time::Duration>, String> {
+        v.as_deref()
+            .map(|s| {
+                parse_duration(s).ok_or_else(|| {
+                    format!("lifecycle.{key}: '{s}' is not a duration like 48h, 30m or 2d")
+                })
+            })
+            .transpose()
+    };
+    p.stale_after = d("stale_after", &l.stale_after)?;
+    p.auto_close_after = d("auto_close_after", &l.auto_close_after)?;
+    if let Some(t) = d("close_request_timeout", &l.close_request_timeout)? {
+        p.close_request_timeout = t;
+    }
+    if p.auto_close_after.is_some() && p.stale_after.is_none() {
+        return Err("lifecycle.auto_close_after: needs lifecycle.stale_after (auto-close counts from the stale ping)".into());
+    }
+    p.hours = hours.as_ref().map(SupportHours::parse).transpose()?;
+    Ok(p)
+}
+
+/// `90s`, `30m`, `48h`, `2d`, `1w`; at least one second.
+pub fn parse_duration(s: &str) -> Option<time::Duration> {
+    let s = s.trim();
+    let unit = s.chars().last()?;
+    let n: i64 = s[..s.len() - unit.len_utf8()].trim().parse().ok()?;
+    let d = match unit {
+        's' => time::Duration::seconds(n),
+        'm' => time::Duration::minutes(n),
+        'h' => time::Duration::hours(n),
+        'd' => time::Duration::days(n),
+        'w' => time::Duration::weeks(n),
+        _ => return None,
+    };
+    (n > 0).then_some(d)
 }
 
 /// serde_yaml names the key path for nested values ("help_channels.1:

@@ -109,8 +109,9 @@ pub struct Core {
 }
 
 impl Core {
-    fn engine(&self) -> Engine {
+    fn engine(&self, policy: &crate::engine::Policy) -> Engine {
         Engine::new(self.matcher.clone(), self.store.clone(), self.clock.clone())
+            .with_policy(policy.clone())
     }
 }
 
@@ -219,7 +220,7 @@ impl Data {
     pub(crate) fn replace_matcher(&self, matcher: Arc<dyn Matching>) {
         let mut core = self.slot().core;
         core.matcher = matcher;
-        let engine = Arc::new(core.engine());
+        let engine = Arc::new(core.engine(&self.config.policy));
         *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Slot { core, engine };
     }
 
@@ -394,7 +395,7 @@ pub async fn run(
     let http = build_http(&settings.connection)?;
     check_token(&http).await?;
 
-    let engine = Arc::new(core.engine());
+    let engine = Arc::new(core.engine(&settings.config.policy));
     let data = Arc::new(Data {
         slot: RwLock::new(Slot { core, engine }),
         config: settings.config,

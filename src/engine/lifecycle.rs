@@ -12,7 +12,7 @@ use super::hours::SupportHours;
 use super::redact::redact;
 use super::{Clock, Engine, EngineError, Output, Reply, TicketUpdate};
 use crate::tickets::{
-    CloseRequest, ConversationKey, InputId, InputMeta, NewEvent, Place, StoreError,
+    CloseRequest, ConversationKey, InputId, InputMeta, NewEvent, StoreError,
     Store, Survey, Ticket, TicketId, TicketStatus, TimerKind, Tx, UserId,
 };
 
@@ -592,7 +592,3 @@ fn clean(r: Option<&str>) -> Option<String> {
         .filter(|r| !r.is_empty())
 }
 
-/// Where the ticket's lifecycle messages go.
-pub(super) fn place_or_conversation(place: Option<Place>, t: &Ticket) -> Place {
-    place.unwrap_or_else(|| t.place.clone())
-}
