@@ -206,6 +206,13 @@ async fn render_reply(
     mut acked: bool,
 ) -> Result<(), Error> {
     let data = data_of(&here);
+    let held: Vec<_> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::TicketFiled(c) if super::lifecycle::held(&outputs, c.id) => Some(c.id),
+            _ => None,
+        })
+        .collect();
     let parts = split(outputs, here.in_thread());
     let needs_thread = !here.in_thread() && (!parts.thread.is_empty() || !parts.filed.is_empty());
     // Opening a thread is several calls: acknowledge first.
@@ -241,7 +248,7 @@ async fn render_reply(
             post(ctx, t, render::outputs(&parts.thread, conv)).await?;
         }
         for card in &parts.filed {
-            hand_off(ctx, data, t, conv, card).await;
+            hand_off(ctx, data, t, conv, card, !held.contains(&card.id)).await;
         }
     }
     Ok(())
@@ -274,6 +281,10 @@ pub(crate) async fn redeliver(ctx: &serenity::Context, data: &Data) {
         }
     };
     for p in pending {
+        // Timer firings are the lifecycle poller's to post (with a nonce).
+        if p.id.as_str().starts_with("timer:") {
+            continue;
+        }
         let Some(conv) = p.key.as_ref().and_then(discord_conv) else {
             continue;
         };
@@ -581,6 +592,7 @@ async fn hand_off(
     thread: ChannelId,
     conv: Conv,
     card: &TicketCard,
+    ping: bool,
 ) {
     // First, so that `/ticket` works in the thread as soon as staff see it.
     let engine = data.engine();
@@ -598,6 +610,14 @@ async fn hand_off(
     ));
     in_thread.embeds.push(summary.clone());
     in_thread.ping_roles = vec![role];
+    if !ping {
+        // Outside support hours: the lifecycle poller pings at opening.
+        in_thread.content = format!(
+            "**Ticket {}** is ready for the support team. Claim it here with `/ticket claim`.",
+            card.id
+        );
+        in_thread.ping_roles.clear();
+    }
     if let Err(e) = thread.send_message(ctx, in_thread.channel()).await {
         error!(error = %e, "posting the ticket summary in its thread failed");
     }

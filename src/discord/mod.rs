@@ -332,7 +332,7 @@ pub fn build_http(conn: &Connection) -> Result<serenity::Http, RunError> {
     Ok(http.build())
 }
 
-fn framework(data: Arc<Data>) -> Framework {
+fn framework(data: Arc<Data>, in_flight: Arc<Semaphore>) -> Framework {
     let options = poise::FrameworkOptions {
         commands: commands::all(),
         on_error: |err| Box::pin(on_error(err)),
@@ -358,6 +358,8 @@ fn framework(data: Arc<Data>) -> Framework {
                 // Before any event is handled: poise holds them until setup
                 // returns, so late replies come before newer answers.
                 escalation::redeliver(ctx, &data).await;
+                // Timers: missed deadlines first, then every second.
+                tokio::spawn(lifecycle::poll(ctx.clone(), data.clone(), in_flight.clone()));
                 Ok(data)
             })
         })
@@ -403,7 +405,7 @@ pub async fn run(
     });
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize));
     let tracked = Tracked {
-        inner: framework(data),
+        inner: framework(data, in_flight.clone()),
         in_flight: in_flight.clone(),
         turns: Arc::default(),
     };
@@ -483,8 +485,19 @@ async fn on_event(
     match event {
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(click),
-        } => components::handle(ctx, data, click).await,
+        } => {
+            if lifecycle::on_click(ctx, data, click).await? {
+                return Ok(());
+            }
+            components::handle(ctx, data, click).await
+        }
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Modal(modal),
+        } => lifecycle::on_modal(ctx, data, modal).await.map(|_| ()),
         serenity::FullEvent::Message { new_message } => {
+            if let Err(e) = lifecycle::on_message(data, new_message).await {
+                warn!(error = %e, "recording a ticket message failed");
+            }
             help_channels::on_message(ctx, data, new_message).await
         }
         serenity::FullEvent::Resume { .. } => {
