@@ -256,7 +256,7 @@ async fn answer(
                 )
                 .await?
             }
-            Answer::Command(c) => super::escalation::respond(*c, m, private, i == 0).await?,
+            Answer::Command(c) => super::escalation::respond(*c, m, private, false).await?,
             Answer::Click(c) => {
                 c.channel_id.send_message(ctx, m.channel()).await?;
             }

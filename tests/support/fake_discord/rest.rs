@@ -737,7 +737,30 @@ fn post_message(shared: &Shared, st: &mut State, req: &Incoming, channel_id: u64
     } else {
         0
     };
-    Reply::ok(shared.create_bot_message(st, channel_id, &req.body, kind))
+    // enforce_nonce: the same nonce from the same author again returns the
+    // message already created instead of a second one.
+    let nonce = req
+        .body
+        .get("nonce")
+        .filter(|_| req.body.get("enforce_nonce") == Some(&Value::Bool(true)))
+        .and_then(|n| match n {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .map(|n| format!("{channel_id}:{n}"));
+    if let Some(first) = nonce
+        .as_ref()
+        .and_then(|k| st.nonces.get(k))
+        .and_then(|id| st.messages.get(id))
+    {
+        return Reply::ok(first.clone());
+    }
+    let msg = shared.create_bot_message(st, channel_id, &req.body, kind);
+    if let (Some(k), Some(id)) = (nonce, msg["id"].as_str().and_then(|i| i.parse().ok())) {
+        st.nonces.insert(k, id);
+    }
+    Reply::ok(msg)
 }
 
 fn list_messages(shared: &Shared, st: &State, req: &Incoming, channel_id: u64) -> Reply {

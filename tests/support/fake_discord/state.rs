@@ -113,6 +113,9 @@ pub(crate) struct State {
     pub thread_members: HashMap<u64, Vec<u64>>,
     /// Registered commands: (guild id for guild commands, the echoed command).
     pub commands: Vec<(Option<u64>, Value)>,
+    /// Messages posted with `enforce_nonce`, by `channel:nonce`: Discord
+    /// answers a second post with the same nonce with the first message.
+    pub nonces: HashMap<String, u64>,
 }
 
 /// The state plus what never changes, shared by the server tasks and the test.
