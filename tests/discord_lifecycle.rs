@@ -204,7 +204,10 @@ async fn file_ticket(fake: &FakeDiscord) -> u64 {
         payloads::message_create(world, ids::ALICE, tid, "c2c-app-4821"),
     );
     fake.wait_request_after(mark, T, |r| {
-        r.is("POST", &format!("/channels/{}/messages", ids::STAFF_CHANNEL))
+        r.is(
+            "POST",
+            &format!("/channels/{}/messages", ids::STAFF_CHANNEL),
+        )
     })
     .await;
     tid
@@ -240,12 +243,18 @@ async fn close_request_buttons_close_and_the_survey_takes_a_rating_and_a_comment
         .await;
     let data = &cb.body["data"];
     assert!(!is_ephemeral(data), "the customer sees it: {}", cb.body);
-    assert!(content(data).contains(&format!("<@{}>", ids::ALICE)), "{data}");
+    assert!(
+        content(data).contains(&format!("<@{}>", ids::ALICE)),
+        "{data}"
+    );
     assert!(content(data).contains("fixed in 2.3"));
     // The deadline as a Discord timestamp, shown in each reader's zone.
     let due = datetime!(2026-03-03 10:00 UTC).unix_timestamp();
     assert!(content(data).contains(&format!("<t:{due}:F>")), "{data}");
-    assert_eq!(data["allowed_mentions"]["users"], json!([ids::ALICE.to_string()]));
+    assert_eq!(
+        data["allowed_mentions"]["users"],
+        json!([ids::ALICE.to_string()])
+    );
     let request = h.fake.original_message(&ix).unwrap();
     let close = custom_id_starting(&request, "tl:close:");
     custom_id_starting(&request, "tl:keep:");
@@ -288,7 +297,11 @@ async fn close_request_buttons_close_and_the_survey_takes_a_rating_and_a_comment
     );
     h.fake.dispatch("INTERACTION_CREATE", modal.clone());
     let cb = h.fake.wait_callback(&modal, T).await;
-    assert!(content(&cb.body["data"]).contains("Thank you"), "{}", cb.body);
+    assert!(
+        content(&cb.body["data"]).contains("Thank you"),
+        "{}",
+        cb.body
+    );
 
     // Answered once: a second rating is refused, privately.
     let one = custom_id_starting(&survey_msg, "tl:rate:1:1");
@@ -296,7 +309,10 @@ async fn close_request_buttons_close_and_the_survey_takes_a_rating_and_a_comment
     assert!(is_ephemeral(&cb.body["data"]));
     assert!(content(&cb.body["data"]).contains("already rated"));
     let s = &h.store.surveys().unwrap()[0];
-    assert_eq!((s.rating, s.comment.as_deref()), (Some(4), Some("quick and kind")));
+    assert_eq!(
+        (s.rating, s.comment.as_deref()),
+        (Some(4), Some("quick and kind"))
+    );
     h.stop().await;
 }
 
@@ -311,7 +327,8 @@ async fn an_unanswered_close_request_is_closed_by_the_poller_once() {
     let closed = h
         .fake
         .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages")) && content(&r.body).contains("closed")
+            r.is("POST", &format!("/channels/{tid}/messages"))
+                && content(&r.body).contains("closed")
         })
         .await;
     assert!(
@@ -327,7 +344,10 @@ async fn an_unanswered_close_request_is_closed_by_the_poller_once() {
                 && content(&r.body).contains("How did we do")
         })
         .await;
-    assert_eq!(h.store.tickets(None).unwrap()[0].status, TicketStatus::Closed);
+    assert_eq!(
+        h.store.tickets(None).unwrap()[0].status,
+        TicketStatus::Closed
+    );
     // The request's timer is done and nothing else is pending.
     let timers = h.store.timers(None).unwrap();
     assert!(

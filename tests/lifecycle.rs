@@ -10,9 +10,9 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use triage::engine::hours::{HoursFile, SupportHours};
 use triage::engine::{
-    Action, ConversationKey, Engine, Fired, Input, ManualClock, Matching, NoteKind, Output,
-    Policy, Reply, StaffAction, StaffInput, TicketAction, TicketId, TicketInput, TicketNote,
-    TicketStatus, UserId,
+    Action, ConversationKey, Engine, Fired, Input, ManualClock, Matching, NoteKind, Output, Policy,
+    Reply, StaffAction, StaffInput, TicketAction, TicketId, TicketInput, TicketNote, TicketStatus,
+    UserId,
 };
 use triage::kb::{KnowledgeBase, ProductId};
 use triage::matcher::{Decision, Match, Query};
@@ -80,10 +80,10 @@ impl H {
 
     fn with(store: Arc<SqliteStore>, policy: Policy, at: OffsetDateTime) -> Self {
         let clock = Arc::new(ManualClock::new(at));
-        let kb = KnowledgeBase::from_sources(&[(PathBuf::from("demo.yaml"), KB.to_owned())])
-            .unwrap();
-        let engine = Engine::new(Arc::new(Nothing(kb)), store.clone(), clock.clone())
-            .with_policy(policy);
+        let kb =
+            KnowledgeBase::from_sources(&[(PathBuf::from("demo.yaml"), KB.to_owned())]).unwrap();
+        let engine =
+            Engine::new(Arc::new(Nothing(kb)), store.clone(), clock.clone()).with_policy(policy);
         Self {
             engine,
             clock,
@@ -102,7 +102,10 @@ impl H {
         let key = ConversationKey::new("chan-1", "alice");
         let id = self.id();
         self.engine
-            .handle(&Input::act(id, key.clone(), Action::Escalate).in_product(Some(ProductId::new("demo"))))
+            .handle(
+                &Input::act(id, key.clone(), Action::Escalate)
+                    .in_product(Some(ProductId::new("demo"))),
+            )
             .unwrap();
         let id = self.id();
         let r = self
@@ -205,7 +208,10 @@ fn stale_ticket_is_pinged_once_reset_by_the_customer_then_closed_for_no_reply() 
 
     // The customer answers: both clocks start again.
     h.customer(t, TicketAction::Message);
-    assert!(h.advance(Duration::hours(30)).is_empty(), "the auto-close was cancelled");
+    assert!(
+        h.advance(Duration::hours(30)).is_empty(),
+        "the auto-close was cancelled"
+    );
     assert!(h.advance(Duration::hours(17)).is_empty());
     let fired = h.advance(Duration::hours(2));
     assert_eq!(kinds(&fired), vec![NoteKind::StalePing]);
@@ -220,7 +226,10 @@ fn stale_ticket_is_pinged_once_reset_by_the_customer_then_closed_for_no_reply() 
     );
     // Closing asks the survey.
     assert!(kinds(&fired).contains(&NoteKind::Survey));
-    assert!(h.advance(Duration::days(30)).is_empty(), "nothing left to fire");
+    assert!(
+        h.advance(Duration::days(30)).is_empty(),
+        "nothing left to fire"
+    );
 }
 
 #[test]
@@ -229,17 +238,26 @@ fn staff_messages_do_not_reset_the_stale_clock_and_hold_stops_it() {
     let (t, _) = h.file();
     h.clock.advance(Duration::hours(1));
     h.staff(t, TicketAction::Message);
-    assert_eq!(kinds(&h.advance(Duration::hours(48))), vec![NoteKind::StalePing]);
+    assert_eq!(
+        kinds(&h.advance(Duration::hours(48))),
+        vec![NoteKind::StalePing]
+    );
 
     let (t2, _) = {
         let mut h2 = H::new(policy());
         let r = h2.file();
         let hold = h2.staff(r.0, TicketAction::Hold { on: true });
         assert_eq!(notes(&hold.outputs)[0].kind, NoteKind::Hold);
-        assert!(h2.advance(Duration::days(10)).is_empty(), "held: no ping, no close");
+        assert!(
+            h2.advance(Duration::days(10)).is_empty(),
+            "held: no ping, no close"
+        );
         assert_eq!(h2.status(r.0), TicketStatus::Open);
         h2.staff(r.0, TicketAction::Hold { on: false });
-        assert_eq!(kinds(&h2.advance(Duration::hours(48))), vec![NoteKind::StalePing]);
+        assert_eq!(
+            kinds(&h2.advance(Duration::hours(48))),
+            vec![NoteKind::StalePing]
+        );
         r
     };
     let _ = t2;
@@ -267,7 +285,10 @@ fn close_request_accepted_closes_with_the_reason() {
     let n = notes(&r.outputs)[0].clone();
     assert_eq!(n.kind, NoteKind::CloseRequest);
     assert_eq!(
-        n.options.iter().map(|o| o.action.clone()).collect::<Vec<_>>(),
+        n.options
+            .iter()
+            .map(|o| o.action.clone())
+            .collect::<Vec<_>>(),
         vec![TicketAction::AcceptClose, TicketAction::KeepOpen]
     );
     assert_eq!(n.when, Some(START + Duration::hours(24)));
@@ -281,7 +302,10 @@ fn close_request_accepted_closes_with_the_reason() {
     assert!(r.outputs.iter().any(|o| matches!(o,
         Output::TicketUpdated(u) if u.reason.as_deref() == Some("fixed in 2.3"))));
     assert!(notes(&r.outputs).iter().any(|n| n.kind == NoteKind::Survey));
-    assert!(h.advance(Duration::days(3)).is_empty(), "the request's timer is gone");
+    assert!(
+        h.advance(Duration::days(3)).is_empty(),
+        "the request's timer is gone"
+    );
 }
 
 #[test]
@@ -291,7 +315,10 @@ fn close_request_refused_keeps_the_ticket_open() {
     h.staff(t, TicketAction::RequestClose);
     let r = h.customer(t, TicketAction::KeepOpen);
     assert_eq!(notes(&r.outputs)[0].kind, NoteKind::CloseRequestAnswered);
-    assert!(h.advance(Duration::hours(25)).is_empty(), "no timeout close");
+    assert!(
+        h.advance(Duration::hours(25)).is_empty(),
+        "no timeout close"
+    );
     assert_eq!(h.status(t), TicketStatus::Open);
     // A second answer finds no request.
     let r = h.customer(t, TicketAction::AcceptClose);
@@ -340,8 +367,10 @@ fn survey_is_answered_once_and_a_second_answer_is_refused() {
         .clone();
     assert_eq!(survey.options.len(), 5);
 
-    assert!(notice(&h.input(t, "mallory", false, TicketAction::Rate { stars: 1 }))
-        .contains("Only the customer"));
+    assert!(
+        notice(&h.input(t, "mallory", false, TicketAction::Rate { stars: 1 }))
+            .contains("Only the customer")
+    );
     assert!(notice(&h.customer(t, TicketAction::Rate { stars: 9 })).contains("1 to 5"));
     let r = h.customer(t, TicketAction::Rate { stars: 4 });
     assert_eq!(notes(&r.outputs)[0].kind, NoteKind::SurveyAnswered);
@@ -363,7 +392,10 @@ fn survey_is_answered_once_and_a_second_answer_is_refused() {
     assert!(notice(&r).contains("already commented"));
 
     let s = &h.store.surveys().unwrap()[0];
-    assert_eq!((s.rating, s.comment.as_deref()), (Some(4), Some("quick and kind")));
+    assert_eq!(
+        (s.rating, s.comment.as_deref()),
+        (Some(4), Some("quick and kind"))
+    );
     // Reopened and closed again: not asked twice.
     for action in [StaffAction::Reopen, StaffAction::Close] {
         let id = h.id();
@@ -407,11 +439,18 @@ fn a_friday_evening_ticket_is_told_mondays_opening_and_staff_are_pinged_then() {
     );
     let (t, r) = h.file();
     let ns = notes(&r.outputs);
-    let told = ns.iter().find(|n| n.kind == NoteKind::OutsideHours).unwrap();
+    let told = ns
+        .iter()
+        .find(|n| n.kind == NoteKind::OutsideHours)
+        .unwrap();
     // Monday 09:00 Berlin = 08:00 UTC; the front end shows it in the
     // reader's zone (Discord <t:UNIX:F>).
     assert_eq!(told.when, Some(datetime!(2026-12-07 08:00 UTC)));
-    assert!(told.when_text.as_deref().unwrap().starts_with("Mon 7 Dec 2026 09:00"));
+    assert!(told
+        .when_text
+        .as_deref()
+        .unwrap()
+        .starts_with("Mon 7 Dec 2026 09:00"));
     assert!(ns.iter().any(|n| n.kind == NoteKind::StaffPingHeld));
 
     assert!(!kinds(&h.advance(Duration::hours(61))).contains(&NoteKind::StaffPing));
@@ -677,7 +716,15 @@ fn chat_answers_a_close_request_and_the_survey_with_words() {
     std::fs::write(dir.path().join("triage.yaml"), BOT_CONFIG).unwrap();
     chat_at(dir.path(), START, FILE_A_TICKET);
     let out = triage_at(dir.path(), START + Duration::hours(2))
-        .args(["tickets", "close-request", "1", "--by", "sam", "--reason", "fixed in 2.3"])
+        .args([
+            "tickets",
+            "close-request",
+            "1",
+            "--by",
+            "sam",
+            "--reason",
+            "fixed in 2.3",
+        ])
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
@@ -691,22 +738,41 @@ fn chat_answers_a_close_request_and_the_survey_with_words() {
     );
     assert!(text.contains("closed by ann: fixed in 2.3"), "{text}");
     assert!(text.contains("rate 1 · rate 2"), "{text}");
-    assert!(text.contains("Thank you for rating ticket #1 5/5"), "{text}");
+    assert!(
+        text.contains("Thank you for rating ticket #1 5/5"),
+        "{text}"
+    );
     assert!(text.contains("already rated"), "{text}");
     assert!(text.contains("Thank you for the comment"), "{text}");
     let store = SqliteStore::open(&dir.path().join("triage.db")).unwrap();
     let s = &store.surveys().unwrap()[0];
     assert_eq!(s.rating, Some(5));
     assert_eq!(s.comment.as_deref(), Some("fast and friendly"));
+    let out = triage_at(dir.path(), START + Duration::hours(3))
+        .args(["report", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["service"]["by_product"]["c2c"]["rated"], 1, "{v}");
+    assert_eq!(v["service"]["overall"]["ratings"][4], 1, "{v}");
 }
 
 #[test]
 fn bad_support_hours_stop_startup_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     for (hours, key) in [
-        ("  timezone: Mars/Olympus\n  weekly: {mon: [\"09:00-17:00\"]}\n", "support_hours.timezone"),
-        ("  timezone: Europe/Berlin\n  weekly: {mon: [\"09:00-12:00\", \"11:00-13:00\"]}\n", "support_hours.weekly.mon"),
-        ("  timezone: Europe/Berlin\n  weekly: {mon: [\"9-17\"]}\n", "support_hours.weekly.mon[0]"),
+        (
+            "  timezone: Mars/Olympus\n  weekly: {mon: [\"09:00-17:00\"]}\n",
+            "support_hours.timezone",
+        ),
+        (
+            "  timezone: Europe/Berlin\n  weekly: {mon: [\"09:00-12:00\", \"11:00-13:00\"]}\n",
+            "support_hours.weekly.mon",
+        ),
+        (
+            "  timezone: Europe/Berlin\n  weekly: {mon: [\"9-17\"]}\n",
+            "support_hours.weekly.mon[0]",
+        ),
     ] {
         let cfg = format!("support_role_id: 222\nstaff_channel_id: 333\nsupport_hours:\n{hours}");
         std::fs::write(dir.path().join("triage.yaml"), cfg).unwrap();
@@ -720,4 +786,65 @@ fn bad_support_hours_stop_startup_naming_the_key() {
         assert!(!out.status.success());
         assert!(err.contains(key), "{key}: {err}");
     }
+}
+
+#[test]
+fn response_times_and_ratings_are_reported_per_product_and_staff_member() {
+    let mut h = H::new(policy());
+    let (t, _) = h.file();
+    h.clock.advance(Duration::hours(2));
+    h.staff(t, TicketAction::Message);
+    h.clock.advance(Duration::hours(1));
+    h.staff(t, TicketAction::Message); // not the first reply
+    h.clock.advance(Duration::hours(2));
+    let id = h.id();
+    h.engine
+        .staff(&StaffInput {
+            id: id.as_str().into(),
+            staff: UserId::new("sam"),
+            ticket: t,
+            action: StaffAction::Close,
+            reason: None,
+        })
+        .unwrap();
+    h.customer(t, TicketAction::Rate { stars: 4 });
+
+    let all = |hours: Option<&SupportHours>| {
+        triage::service::compute(
+            &h.store.tickets(None).unwrap(),
+            &h.store.lifecycles().unwrap(),
+            &h.store.surveys().unwrap(),
+            hours,
+            START - Duration::days(1),
+            START + Duration::days(1),
+        )
+    };
+    let r = all(None);
+    assert!(!r.business_hours);
+    let g = &r.by_product["demo"];
+    assert_eq!(g.first_response.median_secs, Some(2 * 3600));
+    assert_eq!(g.resolution.p90_secs, Some(5 * 3600));
+    assert_eq!((g.rated, g.mean_rating), (1, Some(4.0)));
+    assert_eq!(r.by_staff["sam"].first_response.median_secs, Some(2 * 3600));
+
+    // Monday 2 Mar 2026 10:00 UTC is 11:00 in Berlin: all within hours.
+    let b = all(Some(&berlin_hours()));
+    assert!(b.business_hours);
+    assert_eq!(b.overall.resolution.median_secs, Some(5 * 3600));
+    // Filed at 16:00 Berlin, answered 09:30 the next morning: 1.5 h of
+    // business time, not 17.5 h.
+    let mut h = H::new(policy());
+    h.clock.set(datetime!(2026-03-02 15:00 UTC));
+    let (t, _) = h.file();
+    h.clock.set(datetime!(2026-03-03 08:30 UTC));
+    h.staff(t, TicketAction::Message);
+    let r = triage::service::compute(
+        &h.store.tickets(None).unwrap(),
+        &h.store.lifecycles().unwrap(),
+        &h.store.surveys().unwrap(),
+        Some(&berlin_hours()),
+        START - Duration::days(1),
+        START + Duration::days(3),
+    );
+    assert_eq!(r.overall.first_response.median_secs, Some(90 * 60));
 }

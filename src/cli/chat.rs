@@ -70,8 +70,8 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
         Some(path) => crate::config::Config::load(path)?.policy,
         None => crate::engine::Policy::default(),
     };
-    let engine = Engine::new(Arc::new(matcher), store, super::lifecycle::clock()?)
-        .with_policy(policy);
+    let engine =
+        Engine::new(Arc::new(matcher), store, super::lifecycle::clock()?).with_policy(policy);
     let user = args.user.unwrap_or_else(default_user);
     let key = ConversationKey::new(PLACE, user.clone());
 

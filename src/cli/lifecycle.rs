@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::kb::Style;
-use crate::engine::{Clock, Engine, Fired, ManualClock, Output, SystemClock, TicketAction, TicketNote};
+use crate::engine::{
+    Clock, Engine, Fired, ManualClock, Output, SystemClock, TicketAction, TicketNote,
+};
 
 /// The clock: the system's, or the instant in `TRIAGE_NOW` (RFC 3339),
 /// standing still, so tests and replays set the time a process sees (a
@@ -68,7 +70,11 @@ pub(crate) fn customer_words(line: &str) -> Option<TicketAction> {
         _ => {}
     }
     if let Some(n) = lower.strip_prefix("rate ") {
-        return n.trim().parse().ok().map(|stars| TicketAction::Rate { stars });
+        return n
+            .trim()
+            .parse()
+            .ok()
+            .map(|stars| TicketAction::Rate { stars });
     }
     if lower.starts_with("comment ") {
         return Some(TicketAction::Comment {
@@ -115,7 +121,10 @@ mod tests {
     fn words_read_as_the_buttons() {
         assert_eq!(customer_words("Close"), Some(TicketAction::AcceptClose));
         assert_eq!(customer_words("keep open"), Some(TicketAction::KeepOpen));
-        assert_eq!(customer_words("rate 4"), Some(TicketAction::Rate { stars: 4 }));
+        assert_eq!(
+            customer_words("rate 4"),
+            Some(TicketAction::Rate { stars: 4 })
+        );
         assert_eq!(
             customer_words("comment Quick and Kind"),
             Some(TicketAction::Comment {
@@ -151,7 +160,10 @@ pub(crate) fn customer_turn(
     let action = customer_words(text).filter(|a| match a {
         TicketAction::AcceptClose | TicketAction::KeepOpen => store
             .lifecycles()
-            .map(|ls| ls.iter().any(|l| l.ticket == t.id && l.close_request.is_some()))
+            .map(|ls| {
+                ls.iter()
+                    .any(|l| l.ticket == t.id && l.close_request.is_some())
+            })
             .unwrap_or(false),
         _ => store
             .surveys()
@@ -214,7 +226,8 @@ pub(crate) fn staff_ticket(
         action,
         reason,
     };
-    let reply = crate::engine::ticket_action(store.as_ref(), clock.as_ref(), &policy(config)?, &input)?;
+    let reply =
+        crate::engine::ticket_action(store.as_ref(), clock.as_ref(), &policy(config)?, &input)?;
     super::chat::render(out, st, &reply.outputs)?;
     crate::tickets::Store::mark_delivered(store.as_ref(), &input.id, clock.now())?;
     let refused = reply
@@ -237,7 +250,8 @@ pub(crate) fn timers(
 ) -> anyhow::Result<()> {
     let clock = clock()?;
     let poller = format!("cli:{}", std::process::id());
-    let mut fired = crate::engine::unposted(store.as_ref(), clock.as_ref(), time::Duration::days(30))?;
+    let mut fired =
+        crate::engine::unposted(store.as_ref(), clock.as_ref(), time::Duration::days(30))?;
     fired.extend(crate::engine::fire_due(
         store.as_ref(),
         clock.as_ref(),
@@ -249,7 +263,12 @@ pub(crate) fn timers(
         writeln!(out, "No timers due.")?;
     }
     for f in fired {
-        writeln!(out, "{} ({})", st.dim(&format!("{} · {}", f.id, f.key)), f.place)?;
+        writeln!(
+            out,
+            "{} ({})",
+            st.dim(&format!("{} · {}", f.id, f.key)),
+            f.place
+        )?;
         super::chat::render(out, st, &f.outputs)?;
         crate::tickets::Store::mark_delivered(store.as_ref(), &f.id, clock.now())?;
     }

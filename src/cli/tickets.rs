@@ -154,7 +154,10 @@ pub fn run(db: &Path, cmd: TicketsCommand) -> anyhow::Result<ExitCode> {
             config,
         } => {
             let id = parse_id(&args.id)?;
-            let by = args.by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "staff".into());
+            let by = args
+                .by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "staff".into());
             return super::lifecycle::staff_ticket(
                 &mut out,
                 &st,
@@ -167,7 +170,10 @@ pub fn run(db: &Path, cmd: TicketsCommand) -> anyhow::Result<ExitCode> {
         }
         TicketsCommand::Hold(args) => {
             let id = parse_id(&args.id)?;
-            let by = args.by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "staff".into());
+            let by = args
+                .by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "staff".into());
             return super::lifecycle::staff_ticket(
                 &mut out,
                 &st,
@@ -180,7 +186,10 @@ pub fn run(db: &Path, cmd: TicketsCommand) -> anyhow::Result<ExitCode> {
         }
         TicketsCommand::Unhold { args, config } => {
             let id = parse_id(&args.id)?;
-            let by = args.by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "staff".into());
+            let by = args
+                .by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "staff".into());
             return super::lifecycle::staff_ticket(
                 &mut out,
                 &st,

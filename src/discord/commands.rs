@@ -434,15 +434,29 @@ async fn stats(
     let engine = ctx.data().engine();
     let until = OffsetDateTime::now_utc();
     let since = until - time::Duration::days(i64::from(days));
-    let work = blocking(move || -> Result<Report, Error> {
-        let records = engine
-            .store()
-            .queries_since(since)
-            .map_err(EngineError::from)?;
-        Ok(report::compute(&records, engine.kb(), since, until))
+    let work = blocking(move || -> Result<(Report, Vec<String>), Error> {
+        let store = engine.store();
+        let records = store.queries_since(since).map_err(EngineError::from)?;
+        let service = crate::service::compute(
+            &store.tickets(None)?,
+            &store.lifecycles()?,
+            &store.surveys()?,
+            engine.policy().hours.as_ref(),
+            since,
+            until,
+        );
+        Ok((
+            report::compute(&records, engine.kb(), since, until),
+            crate::service::lines(&service),
+        ))
     });
     let (report, acked) = escalation::command_in_time(ctx, true, work).await?;
-    escalation::respond(ctx, &render::report(&report??, days), true, acked).await
+    let (report, service) = report??;
+    let mut msg = render::report(&report, days);
+    // Satisfaction and response times, per product and staff member.
+    msg.content =
+        crate::discord::text::truncate(&service.join("\n"), crate::discord::text::CONTENT_MAX);
+    escalation::respond(ctx, &msg, true, acked).await
 }
 
 /// Top entries for what the user has typed so far; the value is the entry

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use poise::serenity_prelude as serenity;
 use serenity::{
-    ButtonStyle, ChannelId, ComponentInteraction, CreateActionRow, CreateButton,
-    CreateInputText, CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
+    ButtonStyle, ChannelId, ComponentInteraction, CreateActionRow, CreateButton, CreateInputText,
+    CreateInteractionResponse, CreateModal, InputTextStyle, ModalInteraction,
 };
 use tokio::sync::Semaphore;
 use tracing::{error, info, instrument, warn};
@@ -329,7 +329,11 @@ pub(super) async fn staff_command(
 /// never marked posted. Each pass holds one in-flight permit, so shutdown
 /// waits for a post in progress.
 pub(super) async fn poll(ctx: serenity::Context, data: Arc<Data>, in_flight: Arc<Semaphore>) {
-    let poller = format!("discord:{}:{}", std::process::id(), ctx.cache.current_user().id);
+    let poller = format!(
+        "discord:{}:{}",
+        std::process::id(),
+        ctx.cache.current_user().id
+    );
     let mut first = true;
     loop {
         let Ok(permit) = in_flight.acquire().await else {

@@ -359,7 +359,11 @@ fn framework(data: Arc<Data>, in_flight: Arc<Semaphore>) -> Framework {
                 // returns, so late replies come before newer answers.
                 escalation::redeliver(ctx, &data).await;
                 // Timers: missed deadlines first, then every second.
-                tokio::spawn(lifecycle::poll(ctx.clone(), data.clone(), in_flight.clone()));
+                tokio::spawn(lifecycle::poll(
+                    ctx.clone(),
+                    data.clone(),
+                    in_flight.clone(),
+                ));
                 Ok(data)
             })
         })

@@ -279,7 +279,9 @@ mod tests {
         let fri = datetime!(2026-12-04 18:30 UTC);
         assert!(!h.is_open(fri));
         assert_eq!(h.next_open(fri), Some(datetime!(2026-12-07 08:00 UTC)));
-        assert!(h.describe(datetime!(2026-12-07 08:00 UTC)).starts_with("Mon 7 Dec 2026 09:00"));
+        assert!(h
+            .describe(datetime!(2026-12-07 08:00 UTC))
+            .starts_with("Mon 7 Dec 2026 09:00"));
     }
 
     #[test]
@@ -310,7 +312,10 @@ mod tests {
         );
         // Mon 16:00 -> Tue 10:00 Berlin: one hour Monday, one hour Tuesday.
         assert_eq!(
-            h.business_seconds(datetime!(2026-12-07 15:00 UTC), datetime!(2026-12-08 09:00 UTC)),
+            h.business_seconds(
+                datetime!(2026-12-07 15:00 UTC),
+                datetime!(2026-12-08 09:00 UTC)
+            ),
             2 * 3600
         );
     }
@@ -326,8 +331,10 @@ mod tests {
             .unwrap_err()
             .starts_with("support_hours.timezone: unknown timezone 'Mars/Olympus'"));
         f.timezone = "UTC".into();
-        f.weekly
-            .insert("tue".into(), vec!["09:00-12:00".into(), "11:00-13:00".into()]);
+        f.weekly.insert(
+            "tue".into(),
+            vec!["09:00-12:00".into(), "11:00-13:00".into()],
+        );
         assert_eq!(
             SupportHours::parse(&f).unwrap_err(),
             "support_hours.weekly.tue: 09:00-12:00 overlaps 11:00-13:00"

@@ -12,8 +12,8 @@ use super::hours::SupportHours;
 use super::redact::redact;
 use super::{Clock, Engine, EngineError, Output, Reply, TicketUpdate};
 use crate::tickets::{
-    CloseRequest, ConversationKey, InputId, InputMeta, NewEvent, StoreError,
-    Store, Survey, Ticket, TicketId, TicketStatus, TimerKind, Tx, UserId,
+    CloseRequest, ConversationKey, InputId, InputMeta, NewEvent, Store, StoreError, Survey, Ticket,
+    TicketId, TicketStatus, TimerKind, Tx, UserId,
 };
 
 /// Who the bot is when it acts on its own (a timer closing a ticket).
@@ -221,12 +221,21 @@ fn step(
             } else if input.staff && life.first_staff_reply_at.is_none() {
                 life.first_staff_reply_at = Some(now);
                 life.first_staff_by = Some(input.author.clone());
-                event(tx, &t, &input.author, "first_staff_reply", serde_json::json!({}), now)?;
+                event(
+                    tx,
+                    &t,
+                    &input.author,
+                    "first_staff_reply",
+                    serde_json::json!({}),
+                    now,
+                )?;
             }
         }
         TicketAction::RequestClose => {
             if !input.staff {
-                return Ok(notice("Only the support team can ask to close a ticket.".into()));
+                return Ok(notice(
+                    "Only the support team can ask to close a ticket.".into(),
+                ));
             }
             if !open {
                 return Ok(notice(format!("Ticket {} is already closed.", t.id)));
@@ -240,7 +249,14 @@ fn step(
                 reason: reason.clone(),
                 at: now,
             });
-            event(tx, &t, &input.author, "close_requested", serde_json::json!({"reason": reason, "due": due.unix_timestamp()}), now)?;
+            event(
+                tx,
+                &t,
+                &input.author,
+                "close_requested",
+                serde_json::json!({"reason": reason, "due": due.unix_timestamp()}),
+                now,
+            )?;
             let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
             out.push(Output::Ticket(TicketNote {
                 ticket: t.id,
@@ -274,19 +290,31 @@ fn step(
                 )));
             }
             let Some(req) = life.close_request.take().filter(|_| open) else {
-                return Ok(notice(format!("There is no close request on ticket {}.", t.id)));
+                return Ok(notice(format!(
+                    "There is no close request on ticket {}.",
+                    t.id
+                )));
             };
             tx.cancel_timers(t.id, &[TimerKind::CloseRequest])?;
             if input.action == TicketAction::AcceptClose {
                 tx.save_lifecycle(&life)?;
-                let reason = req.reason.unwrap_or_else(|| "closed at the customer's request".into());
+                let reason = req
+                    .reason
+                    .unwrap_or_else(|| "closed at the customer's request".into());
                 return close(tx, &t, &input.author, Some(reason), now);
             }
             life.last_customer_at = Some(now);
             if !life.hold {
                 restart_stale(tx, policy, t.id, now)?;
             }
-            event(tx, &t, &input.author, "close_refused", serde_json::json!({}), now)?;
+            event(
+                tx,
+                &t,
+                &input.author,
+                "close_refused",
+                serde_json::json!({}),
+                now,
+            )?;
             out.push(Output::Ticket(note(
                 &t,
                 NoteKind::CloseRequestAnswered,
@@ -295,7 +323,9 @@ fn step(
         }
         TicketAction::Hold { on } => {
             if !input.staff {
-                return Ok(notice("Only the support team can put a ticket on hold.".into()));
+                return Ok(notice(
+                    "Only the support team can put a ticket on hold.".into(),
+                ));
             }
             life.hold = *on;
             if *on {
@@ -303,20 +333,36 @@ fn step(
             } else if open {
                 restart_stale(tx, policy, t.id, now)?;
             }
-            event(tx, &t, &input.author, "hold", serde_json::json!({"on": on}), now)?;
+            event(
+                tx,
+                &t,
+                &input.author,
+                "hold",
+                serde_json::json!({"on": on}),
+                now,
+            )?;
             out.push(Output::Ticket(note(
                 &t,
                 NoteKind::Hold,
                 if *on {
-                    format!("Ticket {} is on hold: no reminders and no automatic close.", t.id)
+                    format!(
+                        "Ticket {} is on hold: no reminders and no automatic close.",
+                        t.id
+                    )
                 } else {
-                    format!("Ticket {} is off hold: reminders and automatic close are back on.", t.id)
+                    format!(
+                        "Ticket {} is off hold: reminders and automatic close are back on.",
+                        t.id
+                    )
                 },
             )));
         }
         TicketAction::Rate { stars } => {
             if !is_customer {
-                return Ok(notice(format!("Only the customer of ticket {} can rate it.", t.id)));
+                return Ok(notice(format!(
+                    "Only the customer of ticket {} can rate it.",
+                    t.id
+                )));
             }
             if !(1..=5).contains(stars) {
                 return Ok(notice("A rating is a number from 1 to 5.".into()));
@@ -325,16 +371,29 @@ fn step(
                 return Ok(notice(format!("Ticket {} has no survey to answer.", t.id)));
             };
             if s.rating.is_some() {
-                return Ok(notice(format!("You already rated ticket {}. Thank you!", t.id)));
+                return Ok(notice(format!(
+                    "You already rated ticket {}. Thank you!",
+                    t.id
+                )));
             }
             s.rating = Some(*stars);
             s.answered_at = Some(now);
             tx.save_survey(&s)?;
-            event(tx, &t, &input.author, "survey_rated", serde_json::json!({"stars": stars}), now)?;
+            event(
+                tx,
+                &t,
+                &input.author,
+                "survey_rated",
+                serde_json::json!({"stars": stars}),
+                now,
+            )?;
             let mut n = note(
                 &t,
                 NoteKind::SurveyAnswered,
-                format!("Thank you for rating ticket {} {stars}/5. You may add a comment.", t.id),
+                format!(
+                    "Thank you for rating ticket {} {stars}/5. You may add a comment.",
+                    t.id
+                ),
             );
             n.options.push(TicketChoice {
                 label: "Add a comment".into(),
@@ -346,13 +405,22 @@ fn step(
         }
         TicketAction::Comment { text } => {
             if !is_customer {
-                return Ok(notice(format!("Only the customer of ticket {} can comment on it.", t.id)));
+                return Ok(notice(format!(
+                    "Only the customer of ticket {} can comment on it.",
+                    t.id
+                )));
             }
             let Some(mut s) = tx.survey(t.id)?.filter(|s| s.rating.is_some()) else {
-                return Ok(notice(format!("Rate ticket {} first; then you can add a comment.", t.id)));
+                return Ok(notice(format!(
+                    "Rate ticket {} first; then you can add a comment.",
+                    t.id
+                )));
             };
             if s.comment.is_some() {
-                return Ok(notice(format!("You already commented on ticket {}. Thank you!", t.id)));
+                return Ok(notice(format!(
+                    "You already commented on ticket {}. Thank you!",
+                    t.id
+                )));
             }
             let text = redact(text).text.trim().to_owned();
             let n = text.chars().count();
@@ -366,7 +434,14 @@ fn step(
             }
             s.comment = Some(text);
             tx.save_survey(&s)?;
-            event(tx, &t, &input.author, "survey_commented", serde_json::json!({}), now)?;
+            event(
+                tx,
+                &t,
+                &input.author,
+                "survey_commented",
+                serde_json::json!({}),
+                now,
+            )?;
             out.push(Output::Text {
                 text: "Thank you for the comment.".into(),
             });
@@ -412,7 +487,10 @@ pub(super) fn filed(
         let mut n = note(
             t,
             NoteKind::StaffPingHeld,
-            format!("The support team will be notified of ticket {} when support opens ({{when}}).", t.id),
+            format!(
+                "The support team will be notified of ticket {} when support opens ({{when}}).",
+                t.id
+            ),
         );
         n.when = Some(opens);
         n.when_text = Some(h.describe(opens));
@@ -457,7 +535,10 @@ pub(super) fn closed(
     let mut n = note(
         t,
         NoteKind::Survey,
-        format!("How did we do on ticket {}? Rate it from 1 (poor) to 5 (great).", t.id),
+        format!(
+            "How did we do on ticket {}? Rate it from 1 (poor) to 5 (great).",
+            t.id
+        ),
     );
     n.ping_customer = true;
     n.options = (1..=5)
@@ -591,4 +672,3 @@ fn clean(r: Option<&str>) -> Option<String> {
     r.map(|r| redact(r).text.trim().to_owned())
         .filter(|r| !r.is_empty())
 }
-

@@ -34,13 +34,13 @@ use time::OffsetDateTime;
 
 use crate::kb::{CheckId, EntryId, FieldId, KnowledgeBase, ProductId};
 use crate::matcher::{Match, Matcher, Query};
+pub use crate::tickets::{
+    ConversationKey, InputId, Place, Store, StoreError, TicketId, TicketStatus, UserId,
+};
 pub use lifecycle::{
     ticket_action, NoteKind, Policy, TicketAction, TicketChoice, TicketInput, TicketNote,
 };
 pub use schedule::{fire_due, unposted, Fired};
-pub use crate::tickets::{
-    ConversationKey, InputId, Place, Store, StoreError, TicketId, TicketStatus, UserId,
-};
 
 /// The longest ticket field answer kept, in characters. Longer answers are
 /// refused with the count (never cut).
@@ -479,7 +479,12 @@ impl Engine {
     /// Applies a staff action on a ticket.
     #[tracing::instrument(skip_all, fields(input = %input.id, ticket = %input.ticket))]
     pub fn staff(&self, input: &StaffInput) -> Result<Reply, EngineError> {
-        flow::staff(self.store.as_ref(), self.clock.as_ref(), &self.lifecycle, input)
+        flow::staff(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            &self.lifecycle,
+            input,
+        )
     }
 
     /// Records that the reply to `id` was posted: a redelivery of `id` then

@@ -190,13 +190,17 @@ fn act(
             let mut n = note(
                 &t,
                 NoteKind::StalePing,
-                format!("Are you still there? Ticket {} is waiting for your reply.", t.id),
+                format!(
+                    "Are you still there? Ticket {} is waiting for your reply.",
+                    t.id
+                ),
             );
             n.ping_customer = true;
             if let Some(after) = policy.auto_close_after {
                 let due = now + after;
                 tx.add_timer(t.id, TimerKind::AutoClose, due, now)?;
-                n.text.push_str(" Without one it closes automatically {when}.");
+                n.text
+                    .push_str(" Without one it closes automatically {when}.");
                 n.when = Some(due);
                 n.when_text = describe(policy, due);
             }
@@ -222,7 +226,10 @@ fn act(
             let mut n = note(
                 &t,
                 NoteKind::StaffPing,
-                format!("Support is open: ticket {} has been waiting since it was filed outside hours.", t.id),
+                format!(
+                    "Support is open: ticket {} has been waiting since it was filed outside hours.",
+                    t.id
+                ),
             );
             n.ping_staff = true;
             Ok(vec![Output::Ticket(n)])

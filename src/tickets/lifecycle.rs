@@ -201,7 +201,12 @@ pub(super) fn add_timer(
 ) -> Result<TimerId, StoreError> {
     c.execute(
         "INSERT INTO timers (ticket_id, kind, due_at, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![ticket.0, kind.as_str(), due_at.unix_timestamp(), now.unix_timestamp()],
+        params![
+            ticket.0,
+            kind.as_str(),
+            due_at.unix_timestamp(),
+            now.unix_timestamp()
+        ],
     )?;
     Ok(TimerId(c.last_insert_rowid()))
 }
@@ -307,7 +312,9 @@ fn decode_life(raw: RawLife) -> Result<Lifecycle, StoreError> {
         first_staff_by: by.map(UserId::new),
         resolved_at: resolved.map(unix).transpose()?,
         close_request: request
-            .map(|j| serde_json::from_str(&j).map_err(|e| corrupt("ticket_lifecycle.close_request", e)))
+            .map(|j| {
+                serde_json::from_str(&j).map_err(|e| corrupt("ticket_lifecycle.close_request", e))
+            })
             .transpose()?,
     })
 }
@@ -330,12 +337,18 @@ pub(super) fn lifecycles(c: &Connection) -> Result<Vec<Lifecycle>, StoreError> {
     let mut stmt = c.prepare(&format!(
         "SELECT {LIFE_COLS} FROM ticket_lifecycle ORDER BY ticket_id"
     ))?;
-    let raw = stmt.query_map([], life_row)?.collect::<Result<Vec<_>, _>>()?;
+    let raw = stmt
+        .query_map([], life_row)?
+        .collect::<Result<Vec<_>, _>>()?;
     raw.into_iter().map(decode_life).collect()
 }
 
 pub(super) fn save_lifecycle(c: &Connection, l: &Lifecycle) -> Result<(), StoreError> {
-    let request = l.close_request.as_ref().map(serde_json::to_string).transpose()?;
+    let request = l
+        .close_request
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
     c.execute(
         "INSERT INTO ticket_lifecycle (ticket_id, hold, last_customer_at, first_staff_reply_at,
                                        first_staff_by, resolved_at, close_request)
@@ -409,8 +422,12 @@ pub(super) fn survey(c: &Connection, ticket: TicketId) -> Result<Option<Survey>,
 }
 
 pub(super) fn surveys(c: &Connection) -> Result<Vec<Survey>, StoreError> {
-    let mut stmt = c.prepare(&format!("SELECT {SURVEY_COLS} FROM surveys ORDER BY ticket_id"))?;
-    let raw = stmt.query_map([], survey_row)?.collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = c.prepare(&format!(
+        "SELECT {SURVEY_COLS} FROM surveys ORDER BY ticket_id"
+    ))?;
+    let raw = stmt
+        .query_map([], survey_row)?
+        .collect::<Result<Vec<_>, _>>()?;
     raw.into_iter().map(decode_survey).collect()
 }
 
@@ -447,11 +464,12 @@ pub(super) fn place_of(c: &Connection, ticket: TicketId) -> Result<Option<String
     if attached.is_some() {
         return Ok(attached);
     }
-    Ok(c
-        .query_row("SELECT place FROM tickets WHERE id = ?1", [ticket.0], |r| {
+    Ok(
+        c.query_row("SELECT place FROM tickets WHERE id = ?1", [ticket.0], |r| {
             r.get(0)
         })
-        .optional()?)
+        .optional()?,
+    )
 }
 
 fn unix(secs: i64) -> Result<OffsetDateTime, StoreError> {
