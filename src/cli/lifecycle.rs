@@ -113,29 +113,6 @@ fn staff_only(outs: &[Output]) -> bool {
         .all(|o| matches!(o, Output::Ticket(n) if n.ping_staff))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_read_as_the_buttons() {
-        assert_eq!(customer_words("Close"), Some(TicketAction::AcceptClose));
-        assert_eq!(customer_words("keep open"), Some(TicketAction::KeepOpen));
-        assert_eq!(
-            customer_words("rate 4"),
-            Some(TicketAction::Rate { stars: 4 })
-        );
-        assert_eq!(
-            customer_words("comment Quick and Kind"),
-            Some(TicketAction::Comment {
-                text: "Quick and Kind".into()
-            })
-        );
-        assert_eq!(customer_words("my widget is broken"), None);
-        assert_eq!(customer_words("rate x"), None);
-    }
-}
-
 /// One typed line, seen from the user's newest ticket in the terminal: the
 /// words of a pending close request or survey are answered here (`true`:
 /// the line is used up); any other line counts as the customer's message on
@@ -273,4 +250,27 @@ pub(crate) fn timers(
         crate::tickets::Store::mark_delivered(store.as_ref(), &f.id, clock.now())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_read_as_the_buttons() {
+        assert_eq!(customer_words("Close"), Some(TicketAction::AcceptClose));
+        assert_eq!(customer_words("keep open"), Some(TicketAction::KeepOpen));
+        assert_eq!(
+            customer_words("rate 4"),
+            Some(TicketAction::Rate { stars: 4 })
+        );
+        assert_eq!(
+            customer_words("comment Quick and Kind"),
+            Some(TicketAction::Comment {
+                text: "Quick and Kind".into()
+            })
+        );
+        assert_eq!(customer_words("my widget is broken"), None);
+        assert_eq!(customer_words("rate x"), None);
+    }
 }
