@@ -364,4 +364,31 @@ db: triage.db
         assert_eq!(c.kb.unwrap(), dir.path().join("knowledge"));
         assert_eq!(c.db.unwrap(), dir.path().join("triage.db"));
     }
+
+    #[test]
+    fn lifecycle_and_support_hours_errors_name_the_key() {
+        let base = "support_role_id: 1\nstaff_channel_id: 2\n";
+        let err = |extra: &str| Config::parse_str(&format!("{base}{extra}")).unwrap_err();
+        assert!(err("lifecycle:\n  stale_after: two days\n")
+            .starts_with("lifecycle.stale_after: 'two days' is not a duration"));
+        assert!(err("lifecycle:\n  auto_close_after: 24h\n")
+            .starts_with("lifecycle.auto_close_after: needs lifecycle.stale_after"));
+        assert!(err(
+            "support_hours:\n  timezone: Nowhere/City\n  weekly: {mon: [\"09:00-17:00\"]}\n"
+        )
+        .starts_with("support_hours.timezone: unknown timezone 'Nowhere/City'"));
+        assert!(err("support_hours:\n  timezone: UTC\n  weekly: {mon: [\"09:00-12:00\", \"11:00-13:00\"]}\n")
+            .starts_with("support_hours.weekly.mon: 09:00-12:00 overlaps 11:00-13:00"));
+        assert!(
+            err("support_hours:\n  timezone: UTC\n  weekly: {mon: [\"9am-5pm\"]}\n")
+                .starts_with("support_hours.weekly.mon[0]: '9am-5pm' is not a time range")
+        );
+        let ok = Config::parse_str(&format!(
+            "{base}lifecycle:\n  stale_after: 48h\n  auto_close_after: 1d\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.policy.stale_after, Some(time::Duration::hours(48)));
+        assert_eq!(ok.policy.auto_close_after, Some(time::Duration::days(1)));
+        assert_eq!(ok.policy.close_request_timeout, time::Duration::hours(24));
+    }
 }

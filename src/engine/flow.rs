@@ -1053,7 +1053,7 @@ fn staff_step(
     })?;
     tracing::info!(ticket.id = %t.id, by = %input.staff, "ticket {verb}");
     let after = match status {
-        TicketStatus::Closed => super::lifecycle::closed(tx, &t, now)?,
+        TicketStatus::Closed => super::lifecycle::closed(tx, &t, Some(&input.staff), now)?,
         TicketStatus::Open => {
             super::lifecycle::reopened(tx, policy, &t, now)?;
             Vec::new()

@@ -505,6 +505,7 @@ pub(super) fn filed(
 pub(super) fn closed(
     tx: &mut dyn Tx,
     t: &Ticket,
+    closer: Option<&UserId>,
     now: OffsetDateTime,
 ) -> Result<Vec<Output>, StoreError> {
     tx.cancel_timers(
@@ -526,7 +527,13 @@ pub(super) fn closed(
     tx.save_survey(&Survey {
         ticket: t.id,
         product: t.product.clone(),
-        staff: t.claimed_by.clone().or(life.first_staff_by.clone()),
+        // Who handled it: the claimer, else the staff member who closed
+        // it, else the first to reply.
+        staff: t
+            .claimed_by
+            .clone()
+            .or_else(|| closer.cloned())
+            .or(life.first_staff_by.clone()),
         asked_at: now,
         rating: None,
         comment: None,
@@ -598,7 +605,7 @@ pub(super) fn close(
         },
         reason,
     })];
-    out.extend(closed(tx, t, now)?);
+    out.extend(closed(tx, t, None, now)?);
     Ok(out)
 }
 
