@@ -530,3 +530,80 @@ impl Drop for Child {
         self.kill();
     }
 }
+
+/// Polls the store until `cond` holds (the bot writes from its own tasks).
+async fn until_stored(store: &SqliteStore, what: &str, cond: impl Fn(&SqliteStore) -> bool) {
+    let deadline = std::time::Instant::now() + T;
+    while !cond(store) {
+        assert!(std::time::Instant::now() < deadline, "never stored: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_customer_is_pinged_once_and_their_reply_restarts_the_clock() {
+    let extra = "lifecycle:\n  stale_after: 48h\n  auto_close_after: 24h\n";
+    let h = Harness::ready(extra, datetime!(2026-03-02 10:00 UTC)).await;
+    let tid = h.file_ticket().await;
+
+    // Staff answer first: recorded as the first response, no reset.
+    h.fake.dispatch(
+        "MESSAGE_CREATE",
+        payloads::message_create(h.world(), ids::BOB, tid, "looking into it"),
+    );
+    until_stored(&h.store, "first staff reply", |s| {
+        s.lifecycles()
+            .unwrap()
+            .iter()
+            .any(|l| l.first_staff_by.as_ref().map(|u| u.to_string()) == Some(ids::BOB.to_string()))
+    })
+    .await;
+
+    let mark = h.fake.mark();
+    h.clock.advance(time::Duration::hours(49));
+    let ping = h
+        .fake
+        .wait_request_after(mark, T, |r| {
+            r.is("POST", &format!("/channels/{tid}/messages"))
+                && content(&r.body).contains("Are you still there?")
+        })
+        .await;
+    assert!(content(&ping.body).starts_with(&format!("<@{}>", ids::ALICE)));
+    assert_eq!(
+        ping.body["allowed_mentions"]["users"],
+        json!([ids::ALICE.to_string()])
+    );
+
+    // Alice answers in the thread: the auto-close is cancelled and a new
+    // stale ping is due 48 h from her message.
+    h.fake.dispatch(
+        "MESSAGE_CREATE",
+        payloads::message_create(
+            h.world(),
+            ids::ALICE,
+            tid,
+            "still broken, sorry for the delay",
+        ),
+    );
+    let expect = datetime!(2026-03-04 11:00 UTC) + time::Duration::hours(48);
+    until_stored(&h.store, "the stale clock restarted", |s| {
+        let timers = s.timers(None).unwrap();
+        let pending: Vec<_> = timers
+            .iter()
+            .filter(|t| t.state == triage::tickets::TimerState::Pending)
+            .collect();
+        pending.len() == 1
+            && pending[0].kind == triage::tickets::TimerKind::StalePing
+            && pending[0].due_at == expect
+    })
+    .await;
+    assert_eq!(h.store.tickets(None).unwrap()[0].status, TicketStatus::Open);
+    let pings = h
+        .fake
+        .messages_in(tid)
+        .iter()
+        .filter(|m| content(m).contains("Are you still there?"))
+        .count();
+    assert_eq!(pings, 1);
+    h.stop().await;
+}
