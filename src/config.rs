@@ -7,6 +7,8 @@ use std::fmt;
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
+use crate::engine::hours::{HoursFile, SupportHours};
+use crate::engine::Policy;
 use serde::{Deserialize, Deserializer};
 
 use crate::kb::{KnowledgeBase, ProductId};
@@ -112,6 +114,19 @@ struct File {
     help_answers_per_minute: u32,
     kb: Option<PathBuf>,
     db: Option<PathBuf>,
+    #[serde(default)]
+    lifecycle: Option<LifecycleFile>,
+    #[serde(default)]
+    support_hours: Option<HoursFile>,
+}
+
+/// The `lifecycle` section as written: durations like `48h`, `30m`, `2d`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleFile {
+    stale_after: Option<String>,
+    auto_close_after: Option<String>,
+    close_request_timeout: Option<String>,
 }
 
 /// The bot's settings after parsing and validation.
@@ -138,6 +153,8 @@ pub struct Config {
     pub kb: Option<PathBuf>,
     /// The ticket database, if the file sets one (resolved like `kb`).
     pub db: Option<PathBuf>,
+    /// Stale reminders, close requests and support hours.
+    pub policy: Policy,
 }
 
 /// Why the config file cannot be used. Messages name the file and the key.
@@ -193,6 +210,7 @@ impl Config {
             help_answers_per_minute: f.help_answers_per_minute,
             kb: f.kb,
             db: f.db,
+            policy: policy(f.lifecycle.unwrap_or_default(), f.support_hours)?,
         })
     }
 
@@ -224,6 +242,46 @@ impl Config {
 
 fn default_answers_per_minute() -> u32 {
     5
+}
+
+/// The lifecycle settings from their sections; errors name the key.
+fn policy(l: LifecycleFile, hours: Option<HoursFile>) -> Result<Policy, String> {
+    let mut p = Policy::default();
+    let d = |key: &str, v: &Option<String>| -> Result<Option<time::Duration>, String> {
+        v.as_deref()
+            .map(|s| {
+                parse_duration(s).ok_or_else(|| {
+                    format!("lifecycle.{key}: '{s}' is not a duration like 48h, 30m or 2d")
+                })
+            })
+            .transpose()
+    };
+    p.stale_after = d("stale_after", &l.stale_after)?;
+    p.auto_close_after = d("auto_close_after", &l.auto_close_after)?;
+    if let Some(t) = d("close_request_timeout", &l.close_request_timeout)? {
+        p.close_request_timeout = t;
+    }
+    if p.auto_close_after.is_some() && p.stale_after.is_none() {
+        return Err("lifecycle.auto_close_after: needs lifecycle.stale_after (auto-close counts from the stale ping)".into());
+    }
+    p.hours = hours.as_ref().map(SupportHours::parse).transpose()?;
+    Ok(p)
+}
+
+/// `90s`, `30m`, `48h`, `2d`, `1w`; at least one second.
+pub fn parse_duration(s: &str) -> Option<time::Duration> {
+    let s = s.trim();
+    let unit = s.chars().last()?;
+    let n: i64 = s[..s.len() - unit.len_utf8()].trim().parse().ok()?;
+    let d = match unit {
+        's' => time::Duration::seconds(n),
+        'm' => time::Duration::minutes(n),
+        'h' => time::Duration::hours(n),
+        'd' => time::Duration::days(n),
+        'w' => time::Duration::weeks(n),
+        _ => return None,
+    };
+    (n > 0).then_some(d)
 }
 
 /// serde_yaml names the key path for nested values ("help_channels.1:
@@ -321,5 +379,32 @@ db: triage.db
         let c = Config::load(&path).unwrap();
         assert_eq!(c.kb.unwrap(), dir.path().join("knowledge"));
         assert_eq!(c.db.unwrap(), dir.path().join("triage.db"));
+    }
+
+    #[test]
+    fn lifecycle_and_support_hours_errors_name_the_key() {
+        let base = "support_role_id: 1\nstaff_channel_id: 2\n";
+        let err = |extra: &str| Config::parse_str(&format!("{base}{extra}")).unwrap_err();
+        assert!(err("lifecycle:\n  stale_after: two days\n")
+            .starts_with("lifecycle.stale_after: 'two days' is not a duration"));
+        assert!(err("lifecycle:\n  auto_close_after: 24h\n")
+            .starts_with("lifecycle.auto_close_after: needs lifecycle.stale_after"));
+        assert!(err(
+            "support_hours:\n  timezone: Nowhere/City\n  weekly: {mon: [\"09:00-17:00\"]}\n"
+        )
+        .starts_with("support_hours.timezone: unknown timezone 'Nowhere/City'"));
+        assert!(err("support_hours:\n  timezone: UTC\n  weekly: {mon: [\"09:00-12:00\", \"11:00-13:00\"]}\n")
+            .starts_with("support_hours.weekly.mon: 09:00-12:00 overlaps 11:00-13:00"));
+        assert!(
+            err("support_hours:\n  timezone: UTC\n  weekly: {mon: [\"9am-5pm\"]}\n")
+                .starts_with("support_hours.weekly.mon[0]: '9am-5pm' is not a time range")
+        );
+        let ok = Config::parse_str(&format!(
+            "{base}lifecycle:\n  stale_after: 48h\n  auto_close_after: 1d\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.policy.stale_after, Some(time::Duration::hours(48)));
+        assert_eq!(ok.policy.auto_close_after, Some(time::Duration::days(1)));
+        assert_eq!(ok.policy.close_request_timeout, time::Duration::hours(24));
     }
 }

@@ -12,5 +12,6 @@ pub mod kb;
 pub mod matcher;
 pub mod report;
 pub mod search;
+pub mod service;
 pub mod telemetry;
 pub mod tickets;

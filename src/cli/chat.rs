@@ -13,7 +13,7 @@ use clap::Args;
 use super::kb::Style;
 use crate::engine::{
     Action, Checklist, Choices, ConversationKey, Engine, FieldPrompt, Input, Output, Phase,
-    SystemClock, TicketCard,
+    TicketCard,
 };
 use crate::kb::ProductId;
 use crate::matcher::Matcher;
@@ -27,6 +27,10 @@ pub struct ChatArgs {
     /// conversation where it stopped.
     #[arg(long)]
     pub user: Option<String>,
+    /// A bot config file to take the `lifecycle` and `support_hours`
+    /// settings from (stale reminders, close requests, support hours).
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// Where terminal conversations happen (the `place` of their key).
@@ -37,6 +41,7 @@ Describe your problem in your own words and I'll look it up.
 After an answer:   solved · escalate (still broken) · more (other matches) · tried 1,3
 Choosing:          type the number of an option
 Ticket questions:  each line answers the current question · back · cancel
+Your ticket:       close · keep open (a close request) · rate 1-5 · comment <words>
 Any time:          help · quit";
 
 pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode> {
@@ -61,7 +66,12 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
         "words only (the embedding model did not load)"
     };
     let store = super::tickets::open_store(db)?;
-    let engine = Engine::new(Arc::new(matcher), store, Arc::new(SystemClock));
+    let policy = match &args.config {
+        Some(path) => crate::config::Config::load(path)?.policy,
+        None => crate::engine::Policy::default(),
+    };
+    let engine =
+        Engine::new(Arc::new(matcher), store, super::lifecycle::clock()?).with_policy(policy);
     let user = args.user.unwrap_or_else(default_user);
     let key = ConversationKey::new(PLACE, user.clone());
 
@@ -80,6 +90,9 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
         )?;
     }
 
+    // Deadlines missed while nobody ran (stale pings, timed-out close
+    // requests) are caught up first, once.
+    super::lifecycle::run_timers(&engine, &mut out, &st, Some(&user))?;
     let resume = engine.resume(&key).context("reading the conversation")?;
     let mut seen = resume.inputs_seen;
     let mut phase = resume.phase;
@@ -123,6 +136,13 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
                 continue;
             }
             _ => {}
+        }
+        super::lifecycle::run_timers(&engine, &mut out, &st, Some(&user))?;
+        // Words for the buttons of the user's ticket (close, keep open,
+        // rate N, comment ...); any other line also counts as the
+        // customer's reply on their open ticket (the stale clock restarts).
+        if super::lifecycle::customer_turn(&engine, &mut out, &st, &user, PLACE, text)? {
+            continue;
         }
         // The input id is this line's position in the conversation: a line
         // is a duplicate only if it claims a position already taken (another
@@ -183,6 +203,7 @@ pub(crate) fn render(out: &mut impl Write, st: &Style, outputs: &[Output]) -> st
             Output::FieldPrompt(p) => field(out, st, p)?,
             Output::TicketFiled(t) => ticket(out, st, t)?,
             Output::TicketUpdated(u) => writeln!(out, "{}", u.text)?,
+            Output::Ticket(n) => super::lifecycle::note(out, st, n)?,
         }
     }
     Ok(())

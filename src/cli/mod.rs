@@ -7,6 +7,7 @@ mod fit;
 mod kb;
 mod kb_import;
 mod kb_suggest;
+mod lifecycle;
 mod matching;
 mod report;
 mod run;

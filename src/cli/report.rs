@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Args;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use super::kb::Style;
 use crate::kb::KnowledgeBase;
@@ -21,6 +21,10 @@ pub struct ReportArgs {
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// A bot config whose `support_hours` make response times count
+    /// business hours only.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
 }
 
 pub fn run(kb_dir: &Path, db: &Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -34,16 +38,33 @@ pub fn run(kb_dir: &Path, db: &Path, args: ReportArgs) -> anyhow::Result<ExitCod
             KnowledgeBase::default()
         }
     };
-    let until = OffsetDateTime::now_utc();
+    let until = crate::engine::Clock::now(super::lifecycle::clock()?.as_ref());
     let since = until - Duration::days(i64::from(args.since));
     let records = store.queries_since(since)?;
     let r = report::compute(&records, &kb, since, until);
+    let hours = match &args.config {
+        Some(p) => crate::config::Config::load(p)?.policy.hours,
+        None => None,
+    };
+    let service = crate::service::compute(
+        &store.tickets(None)?,
+        &store.lifecycles()?,
+        &store.surveys()?,
+        hours.as_ref(),
+        since,
+        until,
+    );
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &r)?;
+        let mut v = serde_json::to_value(&r)?;
+        v["service"] = serde_json::to_value(&service)?;
+        serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
         render(&mut out, &Style::detect(), &r, args.since)?;
+        for line in crate::service::lines(&service) {
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,6 @@ use clap::Args;
 
 use crate::config::Config;
 use crate::discord::{self, Connection, Core, RunError, Settings, Token};
-use crate::engine::SystemClock;
 use crate::matcher::Matcher;
 use crate::tickets::SqliteStore;
 
@@ -73,7 +72,7 @@ pub fn run(kb_flag: &Path, db_flag: Option<&Path>, args: RunArgs) -> anyhow::Res
     let core = Core {
         matcher: Arc::new(matcher),
         store: Arc::new(store),
-        clock: Arc::new(SystemClock),
+        clock: super::lifecycle::clock()?,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

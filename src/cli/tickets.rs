@@ -47,6 +47,33 @@ pub enum TicketsCommand {
     },
     /// Reopen a closed ticket.
     Reopen(StaffArgs),
+    /// Ask the customer whether the ticket can be closed (Close / Keep
+    /// open); unanswered, it closes after `lifecycle.close_request_timeout`.
+    CloseRequest {
+        #[command(flatten)]
+        args: StaffArgs,
+        /// Why (shown to the customer).
+        #[arg(long)]
+        reason: Option<String>,
+        /// The bot config to take the lifecycle settings from.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+    },
+    /// Stop stale reminders and auto-close for a ticket.
+    Hold(StaffArgs),
+    /// Switch stale reminders and auto-close back on.
+    Unhold {
+        #[command(flatten)]
+        args: StaffArgs,
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+    },
+    /// Fire the timers that are due (stale pings, auto-close, close-request
+    /// timeouts) and print what they say.
+    Timers {
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,6 +147,61 @@ pub fn run(db: &Path, cmd: TicketsCommand) -> anyhow::Result<ExitCode> {
         }
         TicketsCommand::Reopen(a) => {
             return staff(&mut out, store.as_ref(), a, StaffAction::Reopen, None)
+        }
+        TicketsCommand::CloseRequest {
+            args,
+            reason,
+            config,
+        } => {
+            let id = parse_id(&args.id)?;
+            let by = args
+                .by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "staff".into());
+            return super::lifecycle::staff_ticket(
+                &mut out,
+                &st,
+                store,
+                config.as_deref(),
+                (id, by),
+                engine::TicketAction::RequestClose,
+                reason,
+            );
+        }
+        TicketsCommand::Hold(args) => {
+            let id = parse_id(&args.id)?;
+            let by = args
+                .by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "staff".into());
+            return super::lifecycle::staff_ticket(
+                &mut out,
+                &st,
+                store,
+                None,
+                (id, by),
+                engine::TicketAction::Hold { on: true },
+                None,
+            );
+        }
+        TicketsCommand::Unhold { args, config } => {
+            let id = parse_id(&args.id)?;
+            let by = args
+                .by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "staff".into());
+            return super::lifecycle::staff_ticket(
+                &mut out,
+                &st,
+                store,
+                config.as_deref(),
+                (id, by),
+                engine::TicketAction::Hold { on: false },
+                None,
+            );
+        }
+        TicketsCommand::Timers { config } => {
+            super::lifecycle::timers(&mut out, &st, store, config.as_deref())?;
         }
     }
     Ok(ExitCode::SUCCESS)

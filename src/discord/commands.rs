@@ -303,7 +303,13 @@ async fn kb_reload(ctx: Context<'_>) -> Result<(), Error> {
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("ticket_claim", "ticket_close", "ticket_reopen"),
+    subcommands(
+        "ticket_claim",
+        "ticket_close",
+        "ticket_reopen",
+        "ticket_close_request",
+        "ticket_hold"
+    ),
     subcommand_required,
     default_member_permissions = "MANAGE_THREADS",
     check = "staff_only"
@@ -340,6 +346,32 @@ async fn ticket_reopen(
     #[description = "Ticket number (default: this thread's ticket)"] ticket: Option<i64>,
 ) -> Result<(), Error> {
     staff_action(ctx, ticket, StaffAction::Reopen, None).await
+}
+
+/// Ask the customer whether this ticket can be closed (Close / Keep open).
+#[poise::command(slash_command, rename = "close-request")]
+async fn ticket_close_request(
+    ctx: Context<'_>,
+    #[description = "Why (shown to the customer)"]
+    #[max_length = 500]
+    reason: Option<String>,
+    #[description = "Ticket number (default: this thread's ticket)"] ticket: Option<i64>,
+) -> Result<(), Error> {
+    let action = crate::engine::TicketAction::RequestClose;
+    super::lifecycle::staff_command(ctx, ticket, action, reason).await
+}
+
+/// Turn stale reminders and auto-close off (or back on) for this ticket.
+#[poise::command(slash_command, rename = "hold")]
+async fn ticket_hold(
+    ctx: Context<'_>,
+    #[description = "Off again (default: put on hold)"] off: Option<bool>,
+    #[description = "Ticket number (default: this thread's ticket)"] ticket: Option<i64>,
+) -> Result<(), Error> {
+    let action = crate::engine::TicketAction::Hold {
+        on: !off.unwrap_or(false),
+    };
+    super::lifecycle::staff_command(ctx, ticket, action, None).await
 }
 
 #[instrument(skip(ctx, reason), fields(interaction = ctx.id()))]
@@ -402,15 +434,29 @@ async fn stats(
     let engine = ctx.data().engine();
     let until = OffsetDateTime::now_utc();
     let since = until - time::Duration::days(i64::from(days));
-    let work = blocking(move || -> Result<Report, Error> {
-        let records = engine
-            .store()
-            .queries_since(since)
-            .map_err(EngineError::from)?;
-        Ok(report::compute(&records, engine.kb(), since, until))
+    let work = blocking(move || -> Result<(Report, Vec<String>), Error> {
+        let store = engine.store();
+        let records = store.queries_since(since).map_err(EngineError::from)?;
+        let service = crate::service::compute(
+            &store.tickets(None)?,
+            &store.lifecycles()?,
+            &store.surveys()?,
+            engine.policy().hours.as_ref(),
+            since,
+            until,
+        );
+        Ok((
+            report::compute(&records, engine.kb(), since, until),
+            crate::service::lines(&service),
+        ))
     });
     let (report, acked) = escalation::command_in_time(ctx, true, work).await?;
-    escalation::respond(ctx, &render::report(&report??, days), true, acked).await
+    let (report, service) = report??;
+    let mut msg = render::report(&report, days);
+    // Satisfaction and response times, per product and staff member.
+    msg.content =
+        crate::discord::text::truncate(&service.join("\n"), crate::discord::text::CONTENT_MAX);
+    escalation::respond(ctx, &msg, true, acked).await
 }
 
 /// Top entries for what the user has typed so far; the value is the entry

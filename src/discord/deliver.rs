@@ -293,6 +293,13 @@ async fn render_reply(
     sent: &mut Sent,
 ) -> Result<(), Error> {
     let data = data_of(here);
+    let held: Vec<_> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::TicketFiled(c) if super::lifecycle::held(&outputs, c.id) => Some(c.id),
+            _ => None,
+        })
+        .collect();
     let parts = split(outputs, here.in_thread());
     let needs_thread = !here.in_thread() && (!parts.thread.is_empty() || !parts.filed.is_empty());
     // Opening a thread is several calls: acknowledge first.
@@ -331,7 +338,7 @@ async fn render_reply(
             }
         }
         for card in &parts.filed {
-            hand_off(ctx, data, t, conv, card, sent).await?;
+            hand_off(ctx, data, t, conv, card, sent, !held.contains(&card.id)).await?;
         }
     }
     Ok(())
@@ -367,6 +374,10 @@ pub(crate) async fn redeliver(ctx: &serenity::Context, data: &Data) {
         }
     };
     for p in pending {
+        // Timer firings are the lifecycle poller's to post (with a nonce).
+        if p.id.as_str().starts_with("timer:") {
+            continue;
+        }
         let Some(conv) = p.key.as_ref().and_then(discord_conv) else {
             continue;
         };

@@ -187,6 +187,7 @@ pub(super) async fn hand_off(
     conv: Conv,
     card: &TicketCard,
     sent: &mut Sent,
+    ping: bool,
 ) -> Result<(), Error> {
     // First, so that `/ticket` works in the thread as soon as staff see it.
     let engine = data.engine();
@@ -200,6 +201,14 @@ pub(super) async fn hand_off(
     ));
     in_thread.embeds.push(summary.clone());
     in_thread.ping_roles = vec![role];
+    if !ping {
+        // Outside support hours: the lifecycle poller pings at opening.
+        in_thread.content = format!(
+            "**Ticket {}** is ready for the support team. Claim it here with `/ticket claim`.",
+            card.id
+        );
+        in_thread.ping_roles.clear();
+    }
     let in_thread = sent
         .post(
             ctx,

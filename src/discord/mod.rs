@@ -10,6 +10,7 @@ mod deliver;
 mod escalation;
 mod flood;
 mod help_channels;
+mod lifecycle;
 mod order;
 mod parts;
 pub mod render;
@@ -115,8 +116,9 @@ pub struct Core {
 }
 
 impl Core {
-    fn engine(&self) -> Engine {
+    fn engine(&self, policy: &crate::engine::Policy) -> Engine {
         Engine::new(self.matcher.clone(), self.store.clone(), self.clock.clone())
+            .with_policy(policy.clone())
     }
 }
 
@@ -227,7 +229,7 @@ impl Data {
     pub(crate) fn replace_matcher(&self, matcher: Arc<dyn Matching>) {
         let mut core = self.slot().core;
         core.matcher = matcher;
-        let engine = Arc::new(core.engine());
+        let engine = Arc::new(core.engine(&self.config.policy));
         *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Slot { core, engine };
     }
 
@@ -362,7 +364,7 @@ pub async fn build_http(conn: &Connection) -> Result<(serenity::Http, rest::Rest
     Ok((http, layer))
 }
 
-fn framework(data: Arc<Data>) -> Framework {
+fn framework(data: Arc<Data>, in_flight: Arc<Semaphore>) -> Framework {
     let options = poise::FrameworkOptions {
         commands: commands::all(),
         on_error: |err| Box::pin(on_error(err)),
@@ -388,6 +390,12 @@ fn framework(data: Arc<Data>) -> Framework {
                 // Before any event is handled: poise holds them until setup
                 // returns, so late replies come before newer answers.
                 escalation::redeliver(ctx, &data).await;
+                // Timers: missed deadlines first, then every second.
+                tokio::spawn(lifecycle::poll(
+                    ctx.clone(),
+                    data.clone(),
+                    in_flight.clone(),
+                ));
                 Ok(data)
             })
         })
@@ -425,7 +433,7 @@ pub async fn run(
     let (http, _rest) = build_http(&settings.connection).await?;
     check_token(&http).await?;
 
-    let engine = Arc::new(core.engine());
+    let engine = Arc::new(core.engine(&settings.config.policy));
     let data = Arc::new(Data {
         slot: RwLock::new(Slot { core, engine }),
         flood: flood::Flood::new(settings.config.help_answers_per_minute),
@@ -434,7 +442,7 @@ pub async fn run(
     });
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize));
     let tracked = Tracked {
-        inner: framework(data),
+        inner: framework(data, in_flight.clone()),
         in_flight: in_flight.clone(),
         turns: Arc::default(),
     };
@@ -514,8 +522,19 @@ async fn on_event(
     match event {
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(click),
-        } => components::handle(ctx, data, click).await,
+        } => {
+            if lifecycle::on_click(ctx, data, click).await? {
+                return Ok(());
+            }
+            components::handle(ctx, data, click).await
+        }
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Modal(modal),
+        } => lifecycle::on_modal(ctx, data, modal).await.map(|_| ()),
         serenity::FullEvent::Message { new_message } => {
+            if let Err(e) = lifecycle::on_message(data, new_message).await {
+                warn!(error = %e, "recording a ticket message failed");
+            }
             help_channels::on_message(ctx, data, new_message).await
         }
         serenity::FullEvent::Resume { .. } => {

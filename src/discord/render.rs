@@ -152,6 +152,13 @@ pub fn outputs(outs: &[Output], conv: Conv) -> Vec<Message> {
             }
             Output::TicketUpdated(u) => cur.push_line(&ticket_update(u)),
             Output::TicketFiled(_) => {}
+            Output::Ticket(n) => {
+                if !cur.is_empty() {
+                    msgs.push(Message::default());
+                }
+                msgs.push(super::lifecycle::note_message(n, None));
+                msgs.push(Message::default());
+            }
         }
     }
     msgs.into_iter()

@@ -158,6 +158,7 @@ pub(super) fn handle(engine: &Engine, input: &Input) -> Result<Reply, EngineErro
 pub(super) fn staff(
     store: &dyn Store,
     clock: &dyn Clock,
+    policy: &super::Policy,
     input: &StaffInput,
 ) -> Result<Reply, EngineError> {
     let now = clock.now();
@@ -169,7 +170,7 @@ pub(super) fn staff(
         origin: None,
     };
     let mut run = |tx: &mut dyn Tx| -> Result<String, StoreError> {
-        let out = staff_step(tx, input, now)?;
+        let out = staff_step(tx, policy, input, now)?;
         Ok(serde_json::to_string(&out)?)
     };
     reply(store.apply(&meta, &mut run)?)
@@ -246,6 +247,10 @@ pub(super) fn resume(engine: &Engine, key: &ConversationKey) -> Result<Resume, E
         inputs_seen,
         outputs,
     })
+}
+
+pub(super) fn reply_of(applied: Applied) -> Result<Reply, EngineError> {
+    reply(applied)
 }
 
 fn reply(applied: Applied) -> Result<Reply, EngineError> {
@@ -903,6 +908,8 @@ impl Step<'_> {
             ticket.id
         ));
         self.out.push(Output::TicketFiled(card(self.kb, &ticket)));
+        let notes = super::lifecycle::filed(self.tx, &self.engine.lifecycle, &ticket, self.now)?;
+        self.out.extend(notes);
         Ok(State::Idle)
     }
 
@@ -992,6 +999,7 @@ fn asked_of(state: &State) -> Option<Asked> {
 
 fn staff_step(
     tx: &mut dyn Tx,
+    policy: &super::Policy,
     input: &StaffInput,
     now: OffsetDateTime,
 ) -> Result<Vec<Output>, StoreError> {
@@ -1049,7 +1057,15 @@ fn staff_step(
         },
     })?;
     tracing::info!(ticket.id = %t.id, by = %input.staff, "ticket {verb}");
-    Ok(vec![Output::TicketUpdated(TicketUpdate {
+    let after = match status {
+        TicketStatus::Closed => super::lifecycle::closed(tx, &t, Some(&input.staff), now)?,
+        TicketStatus::Open => {
+            super::lifecycle::reopened(tx, policy, &t, now)?;
+            Vec::new()
+        }
+        TicketStatus::Claimed => Vec::new(),
+    };
+    let mut out = vec![Output::TicketUpdated(TicketUpdate {
         id: t.id,
         status,
         by: input.staff.clone(),
@@ -1059,7 +1075,9 @@ fn staff_step(
             None => format!("Ticket {} {verb} by {}.", t.id, input.staff),
         },
         reason,
-    })])
+    })];
+    out.extend(after);
+    Ok(out)
 }
 
 fn notice(text: String) -> Vec<Output> {

@@ -24,7 +24,10 @@
 mod delivery;
 mod flow;
 mod greeting;
+pub mod hours;
+pub mod lifecycle;
 pub mod redact;
+pub mod schedule;
 
 pub use delivery::Progress;
 
@@ -38,6 +41,10 @@ use crate::matcher::{Match, Matcher, Query};
 pub use crate::tickets::{
     ConversationKey, InputId, Place, Store, StoreError, TicketId, TicketStatus, UserId,
 };
+pub use lifecycle::{
+    ticket_action, NoteKind, Policy, TicketAction, TicketChoice, TicketInput, TicketNote,
+};
+pub use schedule::{fire_due, unposted, Fired};
 
 /// The longest ticket field answer kept, in characters. Longer answers are
 /// refused with the count (never cut).
@@ -262,6 +269,9 @@ pub enum Output {
     TicketFiled(TicketCard),
     /// A staff action changed a ticket.
     TicketUpdated(TicketUpdate),
+    /// A lifecycle message about a ticket (close request, stale ping,
+    /// survey, support hours), possibly with buttons.
+    Ticket(TicketNote),
 }
 
 /// An entry's checklist as shown to the customer.
@@ -434,6 +444,8 @@ pub struct Engine {
     store: Arc<dyn Store>,
     /// The only source of time.
     clock: Arc<dyn Clock>,
+    /// Stale reminders, close requests, support hours.
+    lifecycle: Policy,
 }
 
 impl Engine {
@@ -443,7 +455,14 @@ impl Engine {
             matcher,
             store,
             clock,
+            lifecycle: Policy::default(),
         }
+    }
+
+    /// Sets the lifecycle settings (stale reminders, support hours).
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.lifecycle = policy;
+        self
     }
 
     pub fn kb(&self) -> &KnowledgeBase {
@@ -464,7 +483,12 @@ impl Engine {
     /// Applies a staff action on a ticket.
     #[tracing::instrument(skip_all, fields(input = %input.id, ticket = %input.ticket))]
     pub fn staff(&self, input: &StaffInput) -> Result<Reply, EngineError> {
-        flow::staff(self.store.as_ref(), self.clock.as_ref(), input)
+        flow::staff(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            &self.lifecycle,
+            input,
+        )
     }
 
     /// Records that the reply to `id` was posted: a redelivery of `id` then
@@ -507,7 +531,7 @@ pub fn staff_action(
     clock: &dyn Clock,
     input: &StaffInput,
 ) -> Result<Reply, EngineError> {
-    flow::staff(store, clock, input)
+    flow::staff(store, clock, &Policy::default(), input)
 }
 
 /// Reads a typed line as one of the keywords front ends share: `solved`,

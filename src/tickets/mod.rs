@@ -3,6 +3,7 @@
 //! already seen with their replies and whether those were delivered.
 //! `Store` is the interface; `SqliteStore` is the embedded implementation.
 
+mod lifecycle;
 mod sqlite;
 
 use std::fmt;
@@ -14,6 +15,7 @@ use time::OffsetDateTime;
 use crate::kb::{string_id, CheckId, EntryId, FieldId, ProductId};
 use crate::matcher::Decision;
 
+pub use lifecycle::{CloseRequest, Lifecycle, Survey, Timer, TimerId, TimerKind, TimerState};
 pub use sqlite::SqliteStore;
 
 string_id!(
@@ -387,6 +389,34 @@ pub trait Tx {
     fn insert_query(&mut self, q: &NewQuery) -> Result<QueryId, StoreError>;
     fn update_query(&mut self, id: QueryId, u: &QueryUpdate) -> Result<(), StoreError>;
     fn log_event(&mut self, e: &NewEvent) -> Result<(), StoreError>;
+
+    // Ticket lifecycle (timers, hold, close requests, surveys).
+    fn add_timer(
+        &mut self,
+        ticket: TicketId,
+        kind: TimerKind,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<TimerId, StoreError>;
+    /// Cancels the ticket's pending timers of these kinds; how many.
+    fn cancel_timers(&mut self, ticket: TicketId, kinds: &[TimerKind])
+        -> Result<usize, StoreError>;
+    /// Claims a due, pending timer for the poller `token` (state `done`);
+    /// `None` if it is not pending and due any more. See `lifecycle`'s
+    /// module doc for why this is safe with several pollers.
+    fn claim_timer(
+        &mut self,
+        id: TimerId,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Timer>, StoreError>;
+    /// The ticket's lifecycle row (the default if it has none yet).
+    fn lifecycle(&mut self, ticket: TicketId) -> Result<Lifecycle, StoreError>;
+    fn save_lifecycle(&mut self, l: &Lifecycle) -> Result<(), StoreError>;
+    fn survey(&mut self, ticket: TicketId) -> Result<Option<Survey>, StoreError>;
+    fn save_survey(&mut self, s: &Survey) -> Result<(), StoreError>;
+    /// Where the ticket is handled (its thread), as `Store::place_of`.
+    fn place_of(&mut self, ticket: TicketId) -> Result<Option<Place>, StoreError>;
 }
 
 /// Persistence for the engine. Implementations must be `Send + Sync`: the
@@ -453,6 +483,17 @@ pub trait Store: Send + Sync {
     fn tickets(&self, status: Option<TicketStatus>) -> Result<Vec<Ticket>, StoreError>;
     /// The query log from `since` on, oldest first.
     fn queries_since(&self, since: OffsetDateTime) -> Result<Vec<QueryRecord>, StoreError>;
+
+    /// Pending timers due at `now`, oldest first, at most `limit`. Reading
+    /// claims nothing: firing claims (`Tx::claim_timer`).
+    fn due_timers(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<Timer>, StoreError>;
+    /// Every timer, or one ticket's, in creation order.
+    fn timers(&self, ticket: Option<TicketId>) -> Result<Vec<Timer>, StoreError>;
+    fn lifecycles(&self) -> Result<Vec<Lifecycle>, StoreError>;
+    fn surveys(&self) -> Result<Vec<Survey>, StoreError>;
+    /// Where a ticket is handled: the thread attached last, else where its
+    /// conversation happened.
+    fn place_of(&self, ticket: TicketId) -> Result<Option<Place>, StoreError>;
 }
 
 /// Where the database lives when `--db`/`TRIAGE_DB` is not given:

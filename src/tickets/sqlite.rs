@@ -8,11 +8,13 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use time::OffsetDateTime;
 
+use super::lifecycle as life;
 use super::{
     Applied, ConversationKey, Feedback, FieldValue, InputId, InputMeta, LoggedResult, NewEvent,
     NewQuery, NewTicket, OpenThread, Place, QueryId, QueryRecord, QueryUpdate, Store, StoreError,
     StoredConversation, Ticket, TicketId, TicketStatus, Tx, UndeliveredReply, UserId,
 };
+use super::{Lifecycle, Survey, Timer, TimerId, TimerKind};
 use crate::kb::{CheckId, EntryId, FieldId, ProductId};
 use crate::matcher::Decision;
 
@@ -24,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_close_reason.sql"),
     include_str!("../../migrations/0004_ticket_places.sql"),
     include_str!("../../migrations/0005_delivery_parts.sql"),
+    include_str!("../../migrations/0006_lifecycle.sql"),
 ];
 
 /// The file a `--db` value names: a path, or a `sqlite://` / `sqlite:`
@@ -385,6 +388,26 @@ impl Store for SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         raw.into_iter().map(RawQuery::decode).collect()
     }
+
+    fn due_timers(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<Timer>, StoreError> {
+        life::due_timers(&*self.lock()?, now, limit)
+    }
+
+    fn timers(&self, ticket: Option<TicketId>) -> Result<Vec<Timer>, StoreError> {
+        life::timers(&*self.lock()?, ticket)
+    }
+
+    fn lifecycles(&self) -> Result<Vec<Lifecycle>, StoreError> {
+        life::lifecycles(&*self.lock()?)
+    }
+
+    fn surveys(&self) -> Result<Vec<Survey>, StoreError> {
+        life::surveys(&*self.lock()?)
+    }
+
+    fn place_of(&self, ticket: TicketId) -> Result<Option<Place>, StoreError> {
+        Ok(life::place_of(&*self.lock()?, ticket)?.map(Place::new))
+    }
 }
 
 struct RawQuery {
@@ -583,6 +606,53 @@ impl Tx for SqlTx<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    fn add_timer(
+        &mut self,
+        ticket: TicketId,
+        kind: TimerKind,
+        due_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<TimerId, StoreError> {
+        life::add_timer(self.tx, ticket, kind, due_at, now)
+    }
+
+    fn cancel_timers(
+        &mut self,
+        ticket: TicketId,
+        kinds: &[TimerKind],
+    ) -> Result<usize, StoreError> {
+        life::cancel_timers(self.tx, ticket, kinds)
+    }
+
+    fn claim_timer(
+        &mut self,
+        id: TimerId,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Timer>, StoreError> {
+        life::claim_timer(self.tx, id, token, now)
+    }
+
+    fn lifecycle(&mut self, ticket: TicketId) -> Result<Lifecycle, StoreError> {
+        life::lifecycle(self.tx, ticket)
+    }
+
+    fn save_lifecycle(&mut self, l: &Lifecycle) -> Result<(), StoreError> {
+        life::save_lifecycle(self.tx, l)
+    }
+
+    fn survey(&mut self, ticket: TicketId) -> Result<Option<Survey>, StoreError> {
+        life::survey(self.tx, ticket)
+    }
+
+    fn save_survey(&mut self, s: &Survey) -> Result<(), StoreError> {
+        life::save_survey(self.tx, s)
+    }
+
+    fn place_of(&mut self, ticket: TicketId) -> Result<Option<Place>, StoreError> {
+        Ok(life::place_of(self.tx, ticket)?.map(Place::new))
     }
 }
 
