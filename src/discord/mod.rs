@@ -5,12 +5,14 @@
 
 mod commands;
 mod components;
+pub mod dashboard;
 mod escalation;
 mod help_channels;
 mod order;
 pub mod render;
 pub mod route;
 pub mod text;
+mod transcripts;
 
 use std::fmt;
 use std::future::Future;
@@ -483,7 +485,18 @@ async fn on_event(
             interaction: serenity::Interaction::Component(click),
         } => components::handle(ctx, data, click).await,
         serenity::FullEvent::Message { new_message } => {
+            transcripts::on_message(ctx, data, new_message).await;
             help_channels::on_message(ctx, data, new_message).await
+        }
+        serenity::FullEvent::MessageUpdate { event, .. } => {
+            transcripts::on_update(data, event).await;
+            Ok(())
+        }
+        serenity::FullEvent::MessageDelete {
+            deleted_message_id, ..
+        } => {
+            transcripts::on_delete(data, *deleted_message_id).await;
+            Ok(())
         }
         serenity::FullEvent::Resume { .. } => {
             info!("gateway session resumed");

@@ -412,6 +412,11 @@ pub trait Store: Send + Sync {
     fn tickets(&self, status: Option<TicketStatus>) -> Result<Vec<Ticket>, StoreError>;
     /// The query log from `since` on, oldest first.
     fn queries_since(&self, since: OffsetDateTime) -> Result<Vec<QueryRecord>, StoreError>;
+    /// Transcripts, search and dashboard logins, when this store keeps
+    /// them (the embedded store does).
+    fn archive(&self) -> Option<&dyn crate::archive::Archive> {
+        None
+    }
 }
 
 /// Where the database lives when `--db`/`TRIAGE_DB` is not given:

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_delivery.sql"),
     include_str!("../../migrations/0003_close_reason.sql"),
     include_str!("../../migrations/0004_ticket_places.sql"),
+    include_str!("../../migrations/0007_transcripts_dashboard.sql"),
 ];
 
 /// The SQLite store. `Send + Sync`: the connection sits behind a `Mutex`,
@@ -67,7 +68,9 @@ impl SqliteStore {
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    /// The connection, for the other tables kept in the same file (the
+    /// archive's).
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 }
@@ -231,6 +234,10 @@ impl Store for SqliteStore {
             }
         }
         Ok(out)
+    }
+
+    fn archive(&self) -> Option<&dyn crate::archive::Archive> {
+        Some(self)
     }
 
     fn queries_since(&self, since: OffsetDateTime) -> Result<Vec<QueryRecord>, StoreError> {
