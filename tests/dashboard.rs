@@ -1,0 +1,882 @@
+//! The staff dashboard in a real browser: Debian's headless Chromium driven
+//! through chromedriver (WebDriver, fantoccini), against the bot running
+//! in-process on the fake Discord. Logs in with a `/dashboard` link, finds a
+//! ticket by its transcript, closes it from the page and checks what Discord
+//! received; refuses a reused link and a request without the CSRF token;
+//! renders hostile text escaped; keeps other guilds' tickets out of sight.
+//! Screenshots of every page go to target/dashboard-screenshots/.
+//!
+//! Needs `chromium` and `chromedriver` on PATH (`apt-get install chromium
+//! chromium-driver`; .ci/run installs them). Without them each test prints
+//! one line saying it was skipped.
+
+#[path = "support/fake_discord/mod.rs"]
+mod fake_discord;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fake_discord::payloads::{self, ids};
+use fake_discord::{FakeDiscord, FakeOptions, World};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use triage::archive::{Archive, NewMessage, Role};
+use triage::config::Config;
+use triage::dashboard::{self, Dashboard};
+use triage::discord::dashboard::DiscordNotifier;
+use triage::discord::{self, Connection, Core, RunError, Settings, Token};
+use triage::engine::{Action, ConversationKey, Engine, Input, Matching, SystemClock};
+use triage::kb::KnowledgeBase;
+use triage::matcher::{Decision, Match, Query};
+use triage::tickets::{Place, SqliteStore, Store, TicketStatus, UserId};
+
+/// How long any one condition may take.
+const T: Duration = Duration::from_secs(20);
+
+const KB: &str = r#"
+product:
+  id: convot
+  name: Convot chat widget
+  ticket_fields:
+    - id: app_key
+      label: App key
+      question: "What is your app key?"
+      example: "app_12ab"
+      validate:
+        prefix: "app_"
+        reason: "an app key starts with `app_`"
+    - id: console_output
+      label: Browser console
+      question: "What does the browser console show?"
+      example: "no errors at all"
+      validate:
+        min_len: 10
+        reason: "at least 10 characters, please"
+entries:
+  - id: convot/widget-not-appearing
+    title: The chat widget doesn't show up on the site
+    symptoms: [chat bubble not showing on my website]
+    checks:
+      - id: console-errors
+        cause: "The snippet fails with a JavaScript error."
+        verify: "Look in the browser console for errors mentioning convot."
+        fix: "Fix what the error points at."
+"#;
+
+/// Never answers: these tests escalate directly.
+struct NoMatch(Arc<KnowledgeBase>);
+
+impl Matching for NoMatch {
+    fn kb(&self) -> &KnowledgeBase {
+        &self.0
+    }
+    fn find(&self, _: &Query<'_>) -> Match {
+        Match {
+            decision: Decision::None,
+            product: None,
+            results: vec![],
+            check: None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser.
+
+/// chromedriver with a headless Chromium session; killed on drop.
+struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+/// The browser, or `None` (with one line on stderr) when Chromium or
+/// chromedriver is not installed.
+async fn browser(test: &str) -> Option<Browser> {
+    let chromium = std::env::var_os("TRIAGE_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| which("chromium"))
+        .or_else(|| which("chromium-browser"));
+    let driver = std::env::var_os("TRIAGE_CHROMEDRIVER")
+        .map(PathBuf::from)
+        .or_else(|| which("chromedriver"));
+    let (Some(chromium), Some(driver)) = (chromium, driver) else {
+        eprintln!(
+            "SKIPPED {test}: chromium and chromedriver not found; install them (apt-get install chromium chromium-driver) and run `cargo test --test dashboard`"
+        );
+        return None;
+    };
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new(&driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let profile = tempfile::tempdir().unwrap();
+    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    }))
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + T;
+    let client = loop {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot start a Chromium session: {e}"),
+        }
+    };
+    Some(Browser {
+        client,
+        driver: child,
+        _profile: profile,
+    })
+}
+
+/// Saves a screenshot of the current page as target/dashboard-screenshots/NAME.png.
+async fn screenshot(c: &Client, name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn body_text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bot and the dashboard.
+
+struct Harness {
+    fake: FakeDiscord,
+    store: Arc<SqliteStore>,
+    /// The dashboard's address, e.g. http://127.0.0.1:PORT.
+    url: String,
+    stop: Option<oneshot::Sender<()>>,
+    bot: Option<JoinHandle<Result<(), RunError>>>,
+    web: JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let fake = FakeDiscord::start(FakeOptions::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let kb_dir = dir.path().join("knowledge");
+        std::fs::create_dir_all(&kb_dir).unwrap();
+        std::fs::write(kb_dir.join("convot.yaml"), KB).unwrap();
+        let kb = Arc::new(triage::kb::load_dir(&kb_dir).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let url = format!("http://{addr}");
+        let config = Config::parse_str(&format!(
+            "guild_id: {}\nsupport_role_id: {}\nstaff_channel_id: {}\nhelp_channels:\n  {}: convot\ndashboard:\n  listen: {addr}\n  public_url: {url}\n",
+            ids::GUILD, ids::SUPPORT_ROLE, ids::STAFF_CHANNEL, ids::HELP_CHANNEL
+        ))
+        .unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("triage.db")).unwrap());
+        let matcher: Arc<dyn Matching> = Arc::new(NoMatch(kb));
+        let core = Core {
+            matcher: matcher.clone(),
+            store: store.clone(),
+            clock: Arc::new(SystemClock),
+        };
+        let connection = Connection {
+            token: Token::new(fake.token()).unwrap(),
+            api_base: Some(fake.base_url()),
+        };
+        let notifier = DiscordNotifier {
+            http: Arc::new(discord::build_http(&connection).unwrap()),
+            config: config.clone(),
+            store: store.clone(),
+            matcher: matcher.clone(),
+        };
+        let dash = Arc::new(Dashboard {
+            store: store.clone(),
+            matcher,
+            clock: Arc::new(SystemClock),
+            notifier: Arc::new(notifier),
+            public_url: url.clone(),
+            kb_dir: Some(kb_dir.clone()),
+            kb_loaded_at: time::OffsetDateTime::now_utc(),
+        });
+        let web = tokio::spawn(async move {
+            dashboard::serve(listener, dash, std::future::pending())
+                .await
+                .unwrap();
+        });
+        let settings = Settings {
+            config,
+            connection,
+            kb_dir,
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let bot = tokio::spawn(discord::run(settings, core, async {
+            let _ = stopped.await;
+        }));
+        fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))
+            .await;
+        Harness {
+            fake,
+            store,
+            url,
+            stop: Some(stop),
+            bot: Some(bot),
+            web,
+            _dir: dir,
+        }
+    }
+
+    fn world(&self) -> &World {
+        self.fake.world()
+    }
+
+    fn say(&self, user: u64, channel: u64, text: &str) -> Value {
+        let m = payloads::message_create(self.world(), user, channel, text);
+        self.fake.dispatch("MESSAGE_CREATE", m.clone());
+        m
+    }
+
+    /// `/escalate` by Alice, both fields answered; returns the thread id
+    /// once the hand-off reached the staff channel.
+    async fn ticket_from_alice(&self, app_key: &str, console: &str) -> u64 {
+        let mark = self.fake.mark();
+        let id = self.fake.command_id("escalate");
+        let ix = payloads::slash_command(
+            self.world(),
+            ids::ALICE,
+            ids::HELP_CHANNEL,
+            id,
+            "escalate",
+            vec![],
+        );
+        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
+        let created = self
+            .fake
+            .wait_request_after(mark, T, |r| {
+                r.is("POST", &format!("/channels/{}/threads", ids::HELP_CHANNEL))
+            })
+            .await;
+        let tid = payloads::id_of(&created.response, "id");
+        for (k, answer) in [("1/2", app_key), ("2/2", console)] {
+            self.fake
+                .wait_request_after(mark, T, |r| {
+                    r.is("POST", &format!("/channels/{tid}/messages"))
+                        && r.body["content"].as_str().unwrap_or("").contains(k)
+                })
+                .await;
+            self.say(ids::ALICE, tid, answer);
+        }
+        self.fake
+            .wait_request_after(mark, T, |r| {
+                r.is(
+                    "POST",
+                    &format!("/channels/{}/messages", ids::STAFF_CHANNEL),
+                )
+            })
+            .await;
+        tid
+    }
+
+    /// Waits until the archive holds a message containing `needle`.
+    async fn recorded(&self, ticket: i64, needle: &str) {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            let t = self
+                .store
+                .ticket(triage::tickets::TicketId(ticket))
+                .unwrap()
+                .unwrap();
+            if Archive::transcript(self.store.as_ref(), &t)
+                .unwrap()
+                .iter()
+                .any(|m| m.content.contains(needle))
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "'{needle}' never recorded"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// `/dashboard` as `user`; the ephemeral reply's text.
+    async fn dashboard_command(&self, user: u64) -> Value {
+        let id = self.fake.command_id("dashboard");
+        let ix = payloads::slash_command(
+            self.world(),
+            user,
+            ids::STAFF_CHANNEL,
+            id,
+            "dashboard",
+            vec![],
+        );
+        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
+        self.fake.wait_callback(&ix, T).await.body
+    }
+
+    /// A fresh login link for Bob (support role).
+    async fn login_link(&self) -> String {
+        let body = self.dashboard_command(ids::BOB).await;
+        assert_eq!(
+            body["data"]["flags"].as_u64().unwrap_or(0) & payloads::EPHEMERAL_FLAG,
+            payloads::EPHEMERAL_FLAG,
+            "the link is ephemeral: {body}"
+        );
+        let text = body["data"]["content"].as_str().unwrap();
+        let start = text
+            .find(&self.url)
+            .unwrap_or_else(|| panic!("no link in {text}"));
+        text[start..].split_whitespace().next().unwrap().to_owned()
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = tokio::time::timeout(T, self.bot.take().unwrap()).await;
+        self.web.abort();
+        self.fake.assert_no_violations();
+    }
+}
+
+/// A raw request to the dashboard (what a forged form or an old link sends).
+async fn raw(
+    method: reqwest::Method,
+    url: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut req = client.request(method, url);
+    if let Some(c) = cookie {
+        req = req.header("cookie", format!("triage_session={c}"));
+    }
+    if !form.is_empty() {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
+            .collect();
+        req = req
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.join("&"));
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page() {
+    let Some(b) =
+        browser("staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page").await
+    else {
+        return;
+    };
+    let c = &b.client;
+    let h = Harness::start().await;
+    let tid = h
+        .ticket_from_alice("app_12345", "nothing in the console at all")
+        .await;
+    // Said in the thread after the hand-off: only the transcript holds it.
+    let said = h.say(
+        ids::ALICE,
+        tid,
+        "the tangerine-okapi banner covers the widget",
+    );
+    h.recorded(1, "tangerine-okapi").await;
+    // An edit and a deletion are kept in the transcript.
+    h.fake.dispatch(
+        "MESSAGE_UPDATE",
+        payloads::message_update(&said, "the tangerine-okapi banner still covers the widget"),
+    );
+    h.recorded(1, "still covers").await;
+    // A customer cannot get a link.
+    let refused = h.dashboard_command(ids::ALICE).await;
+    assert!(
+        !refused.to_string().contains("/login/"),
+        "a customer got a login link: {refused}"
+    );
+
+    let link = h.login_link().await;
+    c.goto(&link).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/tickets");
+    screenshot(c, "tickets").await;
+
+    // Search the transcript text.
+    let search = c.find(Locator::Css("input[name=q]")).await.unwrap();
+    search.send_keys("tangerine-okapi").await.unwrap();
+    c.find(Locator::Css("form.filters button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("table tbody tr"))
+        .await
+        .unwrap();
+    let rows = c.find_all(Locator::Css("table tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(body_text(c).await.contains("1 ticket(s)"));
+    screenshot(c, "tickets-search").await;
+    // A phrase nobody said finds nothing.
+    c.goto(&format!("{}/tickets?q=zebra-kumquat", h.url))
+        .await
+        .unwrap();
+    assert!(body_text(c).await.contains("0 ticket(s)"));
+    // A malformed filter gets a clear page.
+    c.goto(&format!("{}/tickets?status=opne", h.url))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(
+        text.contains("Malformed filter") && text.contains("status 'opne'"),
+        "{text}"
+    );
+    screenshot(c, "error-malformed-filter").await;
+    c.goto(&format!("{}/tickets/999", h.url)).await.unwrap();
+    assert!(body_text(c).await.contains("There is no ticket #999"));
+
+    // The ticket page: fields, transcript (with the edit), timeline.
+    c.goto(&format!("{}/tickets?q=tangerine-okapi", h.url))
+        .await
+        .unwrap();
+    c.find(Locator::Css("table tbody tr a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("close")).await.unwrap();
+    let text = body_text(c).await;
+    for needle in [
+        "app_12345",
+        "still covers the widget",
+        "ticket_filed",
+        "Earlier versions (1)",
+    ] {
+        assert!(
+            text.contains(needle),
+            "'{needle}' missing from the ticket page: {text}"
+        );
+    }
+    screenshot(c, "ticket").await;
+
+    // Close it with a reason, from the page.
+    let mark = h.fake.mark();
+    c.find(Locator::Id("reason"))
+        .await
+        .unwrap()
+        .send_keys("fixed the banner z-index")
+        .await
+        .unwrap();
+    c.find(Locator::Id("close"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css("p.flash")).await.unwrap();
+    assert!(body_text(c).await.contains("the ticket is now closed"));
+    screenshot(c, "ticket-closed").await;
+    let t = h
+        .store
+        .ticket(triage::tickets::TicketId(1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.status, TicketStatus::Closed);
+    assert_eq!(t.close_reason.as_deref(), Some("fixed the banner z-index"));
+    assert_eq!(t.claimed_by, None);
+    // Discord shows what the slash command would: the update in the thread...
+    let told = h
+        .fake
+        .wait_request_after(mark, T, |r| {
+            r.is("POST", &format!("/channels/{tid}/messages"))
+        })
+        .await;
+    let content = told.body["content"].as_str().unwrap();
+    assert!(
+        content.contains("closed") && content.contains("fixed the banner z-index"),
+        "{content}"
+    );
+    // ...and the staff channel gets the summary with the transcript file.
+    let staff = h
+        .fake
+        .wait_request_after(mark, T, |r| {
+            r.is(
+                "POST",
+                &format!("/channels/{}/messages", ids::STAFF_CHANNEL),
+            ) && !r.files.is_empty()
+        })
+        .await;
+    assert_eq!(staff.status, 200, "{:?}", staff.response);
+    assert_eq!(staff.files, vec!["ticket-1-transcript.html".to_owned()]);
+    assert!(staff.body["content"].as_str().unwrap().contains("closed"));
+
+    // The same link is refused the second time.
+    c.goto(&link).await.unwrap();
+    let text = body_text(c).await;
+    assert!(text.contains("already used"), "{text}");
+    screenshot(c, "login-refused").await;
+    let (status, _) = raw(reqwest::Method::GET, &link, None, &[]).await;
+    assert_eq!(status, 403);
+
+    // The report and knowledge pages render with their charts.
+    c.goto(&format!("{}/report?days=7", h.url)).await.unwrap();
+    assert!(!c.find_all(Locator::Css("svg")).await.unwrap().is_empty());
+    screenshot(c, "report").await;
+    c.goto(&format!("{}/report?days=zero", h.url))
+        .await
+        .unwrap();
+    assert!(body_text(c).await.contains("days 'zero'"));
+    c.goto(&format!("{}/knowledge", h.url)).await.unwrap();
+    let text = body_text(c).await;
+    assert!(
+        text.contains("No problems") && text.contains("convot/widget-not-appearing"),
+        "{text}"
+    );
+    screenshot(c, "knowledge").await;
+
+    b.client.clone().close().await.unwrap();
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_change_without_the_csrf_token_is_refused() {
+    let Some(b) = browser("a_state_change_without_the_csrf_token_is_refused").await else {
+        return;
+    };
+    let c = &b.client;
+    let h = Harness::start().await;
+    h.ticket_from_alice("app_12345", "nothing in the console at all")
+        .await;
+    c.goto(&h.login_link().await).await.unwrap();
+    c.goto(&format!("{}/tickets/1", h.url)).await.unwrap();
+    c.wait().for_element(Locator::Id("claim")).await.unwrap();
+    let cookie = c.get_named_cookie("triage_session").await.unwrap();
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
+    let session = cookie.value().to_owned();
+    let action = format!("{}/tickets/1/action", h.url);
+    let mark = h.fake.mark();
+    // With the session but no token, or a wrong one: refused, nothing changes.
+    for form in [
+        vec![("action", "close"), ("reason", "forged")],
+        vec![("action", "close"), ("reason", "forged"), ("csrf", "0000")],
+    ] {
+        let (status, body) = raw(reqwest::Method::POST, &action, Some(&session), &form).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("security token"), "{body}");
+    }
+    // The page's own form, with its token taken out, is refused too.
+    c.execute(
+        "document.querySelectorAll('input[name=csrf]').forEach(e => e.remove());",
+        vec![],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Id("claim"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("p.problem"))
+        .await
+        .unwrap();
+    assert!(body_text(c).await.contains("security token"));
+    screenshot(c, "error-csrf").await;
+    let t = h
+        .store
+        .ticket(triage::tickets::TicketId(1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        t.status,
+        TicketStatus::Open,
+        "a forged request changed the ticket"
+    );
+    assert!(
+        h.fake
+            .requests()
+            .iter()
+            .skip(mark)
+            .all(|r| r.method != "POST" || !r.path.starts_with("/channels/")),
+        "Discord was told about a refused request"
+    );
+    // Without a session nothing is readable.
+    let (status, _) = raw(
+        reqwest::Method::GET,
+        &format!("{}/tickets/1", h.url),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = raw(
+        reqwest::Method::GET,
+        &format!("{}/tickets/1/transcript.html", h.url),
+        Some("not-a-session"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 401);
+    b.client.clone().close().await.unwrap();
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_text_in_fields_and_thread_messages_shows_escaped_and_never_runs() {
+    let Some(b) =
+        browser("hostile_text_in_fields_and_thread_messages_shows_escaped_and_never_runs").await
+    else {
+        return;
+    };
+    let c = &b.client;
+    let h = Harness::start().await;
+    let field = "app_<script>document.title='PWNED'</script>";
+    let console =
+        "<img src=x onerror=\"document.title='PWNED'\"> [docs](javascript:document.title='PWNED')";
+    let tid = h.ticket_from_alice(field, console).await;
+    let message = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\"> [click me](javascript:window.pwned=3)";
+    h.say(ids::ALICE, tid, message);
+    h.recorded(1, "click me").await;
+
+    c.goto(&h.login_link().await).await.unwrap();
+    c.goto(&format!("{}/tickets/1", h.url)).await.unwrap();
+    c.wait().for_element(Locator::Id("close")).await.unwrap();
+    screenshot(c, "ticket-hostile").await;
+    let text = body_text(c).await;
+    for shown in [field, console, message] {
+        assert!(
+            text.contains(shown),
+            "'{shown}' is not shown as text: {text}"
+        );
+    }
+    let state = c
+        .execute("return [document.title, String(window.pwned)];", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        state,
+        json!(["Ticket #1 · triage", "undefined"]),
+        "a payload ran"
+    );
+    assert!(c
+        .find_all(Locator::Css("main img, main script"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(c
+        .find_all(Locator::Css("a[href^='javascript']"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The list, and the standalone transcript file, escape it too.
+    c.goto(&format!("{}/tickets?q=PWNED", h.url)).await.unwrap();
+    assert!(body_text(c).await.contains("1 ticket(s)"));
+    let session = c
+        .get_named_cookie("triage_session")
+        .await
+        .unwrap()
+        .value()
+        .to_owned();
+    let (status, file) = raw(
+        reqwest::Method::GET,
+        &format!("{}/tickets/1/transcript.html", h.url),
+        Some(&session),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        !file.contains("<script>window") && !file.contains("<img src=x"),
+        "{file}"
+    );
+    assert!(file.contains("&lt;script&gt;window.pwned=1&lt;/script&gt;"));
+    let path = std::env::temp_dir().join(format!("triage-transcript-{}.html", std::process::id()));
+    std::fs::write(&path, &file).unwrap();
+    c.goto(&format!("file://{}", path.display())).await.unwrap();
+    let state = c
+        .execute("return [document.title, String(window.pwned)];", vec![])
+        .await
+        .unwrap();
+    assert_eq!(state, json!(["Ticket #1 transcript", "undefined"]));
+    assert!(body_text(c).await.contains(message));
+    screenshot(c, "transcript-file").await;
+    let _ = std::fs::remove_file(&path);
+    b.client.clone().close().await.unwrap();
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_of_one_guild_see_none_of_another_guilds_tickets() {
+    let Some(b) = browser("staff_of_one_guild_see_none_of_another_guilds_tickets").await else {
+        return;
+    };
+    let c = &b.client;
+    let h = Harness::start().await;
+    h.ticket_from_alice("app_12345", "nothing in the console at all")
+        .await;
+    // Ticket #2 is filed in another guild's channel (another server the bot
+    // is in), with a message in its transcript.
+    let other_place = "1400000000000000001";
+    let other_guild = "1400000000000000000";
+    let engine = Engine::new(
+        Arc::new(NoMatch(Arc::new(
+            KnowledgeBase::from_sources(&[(PathBuf::from("convot.yaml"), KB.to_owned())]).unwrap(),
+        ))),
+        h.store.clone(),
+        Arc::new(SystemClock),
+    );
+    let key = ConversationKey::new(other_place, "1400000000000000002");
+    engine
+        .handle(&Input::act("o1", key.clone(), Action::Escalate).in_product(Some("convot".into())))
+        .unwrap();
+    engine
+        .handle(&Input::say("o2", key.clone(), "app_other"))
+        .unwrap();
+    engine
+        .handle(&Input::say(
+            "o3",
+            key.clone(),
+            "the other guild's secret-walrus console",
+        ))
+        .unwrap();
+    let t2 = h
+        .store
+        .ticket(triage::tickets::TicketId(2))
+        .unwrap()
+        .expect("ticket #2 filed");
+    assert_eq!(t2.place.as_str(), other_place);
+    Archive::record_message(
+        h.store.as_ref(),
+        &NewMessage {
+            id: "1400000000000000003".into(),
+            place: Place::new(other_place),
+            guild: Some(other_guild.into()),
+            conv_user: None,
+            author: UserId::new("1400000000000000002"),
+            author_name: "mallory".into(),
+            role: Role::Customer,
+            at: time::OffsetDateTime::now_utc(),
+            content: "secret-walrus details".into(),
+            attachments: vec![],
+        },
+    )
+    .unwrap();
+
+    c.goto(&h.login_link().await).await.unwrap();
+    let text = body_text(c).await;
+    assert!(text.contains("1 ticket(s)"), "{text}");
+    assert!(!text.contains("secret-walrus"));
+    // Not by search, not by id, not by its transcript, not by asking for the guild.
+    c.goto(&format!("{}/tickets?q=secret-walrus", h.url))
+        .await
+        .unwrap();
+    assert!(body_text(c).await.contains("0 ticket(s)"));
+    c.goto(&format!("{}/tickets?guild={other_guild}", h.url))
+        .await
+        .unwrap();
+    assert!(!body_text(c).await.contains("#2"));
+    c.goto(&format!("{}/tickets/2", h.url)).await.unwrap();
+    assert!(body_text(c).await.contains("There is no ticket #2"));
+    screenshot(c, "error-unknown-ticket").await;
+    c.goto(&format!("{}/tickets/2/transcript.html", h.url))
+        .await
+        .unwrap();
+    assert!(!body_text(c).await.contains("secret-walrus"));
+    // Staff actions on it are refused the same way.
+    let session = c
+        .get_named_cookie("triage_session")
+        .await
+        .unwrap()
+        .value()
+        .to_owned();
+    c.goto(&format!("{}/tickets/1", h.url)).await.unwrap();
+    let csrf = c
+        .find(Locator::Css("input[name=csrf]"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, _) = raw(
+        reqwest::Method::POST,
+        &format!("{}/tickets/2/action", h.url),
+        Some(&session),
+        &[("action", "close"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        h.store
+            .ticket(triage::tickets::TicketId(2))
+            .unwrap()
+            .unwrap()
+            .status,
+        TicketStatus::Open
+    );
+    b.client.clone().close().await.unwrap();
+    h.stop().await;
+}
