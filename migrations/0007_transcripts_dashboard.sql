@@ -27,6 +27,10 @@ CREATE TABLE transcript_edits (
 );
 CREATE INDEX transcript_edits_message ON transcript_edits(message_id);
 
+-- A ticket's places, by ticket (the dashboard's guild filter and
+-- transcript search look them up per ticket).
+CREATE INDEX ticket_places_ticket ON ticket_places(ticket_id);
+
 -- Which guild a place (channel, thread) belongs to, learnt from the events
 -- seen there: the dashboard shows a guild's staff only that guild's tickets.
 CREATE TABLE place_guilds (

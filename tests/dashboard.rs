@@ -880,3 +880,101 @@ async fn staff_of_one_guild_see_none_of_another_guilds_tickets() {
     b.client.clone().close().await.unwrap();
     h.stop().await;
 }
+
+/// No browser needed: the gateway side of transcripts and the close hand-off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thread_messages_edits_and_deletions_are_recorded_once_and_close_sends_the_transcript() {
+    let h = Harness::start().await;
+    let tid = h
+        .ticket_from_alice("app_12345", "nothing in the console at all")
+        .await;
+    let first = h.say(ids::ALICE, tid, "first version of my note");
+    // A redelivered MESSAGE_CREATE is one message.
+    h.fake.dispatch("MESSAGE_CREATE", first.clone());
+    h.recorded(1, "first version").await;
+    h.fake.dispatch(
+        "MESSAGE_UPDATE",
+        payloads::message_update(&first, "second version of my note"),
+    );
+    h.recorded(1, "second version").await;
+    let gone = h.say(ids::BOB, tid, "staff note that gets deleted");
+    h.recorded(1, "gets deleted").await;
+    h.fake.dispatch(
+        "MESSAGE_DELETE",
+        json!({"id": gone["id"], "channel_id": gone["channel_id"], "guild_id": gone["guild_id"]}),
+    );
+    let ticket = h
+        .store
+        .ticket(triage::tickets::TicketId(1))
+        .unwrap()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + T;
+    let msgs = loop {
+        let msgs = Archive::transcript(h.store.as_ref(), &ticket).unwrap();
+        if msgs.iter().any(|m| m.deleted_at.is_some()) {
+            break msgs;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the deletion was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let note: Vec<_> = msgs
+        .iter()
+        .filter(|m| m.content.contains("version of my note"))
+        .collect();
+    assert_eq!(note.len(), 1, "recorded once");
+    assert_eq!(note[0].role, Role::Customer);
+    assert_eq!(note[0].edits.len(), 1);
+    assert_eq!(note[0].edits[0].previous, "first version of my note");
+    let staff = msgs
+        .iter()
+        .find(|m| m.content.contains("gets deleted"))
+        .unwrap();
+    assert_eq!(staff.role, Role::Staff);
+    assert!(staff.deleted_at.is_some());
+    // The bot's own posts (the field prompts, the hand-off) are there too.
+    assert!(msgs
+        .iter()
+        .any(|m| m.role == Role::Bot && m.content.contains("1/2")));
+    assert!(msgs
+        .iter()
+        .any(|m| m.role == Role::Customer && m.content == "app_12345"));
+
+    // /ticket close in the thread: the staff channel gets the summary with the file.
+    let mark = h.fake.mark();
+    let thread = h.fake.thread(tid).unwrap();
+    let id = h.fake.command_id("ticket");
+    let ix = payloads::slash_command_in_thread(
+        h.world(),
+        ids::BOB,
+        &thread,
+        id,
+        "ticket",
+        vec![payloads::opt_subcommand(
+            "close",
+            vec![payloads::opt_string("reason", "done")],
+        )],
+    );
+    h.fake.dispatch("INTERACTION_CREATE", ix.clone());
+    h.fake.wait_callback(&ix, T).await;
+    let staff = h
+        .fake
+        .wait_request_after(mark, T, |r| {
+            r.is(
+                "POST",
+                &format!("/channels/{}/messages", ids::STAFF_CHANNEL),
+            ) && !r.files.is_empty()
+        })
+        .await;
+    assert_eq!(staff.status, 200);
+    assert_eq!(staff.files, vec!["ticket-1-transcript.html".to_owned()]);
+    let content = staff.body["content"].as_str().unwrap();
+    assert!(
+        content.contains("closed") && content.contains("done"),
+        "{content}"
+    );
+    assert_eq!(staff.body["allowed_mentions"]["parse"], json!([]));
+    h.stop().await;
+}

@@ -55,7 +55,14 @@ pub fn per_day(days: &[Day]) -> String {
                     String::new()
                 }
             })
-            .y_label_formatter(&|y| format!("{y:.0}"))
+            .y_labels((top as usize).clamp(2, 10))
+            .y_label_formatter(&|y| {
+                if (y - y.round()).abs() < 1e-6 {
+                    format!("{y:.0}")
+                } else {
+                    String::new()
+                }
+            })
             .draw()?;
         for (k, (colour, pick)) in [
             (BLUE, (|d: &Day| d.questions) as fn(&Day) -> usize),
@@ -147,7 +154,14 @@ pub fn stacked_rows(rows: &[Vec<usize>], colours: &[&str]) -> String {
                     String::new()
                 }
             })
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_labels((top as usize).clamp(2, 10))
+            .x_label_formatter(&|x| {
+                if (x - x.round()).abs() < 1e-6 {
+                    format!("{x:.0}")
+                } else {
+                    String::new()
+                }
+            })
             .draw()?;
         for (i, row) in rows.iter().enumerate() {
             // Row 1 at the top.

@@ -10,7 +10,7 @@
 pub mod auth;
 mod charts;
 mod layout;
-mod pages;
+pub mod pages;
 mod report;
 
 use std::collections::HashMap;
