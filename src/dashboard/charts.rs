@@ -49,7 +49,7 @@ pub fn per_day(days: &[Day]) -> String {
             .x_labels(days.len().min(12))
             .x_label_formatter(&|x| {
                 let i = x.floor() as usize;
-                if i % step == 0 {
+                if i.is_multiple_of(step) {
                     days.get(i).map(|d| d.label.clone()).unwrap_or_default()
                 } else {
                     String::new()
@@ -101,7 +101,7 @@ pub fn self_service(days: &[Day]) -> String {
             .x_labels(days.len().min(12))
             .x_label_formatter(&|x| {
                 let i = x.floor() as usize;
-                if i % step == 0 {
+                if i.is_multiple_of(step) {
                     days.get(i).map(|d| d.label.clone()).unwrap_or_default()
                 } else {
                     String::new()

@@ -164,14 +164,11 @@ pub async fn knowledge(
         let until = d.clock.now();
         let since = until - Duration::days(90);
         let records = d.store.queries_since(since)?;
-        let problems = match &d.kb_dir {
-            None => None,
-            Some(dir) => Some(match kb::load_dir(dir) {
-                Ok(_) => Vec::new(),
-                Err(KbError::Invalid(ps)) => ps.iter().map(|p| p.to_string()).collect(),
-                Err(e) => vec![e.to_string()],
-            }),
-        };
+        let problems = d.kb_dir.as_ref().map(|dir| match kb::load_dir(dir) {
+            Ok(_) => Vec::new(),
+            Err(KbError::Invalid(ps)) => ps.iter().map(|p| p.to_string()).collect(),
+            Err(e) => vec![e.to_string()],
+        });
         Ok((
             report::compute(&records, d.matcher.kb(), since, until),
             problems,
