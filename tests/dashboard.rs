@@ -578,9 +578,36 @@ async fn staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page
     let (status, _) = raw(reqwest::Method::GET, &link, None, &[]).await;
     assert_eq!(status, 403);
 
-    // The report and knowledge pages render with their charts.
+    // The report and knowledge pages render with their charts: two
+    // questions nobody could answer, asked in the help channel.
+    for q in [
+        "is there a dark theme for the bubble",
+        "is there a dark theme for the chat bubble",
+    ] {
+        h.say(ids::ALICE, ids::HELP_CHANNEL, q);
+    }
+    let deadline = tokio::time::Instant::now() + T;
+    while h
+        .store
+        .queries_since(time::OffsetDateTime::UNIX_EPOCH)
+        .unwrap()
+        .len()
+        < 2
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the questions were never logged"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     c.goto(&format!("{}/report?days=7", h.url)).await.unwrap();
-    assert!(!c.find_all(Locator::Css("svg")).await.unwrap().is_empty());
+    assert_eq!(
+        c.find_all(Locator::Css("svg")).await.unwrap().len(),
+        3,
+        "per day, self-service, unanswered"
+    );
+    let text = body_text(c).await;
+    assert!(text.contains("dark theme"), "{text}");
     screenshot(c, "report").await;
     c.goto(&format!("{}/report?days=zero", h.url))
         .await

@@ -24,6 +24,7 @@ pub const STYLE: &str = "
 
 /// Formats a time for people: RFC 3339 in UTC.
 pub fn when(t: OffsetDateTime) -> String {
+    let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }

@@ -42,11 +42,12 @@ fn period(raw: &HashMap<String, String>) -> Result<i64, Problem> {
     }
 }
 
-/// The figures of each day in the period, oldest first.
+/// The figures of each UTC day in the period, oldest first; `since` is
+/// the first day's midnight.
 pub fn per_day(records: &[QueryRecord], since: OffsetDateTime, days: i64) -> Vec<Day> {
     let mut by_day: BTreeMap<i64, (usize, usize, usize, usize)> = BTreeMap::new();
     for q in records {
-        let d = (q.at - since).whole_days();
+        let d = (q.at.date() - since.date()).whole_days();
         let e = by_day.entry(d).or_default();
         e.0 += 1;
         if q.entry.is_some() {
@@ -84,8 +85,11 @@ pub async fn report(
     let days = period(&raw)?;
     let d = dash.clone();
     let (rep, daily) = blocking(move || {
+        // Whole UTC days, today the last of them.
         let until = d.clock.now();
-        let since = until - Duration::days(days);
+        let since = (until.date() - Duration::days(days - 1))
+            .midnight()
+            .assume_utc();
         let records = d.store.queries_since(since)?;
         Ok((
             report::compute(&records, d.matcher.kb(), since, until),
@@ -209,4 +213,55 @@ pub async fn knowledge(
         }
     };
     Ok(page("Knowledge", Nav::Knowledge, &s, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Decision;
+    use crate::tickets::{ConversationKey, QueryId, TicketId, UserId};
+
+    fn q(at: OffsetDateTime, entry: bool, solved: bool, ticket: bool) -> QueryRecord {
+        QueryRecord {
+            id: QueryId(1),
+            at,
+            key: ConversationKey::new("p", "u"),
+            asked_by: UserId::new("u"),
+            product: None,
+            text: "x".into(),
+            decision: Decision::Answer,
+            results: vec![],
+            check: None,
+            entry: entry.then(|| "convot/x".into()),
+            feedback: solved.then_some(Feedback::Solved),
+            tried: vec![],
+            ticket: ticket.then_some(TicketId(1)),
+        }
+    }
+
+    #[test]
+    fn days_are_calendar_days_ending_today() {
+        let since = time::macros::datetime!(2026-03-01 00:00 UTC);
+        let recs = [
+            q(since + Duration::hours(1), true, true, false),
+            q(since + Duration::hours(23), true, false, true),
+            q(
+                since + Duration::days(2) + Duration::hours(5),
+                false,
+                false,
+                false,
+            ),
+        ];
+        let days = per_day(&recs, since, 3);
+        assert_eq!(days.len(), 3);
+        assert_eq!(days[0].label, "03-01");
+        assert_eq!(
+            (days[0].questions, days[0].answered, days[0].escalated),
+            (2, 2, 1)
+        );
+        assert_eq!(days[0].self_service, Some(0.5));
+        assert_eq!(days[1].questions, 0);
+        assert_eq!(days[1].self_service, None);
+        assert_eq!((days[2].label.as_str(), days[2].questions), ("03-03", 1));
+    }
 }
