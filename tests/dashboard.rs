@@ -689,6 +689,24 @@ async fn a_state_change_without_the_csrf_token_is_refused() {
             .all(|r| r.method != "POST" || !r.path.starts_with("/channels/")),
         "Discord was told about a refused request"
     );
+    // Signing out ends the session on the server, not just in the browser.
+    c.goto(&format!("{}/tickets", h.url)).await.unwrap();
+    c.find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+    assert!(body_text(c).await.contains("You are signed out"));
+    let (status, _) = raw(
+        reqwest::Method::GET,
+        &format!("{}/tickets", h.url),
+        Some(&session),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 401, "the old session cookie still works");
     // Without a session nothing is readable.
     let (status, _) = raw(
         reqwest::Method::GET,

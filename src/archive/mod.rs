@@ -216,6 +216,8 @@ pub trait Archive: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The session, if it exists and has not expired at `now`.
     fn session(&self, id_hash: &str, now: OffsetDateTime) -> Result<Option<Session>, StoreError>;
+    /// Ends a session (signing out), so its cookie no longer works.
+    fn end_session(&self, id_hash: &str) -> Result<(), StoreError>;
 
     /// The places a ticket is handled in: its threads and its conversation's place.
     fn places_of(&self, id: TicketId) -> Result<Vec<Place>, StoreError>;

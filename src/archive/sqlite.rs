@@ -334,6 +334,15 @@ impl Archive for SqliteStore {
             _ => Ok(None),
         }
     }
+    fn end_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        conn.execute(
+            "DELETE FROM dashboard_sessions WHERE id_hash = ?1",
+            [id_hash],
+        )?;
+        Ok(())
+    }
+
     fn places_of(&self, id: TicketId) -> Result<Vec<Place>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(

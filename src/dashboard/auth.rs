@@ -150,6 +150,11 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(store.session(&cookie, t0).unwrap().is_none());
+        store.end_session(&h).unwrap();
+        assert!(store
+            .session(&h, t0 + Duration::hours(1))
+            .unwrap()
+            .is_none());
     }
 
     #[test]

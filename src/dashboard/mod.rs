@@ -196,19 +196,23 @@ pub(crate) async fn session(
     dash: &Arc<Dashboard>,
     headers: &HeaderMap,
 ) -> Result<Session, Problem> {
-    let id = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(auth::cookie_value)
-        .map(str::to_owned);
-    let Some(id) = id else {
+    let Some(id) = session_id(headers) else {
         return Err(Problem::signed_out());
     };
     let d = dash.clone();
     blocking(move || Ok(d.archive().session(&auth::hash(&id), d.clock.now())?))
         .await?
         .ok_or_else(Problem::signed_out)
+}
+
+/// The session cookie's value, if the request has one.
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(auth::cookie_value)
+        .map(str::to_owned)
 }
 
 /// A ticket the session may see: unknown and other guilds' tickets are
@@ -283,6 +287,10 @@ async fn logout(
     let s = session(&dash, &headers).await?;
     if !auth::csrf_ok(&s, form.get("csrf").map(String::as_str)) {
         return Err(Problem::csrf());
+    }
+    if let Some(id) = session_id(&headers) {
+        let d = dash.clone();
+        blocking(move || Ok(d.archive().end_session(&auth::hash(&id))?)).await?;
     }
     let mut res = layout::message_page("Signed out", "You are signed out.").into_response();
     res.headers_mut().insert(
