@@ -942,6 +942,17 @@ async fn thread_messages_edits_and_deletions_are_recorded_once_and_close_sends_t
         payloads::message_update(&first, "second version of my note"),
     );
     h.recorded(1, "second version").await;
+    let mut shot = payloads::message_create(h.world(), ids::ALICE, tid, "here is the console");
+    shot["attachments"] = json!([{
+        "id": "1500000000000000001",
+        "filename": "console.png",
+        "size": 1234,
+        "url": "https://cdn.discordapp.com/attachments/1/2/console.png",
+        "proxy_url": "https://media.discordapp.net/attachments/1/2/console.png",
+        "content_type": "image/png"
+    }]);
+    h.fake.dispatch("MESSAGE_CREATE", shot);
+    h.recorded(1, "here is the console").await;
     let gone = h.say(ids::BOB, tid, "staff note that gets deleted");
     h.recorded(1, "gets deleted").await;
     h.fake.dispatch(
@@ -973,6 +984,13 @@ async fn thread_messages_edits_and_deletions_are_recorded_once_and_close_sends_t
     assert_eq!(note[0].role, Role::Customer);
     assert_eq!(note[0].edits.len(), 1);
     assert_eq!(note[0].edits[0].previous, "first version of my note");
+    let with_file = msgs
+        .iter()
+        .find(|m| m.content == "here is the console")
+        .unwrap();
+    assert_eq!(with_file.attachments.len(), 1);
+    assert_eq!(with_file.attachments[0].name, "console.png");
+    assert!(with_file.attachments[0].url.ends_with("/console.png"));
     let staff = msgs
         .iter()
         .find(|m| m.content.contains("gets deleted"))
