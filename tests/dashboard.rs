@@ -377,7 +377,10 @@ impl Harness {
         let start = text
             .find(&self.url)
             .unwrap_or_else(|| panic!("no link in {text}"));
-        text[start..].split_whitespace().next().unwrap().to_owned()
+        // In angle brackets, so Discord shows no preview (which would spend it).
+        assert_eq!(&text[start - 1..start], "<", "{text}");
+        let link = text[start..].split('>').next().unwrap();
+        link.to_owned()
     }
 
     async fn stop(mut self) {

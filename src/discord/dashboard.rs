@@ -59,8 +59,10 @@ pub(super) async fn dashboard(ctx: Context<'_>) -> Result<(), Error> {
     .await??;
     info!(user = %ctx.author().id, "dashboard login link issued");
     let url = auth::login_url(&dash.public_url, &token);
+    // In angle brackets: Discord then fetches no preview of the link, which
+    // would use up the single-use token before the member clicks it.
     ctx.send(render::ephemeral(&format!(
-        "Your dashboard login link (works once, for 10 minutes; don't share it):\n{url}"
+        "Your dashboard login link (works once, for 10 minutes; don't share it):\n<{url}>"
     )))
     .await?;
     Ok(())
