@@ -651,3 +651,60 @@ async fn thread_messages_edits_and_deletions_are_recorded_once_and_close_sends_t
     assert_eq!(staff.body["allowed_mentions"]["parse"], json!([]));
     h.stop().await;
 }
+
+/// No browser needed: `triage run` with a `dashboard:` section serves the
+/// dashboard beside the bot, and `/dashboard` links into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_run_serves_the_dashboard_its_config_names() {
+    let fake = fake_discord::FakeDiscord::start(fake_discord::FakeOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("knowledge")).unwrap();
+    std::fs::write(dir.path().join("knowledge/convot.yaml"), KB).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = format!(
+        "guild_id: {}\nsupport_role_id: {}\nstaff_channel_id: {}\nkb: knowledge\ndb: triage.db\ndashboard:\n  listen: 127.0.0.1:{port}\n  public_url: http://127.0.0.1:{port}/\n",
+        ids::GUILD,
+        ids::SUPPORT_ROLE,
+        ids::STAFF_CHANNEL
+    );
+    std::fs::write(dir.path().join("triage.yaml"), cfg).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["run", "--config"])
+        .arg(dir.path().join("triage.yaml"))
+        .env("DISCORD_TOKEN", fake.token())
+        .env("DISCORD_API_BASE", fake.base_url())
+        .env("RUST_LOG", "warn")
+        .env_remove("TRIAGE_DB")
+        .env_remove("TRIAGE_KB")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))
+        .await;
+    let ix = payloads::slash_command(
+        fake.world(),
+        ids::BOB,
+        ids::STAFF_CHANNEL,
+        fake.command_id("dashboard"),
+        "dashboard",
+        vec![],
+    );
+    fake.dispatch("INTERACTION_CREATE", ix.clone());
+    let body = fake.wait_callback(&ix, T).await.body;
+    let text = body["data"]["content"].as_str().unwrap_or("").to_owned();
+    let prefix = format!("<http://127.0.0.1:{port}/login/");
+    let start = text.find(&prefix).unwrap_or_else(|| panic!("{text}"));
+    let link = text[start + 1..].split('>').next().unwrap().to_owned();
+    let (status, _) = raw(reqwest::Method::GET, &link, None, &[]).await;
+    let (again, page) = raw(reqwest::Method::GET, &link, None, &[]).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 303, "the link signs in");
+    assert_eq!(again, 403, "{page}");
+    fake.assert_no_violations();
+}
