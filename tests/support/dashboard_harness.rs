@@ -3,6 +3,7 @@
 //! (`browser`, skipped with one line when either is missing), screenshots,
 //! and raw HTTP requests for what a forged form sends.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -82,14 +83,22 @@ impl Matching for NoMatch {
 /// chromedriver with a headless Chromium session; killed on drop.
 pub(crate) struct Browser {
     pub(crate) client: Client,
-    driver: Child,
+    _driver: Driver,
     _profile: tempfile::TempDir,
 }
 
-impl Drop for Browser {
+/// chromedriver runs in a process group of its own, with the Chromium it
+/// starts; the whole group is killed, so a failed test leaves no browser
+/// behind.
+struct Driver(Child);
+
+impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -128,12 +137,15 @@ pub(crate) async fn browser(test: &str) -> Option<Browser> {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let child = Command::new(&driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
+    let child = Driver(
+        Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("chromedriver starts"),
+    );
     let profile = tempfile::tempdir().unwrap();
     let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
         "browserName": "chrome",
@@ -167,7 +179,7 @@ pub(crate) async fn browser(test: &str) -> Option<Browser> {
     };
     Some(Browser {
         client,
-        driver: child,
+        _driver: child,
         _profile: profile,
     })
 }
