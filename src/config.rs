@@ -118,6 +118,18 @@ struct File {
     lifecycle: Option<LifecycleFile>,
     #[serde(default)]
     support_hours: Option<HoursFile>,
+    dashboard: Option<DashboardConfig>,
+}
+
+/// The staff dashboard `triage run` serves (omit the section to serve none).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// The address to listen on, e.g. `127.0.0.1:8080`.
+    pub listen: std::net::SocketAddr,
+    /// The address people reach it at (behind a reverse proxy), used in
+    /// login links; `https://` makes the session cookie Secure.
+    pub public_url: String,
 }
 
 /// The `lifecycle` section as written: durations like `48h`, `30m`, `2d`.
@@ -155,6 +167,8 @@ pub struct Config {
     pub db: Option<PathBuf>,
     /// Stale reminders, close requests and support hours.
     pub policy: Policy,
+    /// The staff dashboard, if the file sets one up.
+    pub dashboard: Option<DashboardConfig>,
 }
 
 /// Why the config file cannot be used. Messages name the file and the key.
@@ -211,6 +225,18 @@ impl Config {
             kb: f.kb,
             db: f.db,
             policy: policy(f.lifecycle.unwrap_or_default(), f.support_hours)?,
+            dashboard: match f.dashboard {
+                Some(d)
+                    if !(d.public_url.starts_with("http://")
+                        || d.public_url.starts_with("https://")) =>
+                {
+                    return Err(format!(
+                        "dashboard.public_url: '{}' is not an http:// or https:// URL",
+                        d.public_url
+                    ))
+                }
+                other => other,
+            },
         })
     }
 
@@ -369,6 +395,26 @@ db: triage.db
         let c = Config::parse_str(include_str!("../triage.example.yaml")).unwrap();
         assert_eq!(c.escalation, Escalation::PrivateThread);
         assert_eq!(c.help_channels.len(), 2);
+    }
+
+    #[test]
+    fn the_dashboard_section_is_checked() {
+        let base = "support_role_id: 1\nstaff_channel_id: 2\n";
+        let c = Config::parse_str(&format!(
+            "{base}dashboard:\n  listen: 127.0.0.1:8080\n  public_url: https://support.example.com\n"
+        ))
+        .unwrap();
+        assert_eq!(c.dashboard.unwrap().listen.port(), 8080);
+        let e = Config::parse_str(&format!(
+            "{base}dashboard:\n  listen: 127.0.0.1:8080\n  public_url: support.example.com\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("dashboard.public_url"), "{e}");
+        let e = Config::parse_str(&format!(
+            "{base}dashboard:\n  listen: everywhere\n  public_url: https://x\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("dashboard"), "{e}");
     }
 
     #[test]

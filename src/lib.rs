@@ -4,8 +4,10 @@
 //! `report`) knows nothing of Discord or the terminal; `cli` and `discord`
 //! are thin front ends over it.
 
+pub mod archive;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod discord;
 pub mod engine;
 pub mod kb;

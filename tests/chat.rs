@@ -361,3 +361,105 @@ fn a_close_reason_from_the_terminal_is_stored_and_shown() {
     let t: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(t["close_reason"], "duplicate of #4");
 }
+
+#[test]
+fn a_chat_is_recorded_and_tickets_show_prints_its_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("triage.db");
+    chat(
+        &db,
+        "ann",
+        &[
+            QUESTION,
+            "escalate",
+            "c2c-app-4821",
+            "Chrome 131 on Windows 11",
+            "2026-03-01 14:05 CET",
+            "Open the contact page, press call, allow the microphone: the agent hears nothing",
+        ],
+    );
+    let out = triage(&db)
+        .args(["tickets", "show", "1", "--transcript"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let transcript = &text[text.find("Transcript").expect("a transcript section")..];
+    // Each line the customer typed and each reply, in order, with roles.
+    let asked = transcript.find(QUESTION).expect("the question");
+    let answered = transcript
+        .find("Chrome 131 on Windows 11")
+        .expect("a field answer");
+    assert!(asked < answered, "{transcript}");
+    assert!(transcript.contains("ann (customer)"), "{transcript}");
+    assert!(transcript.contains("triage (bot)"), "{transcript}");
+    assert!(transcript.contains("Ticket #1"), "{transcript}");
+
+    let out = triage(&db)
+        .args(["tickets", "show", "1", "--transcript", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msgs = v["transcript"].as_array().unwrap();
+    assert_eq!(msgs[0]["role"], "customer");
+    assert_eq!(msgs[0]["content"], QUESTION);
+    assert_eq!(msgs[1]["role"], "bot");
+    // Another user's chat is not part of this ticket's transcript.
+    chat(&db, "bea", &["hello, the call button is grey today"]);
+    let out = triage(&db)
+        .args(["tickets", "show", "1", "--transcript"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("call button is grey"));
+}
+
+#[test]
+fn triage_dashboard_prints_a_one_time_login_url_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("triage.db");
+    let mut child = triage(&db)
+        .args(["dashboard", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().to_owned();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.contains("/login/"),
+        "{url}"
+    );
+    let get = |url: &str| -> (String, String) {
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap());
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut resp = String::new();
+        std::io::Read::read_to_string(&mut s, &mut resp).unwrap();
+        let status = resp.lines().next().unwrap_or("").to_owned();
+        (status, resp)
+    };
+    let (status, resp) = get(&url);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(status.contains("303"), "{resp}");
+    assert!(
+        resp.to_lowercase().contains("set-cookie: triage_session="),
+        "{resp}"
+    );
+    assert!(
+        resp.contains("HttpOnly") && resp.contains("SameSite=Strict"),
+        "{resp}"
+    );
+}

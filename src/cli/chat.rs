@@ -165,6 +165,7 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
             continue;
         }
         render(&mut out, &st, &reply.outputs)?;
+        super::transcript::record_chat(&engine, &key, &input.id, text, &reply.outputs);
         engine
             .mark_delivered(&input.id)
             .context("recording the reply as shown")?;

@@ -122,6 +122,10 @@ impl Style {
             color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
         }
     }
+    /// No colours (text that is stored, not shown).
+    pub(crate) fn plain() -> Self {
+        Self { color: false }
+    }
     pub(crate) fn bold(&self, s: &str) -> String {
         self.wrap("1", s)
     }

@@ -3,6 +3,7 @@
 //! the terminal.
 
 mod chat;
+mod dashboard;
 mod fit;
 mod kb;
 mod kb_import;
@@ -12,6 +13,7 @@ mod matching;
 mod report;
 mod run;
 mod tickets;
+mod transcript;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +58,8 @@ pub enum Command {
     Tickets(tickets::TicketsCommand),
     /// What the query log says: answer rate, resolution, escalations, gaps.
     Report(report::ReportArgs),
+    /// Serve the staff dashboard without Discord; prints a one-time login URL.
+    Dashboard(dashboard::DashboardArgs),
 }
 
 /// Parses the command line, runs the command, and turns errors into a
@@ -63,7 +67,7 @@ pub enum Command {
 /// problems").
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = !matches!(cli.command, Command::Run(_));
+    let quiet = !matches!(cli.command, Command::Run(_) | Command::Dashboard(_));
     crate::telemetry::init(if quiet { "warn" } else { "warn,triage=info" });
     let result = match cli.command {
         Command::Run(args) => run::run(&cli.kb, cli.db.as_deref(), args),
@@ -74,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Chat(args) => chat::run(&cli.kb, &db_path(&cli.db), args),
         Command::Tickets(cmd) => tickets::run(&db_path(&cli.db), cmd),
         Command::Report(args) => report::run(&cli.kb, &db_path(&cli.db), args),
+        Command::Dashboard(args) => dashboard::run(&cli.kb, &db_path(&cli.db), args),
     };
     match result {
         Ok(code) => code,

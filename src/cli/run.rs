@@ -78,7 +78,24 @@ pub fn run(kb_flag: &Path, db_flag: Option<&Path>, args: RunArgs) -> anyhow::Res
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let result = rt.block_on(discord::run(settings, core, shutdown_signal()));
+    let result = rt.block_on(async move {
+        // One signal stops both the bot and the dashboard.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let web =
+            super::dashboard::start_with_bot(&settings, &core, until(stopped.clone())).await?;
+        let r = discord::run(settings, core, until(stopped)).await;
+        if let Some(w) = web {
+            w.abort();
+        }
+        anyhow::Ok(r)
+    })?;
     rt.shutdown_timeout(Duration::from_secs(5));
     match result {
         Ok(()) => Ok(ExitCode::SUCCESS),
@@ -98,7 +115,7 @@ fn refused(e: &RunError) -> ExitCode {
 }
 
 /// Completes on SIGTERM (docker stop, systemd) or Ctrl-C.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");

@@ -34,6 +34,10 @@ pub enum TicketsCommand {
         /// Print the ticket as JSON.
         #[arg(long)]
         json: bool,
+        /// Also print the transcript: every message of the ticket's thread or
+        /// terminal conversation, with edits and deletions.
+        #[arg(long)]
+        transcript: bool,
     },
     /// Take a ticket.
     Claim(StaffArgs),
@@ -127,16 +131,32 @@ pub fn run(db: &Path, cmd: TicketsCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        TicketsCommand::Show { id, json } => {
+        TicketsCommand::Show {
+            id,
+            json,
+            transcript,
+        } => {
             let id = parse_id(&id)?;
             let t = store
                 .ticket(id)?
                 .with_context(|| format!("no ticket {id}"))?;
+            let msgs = if transcript {
+                Some(super::transcript::read(store.as_ref(), &t)?)
+            } else {
+                None
+            };
             if json {
-                serde_json::to_writer_pretty(&mut out, &t)?;
+                let mut v = serde_json::to_value(&t)?;
+                if let Some(m) = &msgs {
+                    v["transcript"] = serde_json::to_value(m)?;
+                }
+                serde_json::to_writer_pretty(&mut out, &v)?;
                 writeln!(out)?;
             } else {
                 show(&mut out, &st, &t)?;
+                if let Some(m) = &msgs {
+                    super::transcript::print(&mut out, &st, m)?;
+                }
             }
         }
         TicketsCommand::Claim(a) => {

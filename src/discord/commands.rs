@@ -27,6 +27,7 @@ pub(super) fn all() -> Vec<poise::Command<Arc<Data>, Error>> {
         escalate(),
         ticket(),
         stats(),
+        super::dashboard::dashboard(),
     ]
 }
 
@@ -412,6 +413,15 @@ async fn staff_action(
         return Ok(());
     }
     escalation::announce_staff(ctx, &reply.outputs, acked).await?;
+    let core = data.slot().core;
+    super::transcripts::after_staff_action(
+        &ctx.serenity_context().http,
+        data.config(),
+        core.store,
+        core.matcher,
+        &reply.outputs,
+    )
+    .await;
     data.delivered(ctx.id().to_string().as_str().into()).await
 }
 

@@ -7,6 +7,7 @@ mod catch_up;
 mod commands;
 mod components;
 mod deliver;
+pub mod dashboard;
 mod escalation;
 mod flood;
 mod help_channels;
@@ -17,6 +18,7 @@ pub mod render;
 pub mod rest;
 pub mod route;
 pub mod text;
+mod transcripts;
 
 use std::fmt;
 use std::future::Future;
@@ -535,7 +537,18 @@ async fn on_event(
             if let Err(e) = lifecycle::on_message(data, new_message).await {
                 warn!(error = %e, "recording a ticket message failed");
             }
+            transcripts::on_message(ctx, data, new_message).await;
             help_channels::on_message(ctx, data, new_message).await
+        }
+        serenity::FullEvent::MessageUpdate { event, .. } => {
+            transcripts::on_update(data, event).await;
+            Ok(())
+        }
+        serenity::FullEvent::MessageDelete {
+            deleted_message_id, ..
+        } => {
+            transcripts::on_delete(data, *deleted_message_id).await;
+            Ok(())
         }
         serenity::FullEvent::Resume { .. } => {
             info!("gateway session resumed");

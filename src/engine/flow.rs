@@ -1236,7 +1236,7 @@ fn prompt(p: &Product, d: &Draft, problem: Option<String>) -> Option<FieldPrompt
     })
 }
 
-fn card(kb: &KnowledgeBase, t: &Ticket) -> TicketCard {
+pub(super) fn card(kb: &KnowledgeBase, t: &Ticket) -> TicketCard {
     let entry = t.entry.as_ref().and_then(|e| kb.entry(e.as_str()));
     TicketCard {
         id: t.id,

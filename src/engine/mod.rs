@@ -534,6 +534,12 @@ pub fn staff_action(
     flow::staff(store, clock, &Policy::default(), input)
 }
 
+/// A stored ticket as the card front ends show (product and entry names,
+/// tried checks by cause), from the knowledge base as it is now.
+pub fn ticket_card(kb: &KnowledgeBase, t: &crate::tickets::Ticket) -> TicketCard {
+    flow::card(kb, t)
+}
+
 /// Reads a typed line as one of the keywords front ends share: `solved`,
 /// `escalate` / `still broken`, `more`, `tried 1,3` / `tried 1 and 3`,
 /// `back`, `cancel`. `None` for anything else.

@@ -494,6 +494,11 @@ pub trait Store: Send + Sync {
     /// Where a ticket is handled: the thread attached last, else where its
     /// conversation happened.
     fn place_of(&self, ticket: TicketId) -> Result<Option<Place>, StoreError>;
+    /// Transcripts, search and dashboard logins, when this store keeps
+    /// them (the embedded store does).
+    fn archive(&self) -> Option<&dyn crate::archive::Archive> {
+        None
+    }
 }
 
 /// Where the database lives when `--db`/`TRIAGE_DB` is not given:

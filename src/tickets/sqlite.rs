@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_ticket_places.sql"),
     include_str!("../../migrations/0005_delivery_parts.sql"),
     include_str!("../../migrations/0006_lifecycle.sql"),
+    include_str!("../../migrations/0007_transcripts_dashboard.sql"),
 ];
 
 /// The file a `--db` value names: a path, or a `sqlite://` / `sqlite:`
@@ -100,7 +101,9 @@ impl SqliteStore {
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+    /// The connection, for the other tables kept in the same file (the
+    /// archive's).
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
 }
@@ -357,6 +360,10 @@ impl Store for SqliteStore {
             }
         }
         Ok(out)
+    }
+
+    fn archive(&self) -> Option<&dyn crate::archive::Archive> {
+        Some(self)
     }
 
     fn queries_since(&self, since: OffsetDateTime) -> Result<Vec<QueryRecord>, StoreError> {

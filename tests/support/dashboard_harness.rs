@@ -1,0 +1,433 @@
+//! The dashboard tests' harness: the bot on the fake Discord with the
+//! dashboard beside it (`Harness`), headless Chromium through chromedriver
+//! (`browser`, skipped with one line when either is missing), screenshots,
+//! and raw HTTP requests for what a forged form sends.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::fake_discord::payloads::{self, ids};
+use crate::fake_discord::{FakeDiscord, FakeOptions, World};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use triage::archive::Archive;
+use triage::config::Config;
+use triage::dashboard::{self, Dashboard};
+use triage::discord::dashboard::DiscordNotifier;
+use triage::discord::{self, Connection, Core, RunError, Settings, Token};
+use triage::engine::{Matching, SystemClock};
+use triage::kb::KnowledgeBase;
+use triage::matcher::{Decision, Match, Query};
+use triage::tickets::{SqliteStore, Store};
+
+/// How long any one condition may take.
+pub(crate) const T: Duration = Duration::from_secs(20);
+
+pub(crate) const KB: &str = r#"
+product:
+  id: convot
+  name: Convot chat widget
+  ticket_fields:
+    - id: app_key
+      label: App key
+      question: "What is your app key?"
+      example: "app_12ab"
+      validate:
+        prefix: "app_"
+        reason: "an app key starts with `app_`"
+    - id: console_output
+      label: Browser console
+      question: "What does the browser console show?"
+      example: "no errors at all"
+      validate:
+        min_len: 10
+        reason: "at least 10 characters, please"
+entries:
+  - id: convot/widget-not-appearing
+    title: The chat widget doesn't show up on the site
+    symptoms: [chat bubble not showing on my website]
+    checks:
+      - id: console-errors
+        cause: "The snippet fails with a JavaScript error."
+        verify: "Look in the browser console for errors mentioning convot."
+        fix: "Fix what the error points at."
+"#;
+
+/// Never answers: these tests escalate directly.
+pub(crate) struct NoMatch(pub(crate) Arc<KnowledgeBase>);
+
+impl Matching for NoMatch {
+    fn kb(&self) -> &KnowledgeBase {
+        &self.0
+    }
+    fn find(&self, _: &Query<'_>) -> Match {
+        Match {
+            decision: Decision::None,
+            product: None,
+            results: vec![],
+            check: None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser.
+
+/// chromedriver with a headless Chromium session; killed on drop.
+pub(crate) struct Browser {
+    pub(crate) client: Client,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+/// chromedriver runs in a process group of its own, with the Chromium it
+/// starts; the whole group is killed, so a failed test leaves no browser
+/// behind.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(crate) fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+/// The browser, or `None` (with one line on stderr) when Chromium or
+/// chromedriver is not installed.
+pub(crate) async fn browser(test: &str) -> Option<Browser> {
+    // TRIAGE_CHROMIUM / TRIAGE_CHROMEDRIVER name other binaries; a name
+    // that is not a file counts as missing.
+    let chromium = match std::env::var_os("TRIAGE_CHROMIUM") {
+        Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
+        None => which("chromium").or_else(|| which("chromium-browser")),
+    };
+    let driver = match std::env::var_os("TRIAGE_CHROMEDRIVER") {
+        Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
+        None => which("chromedriver"),
+    };
+    let (Some(chromium), Some(driver)) = (chromium, driver) else {
+        // Straight to the process's stderr, past the test harness's output
+        // capture, so a plain `cargo test` shows it.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: chromium and chromedriver not found; install them (apt-get install chromium chromium-driver) and run `cargo test --test dashboard`"
+        );
+        return None;
+    };
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Driver(
+        Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    }))
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + T;
+    let client = loop {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot start a Chromium session: {e}"),
+        }
+    };
+    Some(Browser {
+        client,
+        _driver: child,
+        _profile: profile,
+    })
+}
+
+/// Saves a screenshot of the current page as target/dashboard-screenshots/NAME.png.
+pub(crate) async fn screenshot(c: &Client, name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+pub(crate) async fn body_text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bot and the dashboard.
+
+pub(crate) struct Harness {
+    pub(crate) fake: FakeDiscord,
+    pub(crate) store: Arc<SqliteStore>,
+    /// The dashboard's address, e.g. http://127.0.0.1:PORT.
+    pub(crate) url: String,
+    stop: Option<oneshot::Sender<()>>,
+    bot: Option<JoinHandle<Result<(), RunError>>>,
+    web: JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub(crate) async fn start() -> Harness {
+        let fake = FakeDiscord::start(FakeOptions::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let kb_dir = dir.path().join("knowledge");
+        std::fs::create_dir_all(&kb_dir).unwrap();
+        std::fs::write(kb_dir.join("convot.yaml"), KB).unwrap();
+        let kb = Arc::new(triage::kb::load_dir(&kb_dir).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let url = format!("http://{addr}");
+        let config = Config::parse_str(&format!(
+            "guild_id: {}\nsupport_role_id: {}\nstaff_channel_id: {}\nhelp_channels:\n  {}: convot\ndashboard:\n  listen: {addr}\n  public_url: {url}\n",
+            ids::GUILD, ids::SUPPORT_ROLE, ids::STAFF_CHANNEL, ids::HELP_CHANNEL
+        ))
+        .unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("triage.db")).unwrap());
+        let matcher: Arc<dyn Matching> = Arc::new(NoMatch(kb));
+        let core = Core {
+            matcher: matcher.clone(),
+            store: store.clone(),
+            clock: Arc::new(SystemClock),
+        };
+        let connection = Connection {
+            token: Token::new(fake.token()).unwrap(),
+            api_base: Some(fake.base_url()),
+        };
+        let notifier = DiscordNotifier {
+            http: Arc::new(discord::build_http(&connection).unwrap()),
+            config: config.clone(),
+            store: store.clone(),
+            matcher: matcher.clone(),
+        };
+        let dash = Arc::new(Dashboard {
+            store: store.clone(),
+            matcher,
+            clock: Arc::new(SystemClock),
+            notifier: Arc::new(notifier),
+            public_url: url.clone(),
+            kb_dir: Some(kb_dir.clone()),
+            kb_loaded_at: time::OffsetDateTime::now_utc(),
+        });
+        let web = tokio::spawn(async move {
+            dashboard::serve(listener, dash, std::future::pending())
+                .await
+                .unwrap();
+        });
+        let settings = Settings {
+            config,
+            connection,
+            kb_dir,
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let bot = tokio::spawn(discord::run(settings, core, async {
+            let _ = stopped.await;
+        }));
+        fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))
+            .await;
+        Harness {
+            fake,
+            store,
+            url,
+            stop: Some(stop),
+            bot: Some(bot),
+            web,
+            _dir: dir,
+        }
+    }
+
+    pub(crate) fn world(&self) -> &World {
+        self.fake.world()
+    }
+
+    pub(crate) fn say(&self, user: u64, channel: u64, text: &str) -> Value {
+        let m = payloads::message_create(self.world(), user, channel, text);
+        self.fake.dispatch("MESSAGE_CREATE", m.clone());
+        m
+    }
+
+    /// `/escalate` by Alice, both fields answered; returns the thread id
+    /// once the hand-off reached the staff channel.
+    pub(crate) async fn ticket_from_alice(&self, app_key: &str, console: &str) -> u64 {
+        let mark = self.fake.mark();
+        let id = self.fake.command_id("escalate");
+        let ix = payloads::slash_command(
+            self.world(),
+            ids::ALICE,
+            ids::HELP_CHANNEL,
+            id,
+            "escalate",
+            vec![],
+        );
+        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
+        let created = self
+            .fake
+            .wait_request_after(mark, T, |r| {
+                r.is("POST", &format!("/channels/{}/threads", ids::HELP_CHANNEL))
+            })
+            .await;
+        let tid = payloads::id_of(&created.response, "id");
+        for (k, answer) in [("1/2", app_key), ("2/2", console)] {
+            self.fake
+                .wait_request_after(mark, T, |r| {
+                    r.is("POST", &format!("/channels/{tid}/messages"))
+                        && r.body["content"].as_str().unwrap_or("").contains(k)
+                })
+                .await;
+            self.say(ids::ALICE, tid, answer);
+        }
+        self.fake
+            .wait_request_after(mark, T, |r| {
+                r.is(
+                    "POST",
+                    &format!("/channels/{}/messages", ids::STAFF_CHANNEL),
+                )
+            })
+            .await;
+        tid
+    }
+
+    /// Waits until the archive holds a message containing `needle`.
+    pub(crate) async fn recorded(&self, ticket: i64, needle: &str) {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            let t = self
+                .store
+                .ticket(triage::tickets::TicketId(ticket))
+                .unwrap()
+                .unwrap();
+            if Archive::transcript(self.store.as_ref(), &t)
+                .unwrap()
+                .iter()
+                .any(|m| m.content.contains(needle))
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "'{needle}' never recorded"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// `/dashboard` as `user`; the ephemeral reply's text.
+    pub(crate) async fn dashboard_command(&self, user: u64) -> Value {
+        let id = self.fake.command_id("dashboard");
+        let ix = payloads::slash_command(
+            self.world(),
+            user,
+            ids::STAFF_CHANNEL,
+            id,
+            "dashboard",
+            vec![],
+        );
+        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
+        self.fake.wait_callback(&ix, T).await.body
+    }
+
+    /// A fresh login link for Bob (support role).
+    pub(crate) async fn login_link(&self) -> String {
+        let body = self.dashboard_command(ids::BOB).await;
+        assert_eq!(
+            body["data"]["flags"].as_u64().unwrap_or(0) & payloads::EPHEMERAL_FLAG,
+            payloads::EPHEMERAL_FLAG,
+            "the link is ephemeral: {body}"
+        );
+        let text = body["data"]["content"].as_str().unwrap();
+        let start = text
+            .find(&self.url)
+            .unwrap_or_else(|| panic!("no link in {text}"));
+        // In angle brackets, so Discord shows no preview (which would spend it).
+        assert_eq!(&text[start - 1..start], "<", "{text}");
+        let link = text[start..].split('>').next().unwrap();
+        link.to_owned()
+    }
+
+    pub(crate) async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = tokio::time::timeout(T, self.bot.take().unwrap()).await;
+        self.web.abort();
+        self.fake.assert_no_violations();
+    }
+}
+
+/// A raw request to the dashboard (what a forged form or an old link sends).
+pub(crate) async fn raw(
+    method: reqwest::Method,
+    url: &str,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut req = client.request(method, url);
+    if let Some(c) = cookie {
+        req = req.header("cookie", format!("triage_session={c}"));
+    }
+    if !form.is_empty() {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
+            .collect();
+        req = req
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.join("&"));
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
