@@ -89,7 +89,8 @@ pub(super) async fn start_with_bot(
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| format!("dashboard.listen: cannot listen on {}", cfg.listen))?;
-    let http = crate::discord::build_http(&settings.connection)?;
+    // The REST layer lives as long as the dashboard task holds it.
+    let (http, rest) = crate::discord::build_http(&settings.connection).await?;
     let notifier = crate::discord::dashboard::DiscordNotifier {
         http: Arc::new(http),
         config: settings.config.clone(),
@@ -106,6 +107,7 @@ pub(super) async fn start_with_bot(
         kb_loaded_at: core.clock.now(),
     });
     Ok(Some(tokio::spawn(async move {
+        let _rest = rest;
         if let Err(e) = dashboard::serve(listener, dash, shutdown).await {
             tracing::error!(error = %e, "the dashboard stopped");
         }

@@ -6,8 +6,8 @@
 mod catch_up;
 mod commands;
 mod components;
-mod deliver;
 pub mod dashboard;
+mod deliver;
 mod escalation;
 mod flood;
 mod help_channels;

@@ -241,9 +241,11 @@ impl Harness {
         let connection = Connection {
             token: Token::new(fake.token()).unwrap(),
             api_base: Some(fake.base_url()),
+            rest: discord::rest::Policy::default(),
         };
+        let (http, rest) = discord::build_http(&connection).await.unwrap();
         let notifier = DiscordNotifier {
-            http: Arc::new(discord::build_http(&connection).unwrap()),
+            http: Arc::new(http),
             config: config.clone(),
             store: store.clone(),
             matcher: matcher.clone(),
@@ -258,6 +260,7 @@ impl Harness {
             kb_loaded_at: time::OffsetDateTime::now_utc(),
         });
         let web = tokio::spawn(async move {
+            let _rest = rest;
             dashboard::serve(listener, dash, std::future::pending())
                 .await
                 .unwrap();
