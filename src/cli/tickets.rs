@@ -173,49 +173,34 @@ pub fn run(db: &Path, cmd: TicketsCommand) -> anyhow::Result<ExitCode> {
             reason,
             config,
         } => {
-            let id = parse_id(&args.id)?;
-            let by = args
-                .by
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "staff".into());
             return super::lifecycle::staff_ticket(
                 &mut out,
                 &st,
                 store,
                 config.as_deref(),
-                (id, by),
+                lifecycle_target(args)?,
                 engine::TicketAction::RequestClose,
                 reason,
             );
         }
         TicketsCommand::Hold(args) => {
-            let id = parse_id(&args.id)?;
-            let by = args
-                .by
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "staff".into());
             return super::lifecycle::staff_ticket(
                 &mut out,
                 &st,
                 store,
                 None,
-                (id, by),
+                lifecycle_target(args)?,
                 engine::TicketAction::Hold { on: true },
                 None,
             );
         }
         TicketsCommand::Unhold { args, config } => {
-            let id = parse_id(&args.id)?;
-            let by = args
-                .by
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "staff".into());
             return super::lifecycle::staff_ticket(
                 &mut out,
                 &st,
                 store,
                 config.as_deref(),
-                (id, by),
+                lifecycle_target(args)?,
                 engine::TicketAction::Hold { on: false },
                 None,
             );
@@ -225,6 +210,17 @@ pub fn run(db: &Path, cmd: TicketsCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The ticket and the acting staff member of a lifecycle command (default:
+/// $USER, else "staff").
+fn lifecycle_target(args: StaffArgs) -> anyhow::Result<(TicketId, String)> {
+    let id = parse_id(&args.id)?;
+    let by = args
+        .by
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "staff".into());
+    Ok((id, by))
 }
 
 fn parse_id(s: &str) -> anyhow::Result<TicketId> {
