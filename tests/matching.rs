@@ -243,14 +243,36 @@ fn short_greetings_are_not_questions() {
 
 #[test]
 fn a_bare_status_an_entry_lists_is_evidence_for_it() {
+    // A fitted model may still abstain on a three-word question now and
+    // then; what must hold for the class: whenever it offers something, the
+    // entry listing the status comes first, and it rarely abstains.
     let kb = matcher().kb();
+    let templates = [
+        "the api says {}",
+        "we see {} in the console",
+        "{} when the page opens",
+        "help, {}",
+    ];
+    let mut asked = 0;
+    let mut abstained = Vec::new();
     for status in [400u16, 403, 404, 423, 429] {
-        let q = format!("the api says {status}");
-        let m = ask(&q);
-        assert_ne!(m.decision, Decision::None, "{q}: {m:?}");
-        let top = kb.entry(top(&m)).expect("a known entry");
-        assert!(top.statuses.contains(&status), "{q}: {m:?}");
+        for t in templates {
+            let q = t.replace("{}", &status.to_string());
+            let m = ask(&q);
+            asked += 1;
+            if m.decision == Decision::None {
+                abstained.push(q);
+                continue;
+            }
+            let top = kb.entry(top(&m)).expect("a known entry");
+            assert!(top.statuses.contains(&status), "{q}: {m:?}");
+        }
     }
+    assert!(
+        abstained.len() * 10 <= asked,
+        "abstained on {} of {asked}: {abstained:?}",
+        abstained.len()
+    );
 }
 
 #[test]

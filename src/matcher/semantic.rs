@@ -1,18 +1,18 @@
 //! Sentence similarity from static embeddings (Model2Vec): each token has a
 //! fixed vector, a text is the normalised mean of its tokens' vectors, so a
 //! question is embedded in microseconds with no neural network at run time.
-//! The shipped model (`models/minilm-m2v/`) is distilled from
-//! sentence-transformers/all-MiniLM-L6-v2 by `scripts/distill-model.py`
-//! and compiled into the binary, so no download is ever needed.
+//! The shipped model (`models/wordllama-l2/`) is WordLlama's `l2_supercat`
+//! table, exported by `scripts/export-model.py` and compiled into the
+//! binary, so no download is ever needed.
 
 use std::path::Path;
 
 use model2vec_rs::model::StaticModel;
 
 /// The shipped model's files, compiled in.
-const TOKENIZER: &[u8] = include_bytes!("../../models/minilm-m2v/tokenizer.json");
-const WEIGHTS: &[u8] = include_bytes!("../../models/minilm-m2v/model.safetensors");
-const CONFIG: &[u8] = include_bytes!("../../models/minilm-m2v/config.json");
+const TOKENIZER: &[u8] = include_bytes!("../../models/wordllama-l2/tokenizer.json");
+const WEIGHTS: &[u8] = include_bytes!("../../models/wordllama-l2/model.safetensors");
+const CONFIG: &[u8] = include_bytes!("../../models/wordllama-l2/config.json");
 
 /// Tokens of a question that count; a 10,000-character paste is cut here.
 const MAX_TOKENS: usize = 256;
@@ -49,17 +49,26 @@ impl Semantic {
     }
 
     /// The unit-length embedding of `text` (all zeros when no token of it
-    /// is known).
+    /// is known). Numbers are left out: the model spells them digit by
+    /// digit, so "403" would sit close to "400" and "2024"; statuses and
+    /// versions are the exact evidence's business, not similarity's.
     pub fn embed(&self, text: &str) -> Vec<f32> {
         let mut v = self
             .model
-            .encode_with_args(&[text.to_owned()], Some(MAX_TOKENS), 1)
+            .encode_with_args(&[without_numbers(text)], Some(MAX_TOKENS), 1)
             .pop()
             .unwrap_or_default();
         v.resize(self.dim(), 0.0);
         normalize(&mut v);
         v
     }
+}
+
+/// `text` with every run of ASCII digits replaced by a space.
+fn without_numbers(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_digit() { ' ' } else { c })
+        .collect()
 }
 
 /// Scales `v` to unit length; a zero vector stays zero.
@@ -103,6 +112,14 @@ mod tests {
         let c = s.embed("how do I download last month's invoice");
         assert!(dot(&a, &b) > dot(&a, &c));
         assert!((dot(&a, &a) - 1.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn numbers_do_not_count_as_similarity() {
+        let s = Semantic::shipped().expect("the shipped model loads");
+        let a = s.embed("the request failed with 403");
+        let b = s.embed("the request failed with 400");
+        assert!((dot(&a, &b) - 1.0).abs() < 1e-5);
     }
 
     #[test]

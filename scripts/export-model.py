@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Rebuilds models/wordllama-l2/: the static token embeddings that triage
+compiles in for sentence similarity, in the Model2Vec layout that the Rust
+loader (model2vec-rs) reads: tokenizer.json, model.safetensors, config.json.
+
+The source is WordLlama's `l2_supercat` model (256 dimensions), which the
+PyPI package `wordllama` (MIT) carries inside its wheel, so nothing is
+fetched from a model hub:
+
+    pip install wordllama==0.4.0.post1
+    python3 scripts/export-model.py
+
+WordLlama trained these vectors from the token-embedding codebooks of large
+language models (Llama 2 among them); the tokenizer is Llama 2's. A text is
+the mean of its tokens' vectors, exactly as WordLlama embeds it.
+
+The float16 table is stored as int8 with one global scale (8 MB instead of
+16 MB). Cosine similarity ignores a global scale, and on our labelled
+questions the int8 table ranks entries as the float one does (top-1 by
+similarity alone 0.683 against 0.685).
+"""
+import json
+import pathlib
+import shutil
+
+import numpy as np
+import wordllama
+from safetensors.numpy import load_file, save_file
+
+SOURCE = pathlib.Path(wordllama.__file__).parent
+OUT = pathlib.Path(__file__).resolve().parent.parent / "models" / "wordllama-l2"
+
+
+def main() -> None:
+    table = load_file(str(SOURCE / "weights" / "l2_supercat_256.safetensors"))["embedding.weight"]
+    table = table.astype(np.float32)
+    scale = np.abs(table).max() / 127.0
+    quantised = np.clip(np.round(table / scale), -127, 127).astype(np.int8)
+    OUT.mkdir(parents=True, exist_ok=True)
+    save_file({"embeddings": quantised}, str(OUT / "model.safetensors"))
+    shutil.copy(SOURCE / "tokenizers" / "l2_supercat_tokenizer_config.json", OUT / "tokenizer.json")
+    config = {"model_type": "model2vec", "normalize": True, "hidden_dim": int(table.shape[1])}
+    (OUT / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    for p in sorted(OUT.iterdir()):
+        print(f"{p.name}: {p.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()
