@@ -1,66 +1,105 @@
 //! Sentence similarity from static embeddings (Model2Vec): each token has a
 //! fixed vector, a text is the normalised mean of its tokens' vectors, so a
 //! question is embedded in microseconds with no neural network at run time.
-//! The shipped model (`models/wordllama-l2/`) is WordLlama's `l2_supercat`
-//! table, exported by `scripts/export-model.py` and compiled into the
-//! binary, so no download is ever needed.
+//! Two shipped models, compiled into the binary so no download is ever
+//! needed, are used together: `models/minilm-m2v/` (distilled from
+//! all-MiniLM-L6-v2 by `scripts/distill-model.py`) and `models/wordllama-l2/`
+//! (WordLlama's `l2_supercat` table, exported by `scripts/export-model.py`).
+//! A text's embedding is both models' unit vectors side by side, scaled so
+//! the whole is unit length: its cosine with another text is the mean of
+//! the two models' cosines. They err differently (MiniLM's vocabulary is
+//! English; WordLlama's, Llama 2's, also covers es/de/fr/pt), so the mean
+//! is a steadier signal than either.
 
 use std::path::Path;
 
 use model2vec_rs::model::StaticModel;
 
-/// The shipped model's files, compiled in.
-const TOKENIZER: &[u8] = include_bytes!("../../models/wordllama-l2/tokenizer.json");
-const WEIGHTS: &[u8] = include_bytes!("../../models/wordllama-l2/model.safetensors");
-const CONFIG: &[u8] = include_bytes!("../../models/wordllama-l2/config.json");
+/// A shipped model's files, compiled in.
+struct Shipped {
+    tokenizer: &'static [u8],
+    weights: &'static [u8],
+    config: &'static [u8],
+}
+
+const SHIPPED: [Shipped; 2] = [
+    Shipped {
+        tokenizer: include_bytes!("../../models/minilm-m2v/tokenizer.json"),
+        weights: include_bytes!("../../models/minilm-m2v/model.safetensors"),
+        config: include_bytes!("../../models/minilm-m2v/config.json"),
+    },
+    Shipped {
+        tokenizer: include_bytes!("../../models/wordllama-l2/tokenizer.json"),
+        weights: include_bytes!("../../models/wordllama-l2/model.safetensors"),
+        config: include_bytes!("../../models/wordllama-l2/config.json"),
+    },
+];
 
 /// Tokens of a question that count; a 10,000-character paste is cut here.
 const MAX_TOKENS: usize = 256;
 
-/// A static embedding model.
+/// One or more static embedding models used together.
 pub struct Semantic {
-    model: StaticModel,
+    models: Vec<StaticModel>,
 }
 
 impl std::fmt::Debug for Semantic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Semantic")
-            .field("dim", &self.model.dim())
+            .field("models", &self.models.len())
+            .field("dim", &self.dim())
             .finish()
     }
 }
 
 impl Semantic {
-    /// The model compiled into the binary.
+    /// The models compiled into the binary.
     pub fn shipped() -> anyhow::Result<Self> {
-        let model = StaticModel::from_bytes(TOKENIZER, WEIGHTS, CONFIG, Some(true))?;
-        Ok(Self { model })
+        let models = SHIPPED
+            .iter()
+            .map(|m| StaticModel::from_bytes(m.tokenizer, m.weights, m.config, Some(true)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { models })
     }
 
-    /// A Model2Vec model folder (`tokenizer.json`, `model.safetensors`,
-    /// `config.json`) on disk.
-    pub fn from_dir(dir: &Path) -> anyhow::Result<Self> {
-        let model = StaticModel::from_pretrained(dir, None, Some(true), None)?;
-        Ok(Self { model })
+    /// Model2Vec model folders (`tokenizer.json`, `model.safetensors`,
+    /// `config.json`) on disk, used together.
+    pub fn from_dirs(dirs: &[&Path]) -> anyhow::Result<Self> {
+        anyhow::ensure!(!dirs.is_empty(), "no embedding model given");
+        let models = dirs
+            .iter()
+            .map(|d| StaticModel::from_pretrained(d, None, Some(true), None))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { models })
     }
 
+    /// The length of an embedding: the models' dimensions added up.
     pub fn dim(&self) -> usize {
-        self.model.dim()
+        self.models.iter().map(StaticModel::dim).sum()
     }
 
     /// The unit-length embedding of `text` (all zeros when no token of it
-    /// is known). Numbers are left out: the model spells them digit by
-    /// digit, so "403" would sit close to "400" and "2024"; statuses and
-    /// versions are the exact evidence's business, not similarity's.
+    /// is known to any model). Numbers are left out: the models spell them
+    /// digit by digit, so "403" would sit close to "400" and "2024";
+    /// statuses and versions are the exact evidence's business, not
+    /// similarity's.
     pub fn embed(&self, text: &str) -> Vec<f32> {
-        let mut v = self
-            .model
-            .encode_with_args(&[without_numbers(text)], Some(MAX_TOKENS), 1)
-            .pop()
-            .unwrap_or_default();
-        v.resize(self.dim(), 0.0);
-        normalize(&mut v);
-        v
+        let text = [without_numbers(text)];
+        let scale = 1.0 / (self.models.len() as f32).sqrt();
+        let mut out = Vec::with_capacity(self.dim());
+        for m in &self.models {
+            let mut v = m
+                .encode_with_args(&text, Some(MAX_TOKENS), 1)
+                .pop()
+                .unwrap_or_default();
+            v.resize(m.dim(), 0.0);
+            normalize(&mut v);
+            out.extend(v.iter().map(|x| x * scale));
+        }
+        // Unit length unless a model knew no token; then the known half
+        // is brought back to unit length.
+        normalize(&mut out);
+        out
     }
 }
 
