@@ -30,7 +30,7 @@ use poise::serenity_prelude as serenity;
 use tokio::sync::Semaphore;
 use tracing::{error, info, instrument, warn};
 
-use crate::config::Config;
+use crate::config::{Config, GuildSettings};
 use crate::engine::{
     Clock, Engine, EngineError, Input, InputId, Matching, Reply, StaffInput, Store,
 };
@@ -202,6 +202,8 @@ pub(crate) struct Data {
     kb_dir: PathBuf,
     /// Questions per member and help channel in the current minute.
     flood: flood::Flood,
+    /// Guilds not served whose events were ignored (logged once each).
+    strangers: std::sync::Mutex<std::collections::HashSet<u64>>,
 }
 
 #[derive(Clone)]
@@ -275,13 +277,125 @@ impl Data {
         }
     }
 
-    /// Whether a member holds the support role.
-    pub(crate) fn is_staff(&self, member: Option<&serenity::Member>) -> bool {
-        member.is_some_and(|m| self.has_support_role(&m.roles))
+    /// Whether a member holds the support role of the guild the event
+    /// came from.
+    pub(crate) fn is_staff(
+        &self,
+        guild: Option<serenity::GuildId>,
+        member: Option<&serenity::Member>,
+    ) -> bool {
+        member.is_some_and(|m| self.has_support_role(guild, &m.roles))
     }
 
-    pub(crate) fn has_support_role(&self, roles: &[serenity::RoleId]) -> bool {
-        roles.contains(&serenity::RoleId::new(self.config.support_role_id.get()))
+    pub(crate) fn has_support_role(
+        &self,
+        guild: Option<serenity::GuildId>,
+        roles: &[serenity::RoleId],
+    ) -> bool {
+        self.settings(guild).is_some_and(|g| {
+            roles.contains(&serenity::RoleId::new(g.support_role_id.get()))
+        })
+    }
+
+    /// The settings of the guild an event came from; `None` outside a
+    /// guild or in a guild the bot does not serve.
+    pub(crate) fn settings(&self, guild: Option<serenity::GuildId>) -> Option<&GuildSettings> {
+        guild.and_then(|g| self.config.guild(g.get()))
+    }
+
+    /// Whether events from `guild` are handled: outside a guild (DMs) or
+    /// in a guild served. Logs the first event of each stranger guild.
+    pub(crate) fn serves(&self, guild: Option<serenity::GuildId>) -> bool {
+        let Some(g) = guild else { return true };
+        if self.config.guild(g.get()).is_some() {
+            return true;
+        }
+        let mut seen = self.strangers.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.insert(g.get()) {
+            info!(guild = %g, "an event from a guild not in the config; ignoring this guild's events");
+        }
+        false
+    }
+
+    /// The guild a conversation place (channel, thread) belongs to, as
+    /// recorded when its first input arrived.
+    pub(crate) async fn guild_of_place(&self, place: u64) -> Result<Option<u64>, Error> {
+        let store = self.slot().core.store;
+        let place = crate::engine::Place::new(place.to_string());
+        let g = blocking(move || store.archive().map(|a| a.place_guild(&place)).transpose())
+            .await??;
+        Ok(g.flatten().and_then(|g| g.parse().ok()))
+    }
+
+    /// The settings of the guild a conversation place belongs to: the
+    /// single guild's in the single-guild form; else the recorded guild's.
+    pub(crate) async fn settings_at(&self, place: u64) -> Result<Option<&GuildSettings>, Error> {
+        if let crate::config::Guilds::One { settings, .. } = &self.config.guilds {
+            return Ok(Some(settings));
+        }
+        Ok(self
+            .guild_of_place(place)
+            .await?
+            .and_then(|g| self.config.guild(g)))
+    }
+
+    /// Records the guild of a conversation place before its input is
+    /// applied, so its tickets are scoped to that guild.
+    pub(crate) async fn note_guild(&self, place: u64, guild: serenity::GuildId) -> Result<(), Error> {
+        let store = self.slot().core.store;
+        let place = crate::engine::Place::new(place.to_string());
+        let g = guild.to_string();
+        blocking(move || match store.archive() {
+            Some(a) => a.note_place_guild(&place, &g),
+            None => Ok(()),
+        })
+        .await??;
+        Ok(())
+    }
+
+    /// Whether a conversation place named by a button belongs to the guild
+    /// it was clicked in: its recorded guild, or (not recorded yet) the
+    /// channel clicked in itself. Always in the single-guild form.
+    pub(crate) async fn place_in_guild(
+        &self,
+        place: u64,
+        clicked_in: u64,
+        guild: Option<serenity::GuildId>,
+    ) -> Result<bool, Error> {
+        if let crate::config::Guilds::One { .. } = &self.config.guilds {
+            return Ok(true);
+        }
+        let Some(guild) = guild else { return Ok(false) };
+        Ok(match self.guild_of_place(place).await? {
+            Some(g) => g == guild.get(),
+            None => place == clicked_in,
+        })
+    }
+
+    /// Whether `ticket` belongs to `guild`: refuses a ticket of another
+    /// guild, and (with `guilds:`) one whose guild is unknown.
+    pub(crate) async fn ticket_in_guild(
+        &self,
+        ticket: crate::engine::TicketId,
+        guild: Option<serenity::GuildId>,
+    ) -> Result<bool, Error> {
+        let Some(guild) = guild else { return Ok(false) };
+        let store = self.slot().core.store;
+        let found = blocking(move || -> Result<Option<String>, crate::engine::StoreError> {
+            let Some(t) = store.ticket(ticket)? else {
+                return Ok(None);
+            };
+            Ok(match store.archive() {
+                Some(a) => a.ticket_guild(&t)?,
+                None => None,
+            })
+        })
+        .await??;
+        Ok(match found {
+            Some(g) => g == guild.to_string(),
+            // Tickets from before guilds were recorded: the single guild's.
+            None => matches!(self.config.guilds, crate::config::Guilds::One { .. }),
+        })
     }
 }
 
@@ -312,6 +426,8 @@ struct Tracked {
     in_flight: Arc<Semaphore>,
     /// Turns handed out in gateway order by each shard's collector.
     turns: Arc<order::Turns>,
+    /// The settings, to drop events from guilds not served.
+    data: Arc<Data>,
 }
 
 #[serenity::async_trait]
@@ -325,6 +441,11 @@ impl serenity::Framework for Tracked {
         if let serenity::FullEvent::Ready { .. } = &event {
             ctx.shard
                 .add_collector(order::collector(self.turns.clone()));
+        }
+        // A guild the bot was invited to but does not serve: nothing is
+        // answered or recorded there.
+        if !self.data.serves(event_guild(&event)) {
+            return;
         }
         // Held until the event is handled: the next one from the same user
         // in the same channel waits for it. Waited for before taking a
@@ -340,6 +461,23 @@ impl serenity::Framework for Tracked {
         };
         self.inner.dispatch(ctx, event).await;
         drop(turn);
+    }
+}
+
+/// The guild an event came from, for the events the bot handles.
+fn event_guild(event: &serenity::FullEvent) -> Option<serenity::GuildId> {
+    use serenity::{FullEvent as E, Interaction as I};
+    match event {
+        E::InteractionCreate { interaction } => match interaction {
+            I::Command(c) | I::Autocomplete(c) => c.guild_id,
+            I::Component(c) => c.guild_id,
+            I::Modal(m) => m.guild_id,
+            _ => None,
+        },
+        E::Message { new_message } => new_message.guild_id,
+        E::MessageUpdate { event, .. } => event.guild_id,
+        E::MessageDelete { guild_id, .. } => *guild_id,
+        _ => None,
     }
 }
 
@@ -409,17 +547,19 @@ fn framework(data: Arc<Data>, in_flight: Arc<Semaphore>) -> Framework {
 /// working, and the bot still answers help channels.
 async fn register(ctx: &serenity::Context, fw: &Framework, cfg: &Config) {
     let commands = &fw.options().commands;
-    let result = match cfg.guild_id {
-        Some(g) => {
-            poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(g.get())).await
+    let guilds = cfg.command_guilds();
+    if guilds.is_empty() {
+        match poise::builtins::register_globally(ctx, commands).await {
+            Ok(()) => info!(count = commands.len(), "commands registered globally"),
+            Err(e) => error!(error = %e, "registering commands failed"),
         }
-        None => poise::builtins::register_globally(ctx, commands).await,
-    };
-    match result {
-        Ok(()) => {
-            info!(count = commands.len(), guild = ?cfg.guild_id.map(|g| g.get()), "commands registered")
+    }
+    for g in guilds {
+        let id = serenity::GuildId::new(g.get());
+        match poise::builtins::register_in_guild(ctx, commands, id).await {
+            Ok(()) => info!(count = commands.len(), guild = g.get(), "commands registered"),
+            Err(e) => error!(guild = g.get(), error = %e, "registering commands failed"),
         }
-        Err(e) => error!(error = %e, "registering commands failed"),
     }
 }
 
@@ -441,9 +581,11 @@ pub async fn run(
         flood: flood::Flood::new(settings.config.help_answers_per_minute),
         config: settings.config,
         kb_dir: settings.kb_dir,
+        strangers: Default::default(),
     });
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize));
     let tracked = Tracked {
+        data: data.clone(),
         inner: framework(data, in_flight.clone()),
         in_flight: in_flight.clone(),
         turns: Arc::default(),
