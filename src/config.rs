@@ -474,8 +474,7 @@ guilds:
 "#;
 
     fn kb() -> KnowledgeBase {
-        crate::kb::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
-            .unwrap()
+        crate::kb::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge")).unwrap()
     }
 
     #[test]
@@ -514,18 +513,27 @@ guilds:
 
     #[test]
     fn guild_errors_name_the_key_path() {
-        let e = Config::parse_str(&MANY.replace("help_channel_none", "help_channel_nope"))
-            .unwrap_err();
-        assert!(e.contains("guilds") && e.contains("help_channel_nope"), "{e}");
+        let e =
+            Config::parse_str(&MANY.replace("help_channel_none", "help_channel_nope")).unwrap_err();
+        assert!(
+            e.contains("guilds") && e.contains("help_channel_nope"),
+            "{e}"
+        );
         let e = Config::parse_str("guilds:\n  111:\n    support_role_id: 1\n").unwrap_err();
-        assert!(e.contains("guilds.111") && e.contains("staff_channel_id"), "{e}");
-        let e = Config::parse_str("guilds:\n  abc:\n    support_role_id: 1\n    staff_channel_id: 2\n")
-            .unwrap_err();
+        assert!(
+            e.contains("guilds.111") && e.contains("staff_channel_id"),
+            "{e}"
+        );
+        let e =
+            Config::parse_str("guilds:\n  abc:\n    support_role_id: 1\n    staff_channel_id: 2\n")
+                .unwrap_err();
         assert!(e.contains("guilds"), "{e}");
         // One channel, two guilds.
         let e = Config::parse_str(&MANY.replace("{23: c2c}", "{13: c2c}")).unwrap_err();
         assert!(
-            e.starts_with("guilds.222.help_channels.13: channel 13 is a help channel of guild 111 too"),
+            e.starts_with(
+                "guilds.222.help_channels.13: channel 13 is a help channel of guild 111 too"
+            ),
             "{e}"
         );
     }
@@ -537,25 +545,38 @@ guilds:
             .unwrap()
             .validate(&kb)
             .unwrap_err();
-        assert!(e.starts_with("guilds.111.products: unknown product 'nope'"), "{e}");
+        assert!(
+            e.starts_with("guilds.111.products: unknown product 'nope'"),
+            "{e}"
+        );
         let e = Config::parse_str(&MANY.replace("{13: convot}", "{13: c2c}"))
             .unwrap()
             .validate(&kb)
             .unwrap_err();
         assert!(
-            e.starts_with("guilds.111.help_channels.13: product 'c2c' is not among guilds.111.products"),
+            e.starts_with(
+                "guilds.111.help_channels.13: product 'c2c' is not among guilds.111.products"
+            ),
             "{e}"
         );
         let e = Config::parse_str(&MANY.replace("{23: c2c}", "{23: gizmo}"))
             .unwrap()
             .validate(&kb)
             .unwrap_err();
-        assert!(e.starts_with("guilds.222.help_channels.23: unknown product 'gizmo'"), "{e}");
+        assert!(
+            e.starts_with("guilds.222.help_channels.23: unknown product 'gizmo'"),
+            "{e}"
+        );
         // The single-guild form keeps its key names.
-        let e = Config::parse_str("support_role_id: 1\nstaff_channel_id: 2\nhelp_channels: {3: gizmo}\n")
-            .unwrap()
-            .validate(&kb)
-            .unwrap_err();
-        assert!(e.starts_with("help_channels.3: unknown product 'gizmo'"), "{e}");
+        let e = Config::parse_str(
+            "support_role_id: 1\nstaff_channel_id: 2\nhelp_channels: {3: gizmo}\n",
+        )
+        .unwrap()
+        .validate(&kb)
+        .unwrap_err();
+        assert!(
+            e.starts_with("help_channels.3: unknown product 'gizmo'"),
+            "{e}"
+        );
     }
 }

@@ -176,7 +176,10 @@ impl Guilds {
     fn each(&self) -> Vec<(String, &GuildSettings)> {
         match self {
             Guilds::One { settings, .. } => vec![(String::new(), settings)],
-            Guilds::Many(m) => m.iter().map(|(id, s)| (format!("guilds.{id}."), s)).collect(),
+            Guilds::Many(m) => m
+                .iter()
+                .map(|(id, s)| (format!("guilds.{id}."), s))
+                .collect(),
         }
     }
 

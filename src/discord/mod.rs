@@ -292,9 +292,8 @@ impl Data {
         guild: Option<serenity::GuildId>,
         roles: &[serenity::RoleId],
     ) -> bool {
-        self.settings(guild).is_some_and(|g| {
-            roles.contains(&serenity::RoleId::new(g.support_role_id.get()))
-        })
+        self.settings(guild)
+            .is_some_and(|g| roles.contains(&serenity::RoleId::new(g.support_role_id.get())))
     }
 
     /// The settings of the guild an event came from; `None` outside a
@@ -310,7 +309,10 @@ impl Data {
         if self.config.guild(g.get()).is_some() {
             return true;
         }
-        let mut seen = self.strangers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = self
+            .strangers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if seen.insert(g.get()) {
             info!(guild = %g, "an event from a guild not in the config; ignoring this guild's events");
         }
@@ -322,8 +324,8 @@ impl Data {
     pub(crate) async fn guild_of_place(&self, place: u64) -> Result<Option<u64>, Error> {
         let store = self.slot().core.store;
         let place = crate::engine::Place::new(place.to_string());
-        let g = blocking(move || store.archive().map(|a| a.place_guild(&place)).transpose())
-            .await??;
+        let g =
+            blocking(move || store.archive().map(|a| a.place_guild(&place)).transpose()).await??;
         Ok(g.flatten().and_then(|g| g.parse().ok()))
     }
 
@@ -341,7 +343,11 @@ impl Data {
 
     /// Records the guild of a conversation place before its input is
     /// applied, so its tickets are scoped to that guild.
-    pub(crate) async fn note_guild(&self, place: u64, guild: serenity::GuildId) -> Result<(), Error> {
+    pub(crate) async fn note_guild(
+        &self,
+        place: u64,
+        guild: serenity::GuildId,
+    ) -> Result<(), Error> {
         let store = self.slot().core.store;
         let place = crate::engine::Place::new(place.to_string());
         let g = guild.to_string();
@@ -381,15 +387,17 @@ impl Data {
     ) -> Result<bool, Error> {
         let Some(guild) = guild else { return Ok(false) };
         let store = self.slot().core.store;
-        let found = blocking(move || -> Result<Option<String>, crate::engine::StoreError> {
-            let Some(t) = store.ticket(ticket)? else {
-                return Ok(None);
-            };
-            Ok(match store.archive() {
-                Some(a) => a.ticket_guild(&t)?,
-                None => None,
-            })
-        })
+        let found = blocking(
+            move || -> Result<Option<String>, crate::engine::StoreError> {
+                let Some(t) = store.ticket(ticket)? else {
+                    return Ok(None);
+                };
+                Ok(match store.archive() {
+                    Some(a) => a.ticket_guild(&t)?,
+                    None => None,
+                })
+            },
+        )
         .await??;
         Ok(match found {
             Some(g) => g == guild.to_string(),
@@ -442,17 +450,17 @@ impl serenity::Framework for Tracked {
             ctx.shard
                 .add_collector(order::collector(self.turns.clone()));
         }
-        // A guild the bot was invited to but does not serve: nothing is
-        // answered or recorded there.
-        if !self.data.serves(event_guild(&event)) {
-            return;
-        }
         // Held until the event is handled: the next one from the same user
         // in the same channel waits for it. Waited for before taking a
         // permit, so shutdown never waits on an event stuck in line.
         let mut turn = self.turns.take(&event);
         if let Some(t) = turn.as_mut() {
             t.wait().await;
+        }
+        // A guild the bot was invited to but does not serve: nothing is
+        // answered or recorded there (its turn passes on when dropped).
+        if !self.data.serves(event_guild(&event)) {
+            return;
         }
         // Closed: shutting down; the event is dropped unhandled, and Discord
         // redelivers what matters (interactions time out for the user).
@@ -557,7 +565,11 @@ async fn register(ctx: &serenity::Context, fw: &Framework, cfg: &Config) {
     for g in guilds {
         let id = serenity::GuildId::new(g.get());
         match poise::builtins::register_in_guild(ctx, commands, id).await {
-            Ok(()) => info!(count = commands.len(), guild = g.get(), "commands registered"),
+            Ok(()) => info!(
+                count = commands.len(),
+                guild = g.get(),
+                "commands registered"
+            ),
             Err(e) => error!(guild = g.get(), error = %e, "registering commands failed"),
         }
     }
