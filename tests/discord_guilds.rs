@@ -101,8 +101,10 @@ guilds:
 }
 
 fn world() -> World {
-    let mut w = World::default();
-    w.other_guilds = vec![GUILD_B, GUILD_C];
+    let mut w = World {
+        other_guilds: vec![GUILD_B, GUILD_C],
+        ..World::default()
+    };
     w.roles.push(Role {
         id: ROLE_B,
         name: "Support B".into(),
