@@ -578,5 +578,16 @@ guilds:
             e.starts_with("help_channels.3: unknown product 'gizmo'"),
             "{e}"
         );
+        // A single guild may limit its products too.
+        let e = Config::parse_str(
+            "support_role_id: 1\nstaff_channel_id: 2\nproducts: [convot]\nhelp_channels: {3: c2c}\n",
+        )
+        .unwrap()
+        .validate(&kb)
+        .unwrap_err();
+        assert!(
+            e.starts_with("help_channels.3: product 'c2c' is not among products"),
+            "{e}"
+        );
     }
 }
