@@ -13,6 +13,9 @@ use serde::{Deserialize, Deserializer};
 
 use crate::kb::{KnowledgeBase, ProductId};
 
+mod guilds;
+pub use guilds::{GuildSettings, Guilds};
+
 /// A Discord snowflake (guild, role, channel id) as written in the config:
 /// a number or a quoted string of digits, never zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -102,14 +105,14 @@ pub enum HelpChannelNone {
 #[serde(deny_unknown_fields)]
 struct File {
     guild_id: Option<DiscordId>,
-    support_role_id: DiscordId,
-    staff_channel_id: DiscordId,
-    #[serde(default)]
-    help_channels: BTreeMap<DiscordId, ProductId>,
-    #[serde(default)]
-    escalation: Escalation,
-    #[serde(default)]
-    help_channel_none: HelpChannelNone,
+    support_role_id: Option<DiscordId>,
+    staff_channel_id: Option<DiscordId>,
+    help_channels: Option<BTreeMap<DiscordId, ProductId>>,
+    products: Option<Vec<ProductId>>,
+    escalation: Option<Escalation>,
+    help_channel_none: Option<HelpChannelNone>,
+    /// Several guilds, each with its own settings (instead of the keys above).
+    guilds: Option<BTreeMap<DiscordId, guilds::GuildFile>>,
     #[serde(default = "default_answers_per_minute")]
     help_answers_per_minute: u32,
     kb: Option<PathBuf>,
@@ -144,19 +147,9 @@ struct LifecycleFile {
 /// The bot's settings after parsing and validation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// The guild to register commands in (instantly); `None` registers them
-    /// globally, which Discord may take a while to show.
-    pub guild_id: Option<DiscordId>,
-    /// Members with this role are staff: they may use staff commands, and
-    /// the role is pinged once per ticket.
-    pub support_role_id: DiscordId,
-    /// Where ticket summaries are posted for staff.
-    pub staff_channel_id: DiscordId,
-    /// Channels (text or forum) the bot watches, with the product each one is
-    /// about. Product ids are checked against the knowledge base.
-    pub help_channels: BTreeMap<DiscordId, ProductId>,
-    pub escalation: Escalation,
-    pub help_channel_none: HelpChannelNone,
+    /// The guilds served and each one's support role, staff channel, help
+    /// channels, products and escalation mode (`Config::guild`).
+    pub guilds: Guilds,
     /// The most questions answered per member and help channel in a
     /// minute; the rest are ignored (1 to 60).
     pub help_answers_per_minute: u32,
@@ -214,13 +207,17 @@ impl Config {
                 f.help_answers_per_minute
             ));
         }
-        Ok(Config {
+        let top = guilds::TopLevel {
             guild_id: f.guild_id,
             support_role_id: f.support_role_id,
             staff_channel_id: f.staff_channel_id,
             help_channels: f.help_channels,
+            products: f.products,
             escalation: f.escalation,
             help_channel_none: f.help_channel_none,
+        };
+        Ok(Config {
+            guilds: guilds::build(top, f.guilds)?,
             help_answers_per_minute: f.help_answers_per_minute,
             kb: f.kb,
             db: f.db,
@@ -240,29 +237,25 @@ impl Config {
         })
     }
 
-    /// Checks the settings that depend on the knowledge base: every help
-    /// channel's product must exist.
+    /// Checks the settings that depend on the knowledge base: every
+    /// product named (help channels, `products`) must exist, and a help
+    /// channel's product must be one its guild offers.
     pub fn validate(&self, kb: &KnowledgeBase) -> Result<(), String> {
-        let bad: Vec<String> = self
-            .help_channels
-            .iter()
-            .filter(|(_, p)| kb.product(p.as_str()).is_none())
-            .map(|(ch, p)| format!("help_channels.{ch}: unknown product '{p}'"))
-            .collect();
-        if bad.is_empty() {
-            return Ok(());
-        }
-        let known: Vec<&str> = kb.products().iter().map(|p| p.id.as_str()).collect();
-        Err(format!(
-            "{} (known products: {})",
-            bad.join("; "),
-            known.join(", ")
-        ))
+        self.guilds.validate(kb)
     }
 
-    /// The product a help channel is about, if it is one.
-    pub fn help_channel(&self, channel: u64) -> Option<&ProductId> {
-        DiscordId::new(channel).and_then(|c| self.help_channels.get(&c))
+    /// The settings for events from `guild`; `None` when the bot does not
+    /// serve it (only with `guilds:`).
+    pub fn guild(&self, guild: u64) -> Option<&GuildSettings> {
+        self.guilds.get(guild)
+    }
+
+    /// The guilds to register commands in; empty: register them globally.
+    pub fn command_guilds(&self) -> Vec<DiscordId> {
+        match &self.guilds {
+            Guilds::One { id, .. } => id.iter().copied().collect(),
+            Guilds::Many(m) => m.keys().copied().collect(),
+        }
     }
 }
 
@@ -353,20 +346,25 @@ db: triage.db
     #[test]
     fn full_file_parses_with_numbers_or_strings() {
         let c = Config::parse_str(FULL).unwrap();
-        assert_eq!(c.guild_id.unwrap().get(), 111);
-        assert_eq!(c.support_role_id.get(), 222);
-        assert_eq!(c.help_channel(555).unwrap().as_str(), "c2c");
-        assert_eq!(c.escalation, Escalation::PublicThread);
-        assert_eq!(c.help_channel_none, HelpChannelNone::Reply);
+        assert_eq!(c.command_guilds(), vec![DiscordId::new(111).unwrap()]);
+        // The single-guild form applies to any guild, as it always did.
+        let g = c.guild(999).unwrap();
+        assert_eq!(g.support_role_id.get(), 222);
+        assert_eq!(g.help_channel(555).unwrap().as_str(), "c2c");
+        assert_eq!(g.escalation, Escalation::PublicThread);
+        assert_eq!(g.help_channel_none, HelpChannelNone::Reply);
+        assert!(g.offers("convot"));
     }
 
     #[test]
     fn defaults_are_private_threads_and_quiet() {
         let c = Config::parse_str("support_role_id: 1\nstaff_channel_id: 2\n").unwrap();
-        assert_eq!(c.guild_id, None);
-        assert_eq!(c.escalation, Escalation::PrivateThread);
-        assert_eq!(c.help_channel_none, HelpChannelNone::StayQuiet);
-        assert!(c.help_channels.is_empty());
+        assert!(c.command_guilds().is_empty());
+        let g = c.guild(1).unwrap();
+        assert_eq!(g.escalation, Escalation::PrivateThread);
+        assert_eq!(g.help_channel_none, HelpChannelNone::StayQuiet);
+        assert!(g.help_channels.is_empty());
+        assert_eq!(g.products, None);
     }
 
     #[test]
@@ -393,8 +391,9 @@ db: triage.db
     #[test]
     fn the_shipped_example_parses() {
         let c = Config::parse_str(include_str!("../triage.example.yaml")).unwrap();
-        assert_eq!(c.escalation, Escalation::PrivateThread);
-        assert_eq!(c.help_channels.len(), 2);
+        let g = c.guild(123456789012345678).unwrap();
+        assert_eq!(g.escalation, Escalation::PrivateThread);
+        assert_eq!(g.help_channels.len(), 2);
     }
 
     #[test]
@@ -452,5 +451,143 @@ db: triage.db
         assert_eq!(ok.policy.stale_after, Some(time::Duration::hours(48)));
         assert_eq!(ok.policy.auto_close_after, Some(time::Duration::days(1)));
         assert_eq!(ok.policy.close_request_timeout, time::Duration::hours(24));
+    }
+}
+
+#[cfg(test)]
+mod guild_tests {
+    use super::*;
+
+    const MANY: &str = r#"
+guilds:
+  111:
+    support_role_id: 11
+    staff_channel_id: 12
+    help_channels: {13: convot}
+    products: [convot]
+  "222":
+    support_role_id: 21
+    staff_channel_id: 22
+    help_channels: {23: c2c}
+    escalation: public_thread
+    help_channel_none: reply
+"#;
+
+    fn kb() -> KnowledgeBase {
+        crate::kb::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge")).unwrap()
+    }
+
+    #[test]
+    fn each_guild_has_its_own_settings() {
+        let c = Config::parse_str(MANY).unwrap();
+        let ids: Vec<u64> = c.command_guilds().iter().map(|g| g.get()).collect();
+        assert_eq!(ids, vec![111, 222]);
+        let a = c.guild(111).unwrap();
+        let b = c.guild(222).unwrap();
+        assert_eq!(a.support_role_id.get(), 11);
+        assert_eq!(b.staff_channel_id.get(), 22);
+        assert_eq!(a.help_channel(13).unwrap().as_str(), "convot");
+        assert_eq!(a.help_channel(23), None);
+        assert_eq!(b.help_channel(23).unwrap().as_str(), "c2c");
+        assert!(a.offers("convot") && !a.offers("c2c"));
+        assert!(b.offers("c2c") && b.offers("convot"));
+        assert_eq!(a.escalation, Escalation::PrivateThread);
+        assert_eq!(b.escalation, Escalation::PublicThread);
+        assert_eq!(b.help_channel_none, HelpChannelNone::Reply);
+        // A guild not listed is not served.
+        assert_eq!(c.guild(333), None);
+        c.validate(&kb()).unwrap();
+    }
+
+    #[test]
+    fn mixing_the_two_forms_is_an_error() {
+        let e = Config::parse_str(&format!("support_role_id: 1\n{MANY}")).unwrap_err();
+        assert!(e.starts_with("guilds: cannot be combined"), "{e}");
+        assert!(e.contains("support_role_id"), "{e}");
+        let e = Config::parse_str(&format!("guild_id: 5\nescalation: public_thread\n{MANY}"))
+            .unwrap_err();
+        assert!(e.contains("guild_id, escalation"), "{e}");
+        let e = Config::parse_str("guilds: {}\n").unwrap_err();
+        assert!(e.starts_with("guilds: lists no guild"), "{e}");
+    }
+
+    #[test]
+    fn guild_errors_name_the_key_path() {
+        let e =
+            Config::parse_str(&MANY.replace("help_channel_none", "help_channel_nope")).unwrap_err();
+        assert!(
+            e.contains("guilds") && e.contains("help_channel_nope"),
+            "{e}"
+        );
+        let e = Config::parse_str("guilds:\n  111:\n    support_role_id: 1\n").unwrap_err();
+        assert!(
+            e.contains("guilds.111") && e.contains("staff_channel_id"),
+            "{e}"
+        );
+        let e =
+            Config::parse_str("guilds:\n  abc:\n    support_role_id: 1\n    staff_channel_id: 2\n")
+                .unwrap_err();
+        assert!(e.contains("guilds"), "{e}");
+        // One channel, two guilds.
+        let e = Config::parse_str(&MANY.replace("{23: c2c}", "{13: c2c}")).unwrap_err();
+        assert!(
+            e.starts_with(
+                "guilds.222.help_channels.13: channel 13 is a help channel of guild 111 too"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn products_are_checked_against_the_knowledge_base() {
+        let kb = kb();
+        let e = Config::parse_str(&MANY.replace("[convot]", "[convot, nope]"))
+            .unwrap()
+            .validate(&kb)
+            .unwrap_err();
+        assert!(
+            e.starts_with("guilds.111.products: unknown product 'nope'"),
+            "{e}"
+        );
+        let e = Config::parse_str(&MANY.replace("{13: convot}", "{13: c2c}"))
+            .unwrap()
+            .validate(&kb)
+            .unwrap_err();
+        assert!(
+            e.starts_with(
+                "guilds.111.help_channels.13: product 'c2c' is not among guilds.111.products"
+            ),
+            "{e}"
+        );
+        let e = Config::parse_str(&MANY.replace("{23: c2c}", "{23: gizmo}"))
+            .unwrap()
+            .validate(&kb)
+            .unwrap_err();
+        assert!(
+            e.starts_with("guilds.222.help_channels.23: unknown product 'gizmo'"),
+            "{e}"
+        );
+        // The single-guild form keeps its key names.
+        let e = Config::parse_str(
+            "support_role_id: 1\nstaff_channel_id: 2\nhelp_channels: {3: gizmo}\n",
+        )
+        .unwrap()
+        .validate(&kb)
+        .unwrap_err();
+        assert!(
+            e.starts_with("help_channels.3: unknown product 'gizmo'"),
+            "{e}"
+        );
+        // A single guild may limit its products too.
+        let e = Config::parse_str(
+            "support_role_id: 1\nstaff_channel_id: 2\nproducts: [convot]\nhelp_channels: {3: c2c}\n",
+        )
+        .unwrap()
+        .validate(&kb)
+        .unwrap_err();
+        assert!(
+            e.starts_with("help_channels.3: product 'c2c' is not among products"),
+            "{e}"
+        );
     }
 }

@@ -189,6 +189,10 @@ pub trait Archive: Send + Sync {
     fn note_place_guild(&self, place: &Place, guild: &str) -> Result<(), StoreError>;
     /// The guild a ticket's places belong to, when known.
     fn ticket_guild(&self, ticket: &Ticket) -> Result<Option<String>, StoreError>;
+    /// The guild a place was recorded in, when known.
+    fn place_guild(&self, place: &Place) -> Result<Option<String>, StoreError>;
+    /// Every place recorded in a guild (for scoping stats to it).
+    fn guild_places(&self, guild: &str) -> Result<Vec<Place>, StoreError>;
     /// The ticket's transcript, oldest first: the messages in the places
     /// it is handled in (its thread, its forum post, its terminal
     /// conversation).

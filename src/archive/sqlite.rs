@@ -104,6 +104,25 @@ impl Archive for SqliteStore {
             .optional()?)
     }
 
+    fn place_guild(&self, place: &Place) -> Result<Option<String>, StoreError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                "SELECT guild FROM place_guilds WHERE place = ?1",
+                [place.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn guild_places(&self, guild: &str) -> Result<Vec<Place>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare("SELECT place FROM place_guilds WHERE guild = ?1")?;
+        let rows = stmt.query_map([guild], |r| r.get::<_, String>(0))?;
+        rows.map(|r| r.map(Place::new).map_err(StoreError::from))
+            .collect()
+    }
+
     fn transcript(&self, ticket: &Ticket) -> Result<Vec<TranscriptMessage>, StoreError> {
         let conn = self.lock()?;
         // Gateway events are recorded in the order they are handled, not

@@ -34,7 +34,7 @@ pub(super) fn all() -> Vec<poise::Command<Arc<Data>, Error>> {
 /// Passes for members with the support role; the bot checks this itself
 /// because server admins can change who sees a command.
 async fn staff_only(ctx: Context<'_>) -> Result<bool, Error> {
-    Ok(ctx.data().is_staff(member(ctx)))
+    Ok(ctx.data().is_staff(ctx.guild_id(), member(ctx)))
 }
 
 fn member(ctx: Context<'_>) -> Option<&serenity::Member> {
@@ -64,15 +64,23 @@ pub(super) fn is_thread(kind: serenity::ChannelType) -> bool {
     )
 }
 
-fn product_option(engine: &Engine, product: Option<String>) -> Result<Option<ProductId>, Error> {
+/// The product a command names, among those the guild offers.
+fn product_option(
+    ctx: Context<'_>,
+    engine: &Engine,
+    product: Option<String>,
+) -> Result<Option<ProductId>, Error> {
     let Some(p) = product.filter(|p| !p.trim().is_empty()) else {
         return Ok(None);
     };
     let p = p.trim();
+    let guild = ctx.data().settings(ctx.guild_id());
+    let offered = |id: &str| guild.is_none_or(|g| g.offers(id));
     match engine
         .kb()
         .products()
         .iter()
+        .filter(|x| offered(x.id.as_str()))
         .find(|x| x.id.as_str() == p || x.name.eq_ignore_ascii_case(p))
     {
         Some(x) => Ok(Some(x.id.clone())),
@@ -82,6 +90,7 @@ fn product_option(engine: &Engine, product: Option<String>) -> Result<Option<Pro
                 .products()
                 .iter()
                 .map(|x| x.id.as_str())
+                .filter(|id| offered(id))
                 .collect();
             Err(Error::user(format!(
                 "I don't know the product '{p}'. Known products: {}.",
@@ -89,6 +98,18 @@ fn product_option(engine: &Engine, product: Option<String>) -> Result<Option<Pro
             )))
         }
     }
+}
+
+/// The product a channel of the command's guild is about: its help
+/// channel's, else the guild's only product when it offers one.
+fn channel_product(ctx: Context<'_>, channel: u64) -> Option<ProductId> {
+    let g = ctx.data().settings(ctx.guild_id())?;
+    g.help_channel(channel).cloned().or_else(|| {
+        g.products
+            .as_ref()
+            .filter(|ps| ps.len() == 1)
+            .and_then(|ps| ps.first().cloned())
+    })
 }
 
 /// Find the checklist for a problem, described in your own words.
@@ -110,13 +131,13 @@ async fn diagnose(
     let data = ctx.data();
     let engine = data.engine();
     let customer = for_user.as_ref().map_or(ctx.author().id, |u| u.id);
-    if customer != ctx.author().id && !data.is_staff(member(ctx)) {
+    if customer != ctx.author().id && !data.is_staff(ctx.guild_id(), member(ctx)) {
         return Err(Error::user(
             "Only the support team can diagnose for someone else.",
         ));
     }
-    let product = product_option(&engine, product)?
-        .or_else(|| data.config().help_channel(ctx.channel_id().get()).cloned());
+    let product = product_option(ctx, &engine, product)?
+        .or_else(|| channel_product(ctx, ctx.channel_id().get()));
     let conv = Conv {
         place: ctx.channel_id().get(),
         user: customer.get(),
@@ -155,7 +176,7 @@ async fn diagnose(
 #[instrument(skip_all, fields(interaction = ctx.id()))]
 async fn diagnose_message(ctx: Context<'_>, msg: serenity::Message) -> Result<(), Error> {
     let data = ctx.data();
-    if msg.author.id != ctx.author().id && !data.is_staff(member(ctx)) {
+    if msg.author.id != ctx.author().id && !data.is_staff(ctx.guild_id(), member(ctx)) {
         return Err(Error::user(
             "Only the support team can diagnose someone else's message.",
         ));
@@ -171,7 +192,7 @@ async fn diagnose_message(ctx: Context<'_>, msg: serenity::Message) -> Result<()
         id: ctx.id().to_string().as_str().into(),
         key: conv.key(),
         author: UserId::new(ctx.author().id.to_string()),
-        product: data.config().help_channel(msg.channel_id.get()).cloned(),
+        product: channel_product(ctx, msg.channel_id.get()),
         event: Event::Ask {
             text: msg.content.clone(),
         },
@@ -199,8 +220,8 @@ async fn escalate(
     product: Option<String>,
 ) -> Result<(), Error> {
     let data = ctx.data();
-    let product = product_option(&data.engine(), product)?
-        .or_else(|| data.config().help_channel(ctx.channel_id().get()).cloned());
+    let product = product_option(ctx, &data.engine(), product)?
+        .or_else(|| channel_product(ctx, ctx.channel_id().get()));
     let conv = Conv {
         place: ctx.channel_id().get(),
         user: ctx.author().id.get(),
@@ -398,6 +419,9 @@ async fn staff_action(
                     Error::user("This is not a ticket thread: run it in the ticket's thread, or give the ticket number.")
                 })?,
         };
+        if !data.ticket_in_guild(ticket, ctx.guild_id()).await? {
+            return Err(not_here(ticket));
+        }
         let input = StaffInput {
             id: ctx.id().to_string().as_str().into(),
             staff: UserId::new(ctx.author().id.to_string()),
@@ -425,6 +449,14 @@ async fn staff_action(
     data.delivered(ctx.id().to_string().as_str().into()).await
 }
 
+/// What staff read for a ticket number of another guild (or none): the
+/// same words either way, so a number tells nothing about other guilds.
+pub(super) fn not_here(ticket: TicketId) -> Error {
+    Error::user(format!("There is no ticket {ticket} in this server."))
+}
+
+const STATS_IN_GUILD: &str = "Run /stats in the server whose figures you want.";
+
 /// Questions, answers, self-service and escalations (support team).
 #[poise::command(
     slash_command,
@@ -444,13 +476,36 @@ async fn stats(
     let engine = ctx.data().engine();
     let until = OffsetDateTime::now_utc();
     let since = until - time::Duration::days(i64::from(days));
+    // With `guilds:`, only this guild's questions and tickets count.
+    let scope = match (&ctx.data().config().guilds, ctx.guild_id()) {
+        (crate::config::Guilds::Many(_), Some(g)) => Some(g.to_string()),
+        (crate::config::Guilds::Many(_), None) => return Err(Error::user(STATS_IN_GUILD)),
+        (crate::config::Guilds::One { .. }, _) => None,
+    };
     let work = blocking(move || -> Result<(Report, Vec<String>), Error> {
         let store = engine.store();
-        let records = store.queries_since(since).map_err(EngineError::from)?;
+        let mut records = store.queries_since(since).map_err(EngineError::from)?;
+        let mut tickets = store.tickets(None)?;
+        let mut lifecycles = store.lifecycles()?;
+        let mut surveys = store.surveys()?;
+        if let Some(g) = scope {
+            let places: std::collections::HashSet<String> = match store.archive() {
+                Some(a) => a.guild_places(&g)?,
+                None => Vec::new(),
+            }
+            .into_iter()
+            .map(|p| p.as_str().to_owned())
+            .collect();
+            records.retain(|r| places.contains(r.key.place.as_str()));
+            tickets.retain(|t| places.contains(t.place.as_str()));
+            let ids: std::collections::HashSet<TicketId> = tickets.iter().map(|t| t.id).collect();
+            lifecycles.retain(|l| ids.contains(&l.ticket));
+            surveys.retain(|s| ids.contains(&s.ticket));
+        }
         let service = crate::service::compute(
-            &store.tickets(None)?,
-            &store.lifecycles()?,
-            &store.surveys()?,
+            &tickets,
+            &lifecycles,
+            &surveys,
             engine.policy().hours.as_ref(),
             since,
             until,
@@ -479,7 +534,7 @@ async fn autocomplete_symptom(
         return autocomplete_choices(std::iter::empty());
     }
     let data = ctx.data();
-    let product = data.config().help_channel(ctx.channel_id().get()).cloned();
+    let product = channel_product(ctx, ctx.channel_id().get());
     let m = data.matcher().find(&Query {
         text: partial,
         product: product.as_ref(),
@@ -492,12 +547,14 @@ async fn autocomplete_product(
     partial: &str,
 ) -> serenity::CreateAutocompleteResponse {
     let engine = ctx.data().engine();
+    let guild = ctx.data().settings(ctx.guild_id());
     let p = partial.to_lowercase();
     autocomplete_choices(
         engine
             .kb()
             .products()
             .iter()
+            .filter(|x| guild.is_some_and(|g| g.offers(x.id.as_str())))
             .filter(|x| x.id.as_str().contains(&p) || x.name.to_lowercase().contains(&p))
             .map(|x| (x.name.clone(), x.id.as_str())),
     )

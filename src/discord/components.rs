@@ -28,7 +28,26 @@ pub(super) async fn handle(
         .message
         .flags
         .is_some_and(|f| f.contains(serenity::MessageFlags::EPHEMERAL));
-    if clicker.get() != conv.user && !data.is_staff(click.member.as_ref()) {
+    // custom_ids are stateless: a button naming a conversation of another
+    // guild is refused, whoever presses it.
+    if !data
+        .place_in_guild(conv.place, click.channel_id.get(), click.guild_id)
+        .await?
+    {
+        debug!(
+            place = conv.place,
+            "a button of another guild's conversation"
+        );
+        let refuse = Message::text("This button does not belong to this server.");
+        click
+            .create_response(
+                ctx,
+                CreateInteractionResponse::Message(refuse.interaction(true)),
+            )
+            .await?;
+        return Ok(());
+    }
+    if clicker.get() != conv.user && !data.is_staff(click.guild_id, click.member.as_ref()) {
         let refuse = Message::text(format!(
             "These buttons belong to <@{}>'s question. Ask your own with `/diagnose`.",
             conv.user
@@ -50,8 +69,10 @@ pub(super) async fn handle(
     };
     // "Which checks have you tried" re-renders the checklist in place.
     let update = matches!(route, Route::Tried { .. });
-    let mut input = Input::act(click.id.to_string(), conv.key(), action)
-        .in_product(data.config().help_channel(conv.place).cloned());
+    let mut input = Input::act(click.id.to_string(), conv.key(), action).in_product(
+        data.settings(click.guild_id)
+            .and_then(|g| g.help_channel(conv.place).cloned()),
+    );
     if clicker.get() != conv.user {
         input = input.by(UserId::new(clicker.to_string()));
     }

@@ -23,7 +23,7 @@ async fn support_role(ctx: Context<'_>) -> Result<bool, Error> {
         poise::Context::Application(a) => a.interaction.member.as_deref(),
         poise::Context::Prefix(_) => None,
     };
-    Ok(ctx.data().is_staff(member))
+    Ok(ctx.data().is_staff(ctx.guild_id(), member))
 }
 
 /// A one-time login link to the staff dashboard (only you see it; it works once, for 10 minutes).

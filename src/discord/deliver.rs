@@ -88,6 +88,16 @@ impl Here<'_> {
         }
     }
 
+    /// The guild the input came from (`None` for a late reply).
+    fn guild(&self) -> Option<serenity::GuildId> {
+        match self {
+            Here::Command { ctx, .. } | Here::OnMessage { ctx, .. } => ctx.guild_id(),
+            Here::Click { click, .. } => click.guild_id,
+            Here::Channel { msg, .. } => msg.guild_id,
+            Here::Late { .. } => None,
+        }
+    }
+
     fn channel(&self) -> ChannelId {
         match self {
             Here::Command { ctx, .. } | Here::OnMessage { ctx, .. } => ctx.channel_id(),
@@ -232,6 +242,14 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Res
     let made_in = here.channel().get();
     if made_in != conv.place {
         input.origin = Some(Place::new(made_in.to_string()));
+    }
+    // Before the input is applied: the place's guild, which scopes its
+    // tickets, staff channel and role.
+    if let Some(g) = here.guild() {
+        data.note_guild(conv.place, g).await?;
+        if made_in != conv.place {
+            data.note_guild(made_in, g).await?;
+        }
     }
     // Before the input is applied: a reply that does not get out now is
     // then answered later through the same interaction, privately if need be.

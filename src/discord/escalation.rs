@@ -143,7 +143,13 @@ async fn create_thread(
         &format!("{product} · {}", customer_name(ctx, customer)),
         text::THREAD_NAME_MAX,
     );
-    let kind = match data.config().escalation {
+    // The guild is recorded before the input is applied (`deliver`).
+    let escalation = data
+        .settings_at(parent.get())
+        .await?
+        .map(|g| g.escalation)
+        .unwrap_or_default();
+    let kind = match escalation {
         Escalation::PrivateThread => serenity::ChannelType::PrivateThread,
         Escalation::PublicThread => serenity::ChannelType::PublicThread,
     };
@@ -193,7 +199,13 @@ pub(super) async fn hand_off(
     let engine = data.engine();
     let (id, place) = (card.id, Place::new(thread.to_string()));
     super::blocking(move || engine.store().attach_place(id, &place)).await??;
-    let role = data.config().support_role_id.get();
+    let Some(settings) = data.settings_at(conv.place).await? else {
+        return Err(Error::Internal(anyhow::anyhow!(
+            "the guild of place {} is not known or not served",
+            conv.place
+        )));
+    };
+    let role = settings.support_role_id.get();
     let summary = render::ticket_summary(card, conv.user);
     let mut in_thread = Message::text(format!(
         "<@&{role}> **Ticket {}** is ready for the support team. Claim it here with `/ticket claim`.",
@@ -227,7 +239,7 @@ pub(super) async fn hand_off(
         card.id, conv.user
     ));
     for_staff.embeds.push(summary);
-    let staff = ChannelId::new(data.config().staff_channel_id.get());
+    let staff = ChannelId::new(settings.staff_channel_id.get());
     let for_staff = sent
         .post(
             ctx,

@@ -36,7 +36,9 @@ pub(super) async fn on_message(
     let Some(guild) = msg.guild_id else {
         return Ok(());
     };
-    let cfg = data.config();
+    let Some(cfg) = data.settings(Some(guild)) else {
+        return Ok(());
+    };
 
     if let Some(product) = cfg.help_channel(msg.channel_id.get()) {
         // Staff answering, and people replying to each other, are humans
@@ -44,7 +46,7 @@ pub(super) async fn on_message(
         let staff = msg
             .member
             .as_ref()
-            .is_some_and(|m| data.has_support_role(&m.roles));
+            .is_some_and(|m| data.has_support_role(Some(guild), &m.roles));
         let to_someone_else = msg
             .referenced_message
             .as_ref()
@@ -129,7 +131,9 @@ async fn ask(
         data,
         msg,
         in_thread,
-        quiet_on_none: data.config().help_channel_none == HelpChannelNone::StayQuiet,
+        quiet_on_none: data
+            .settings(msg.guild_id)
+            .is_none_or(|g| g.help_channel_none == HelpChannelNone::StayQuiet),
     };
     escalation::deliver(here, conv, input).await
 }

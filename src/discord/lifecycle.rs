@@ -113,6 +113,15 @@ pub(super) async fn on_click(
     let Some((ticket, action)) = decode(&click.data.custom_id) else {
         return Ok(false);
     };
+    // custom_ids are stateless: a button naming another guild's ticket
+    // changes nothing, whoever presses it.
+    if !data.ticket_in_guild(ticket, click.guild_id).await? {
+        let m = Message::text(super::commands::not_here(ticket).to_string());
+        click
+            .create_response(ctx, CreateInteractionResponse::Message(m.interaction(true)))
+            .await?;
+        return Ok(true);
+    }
     if let TicketAction::Comment { .. } = action {
         let modal = CreateModal::new(
             format!("{PREFIX}:commentm:{}", ticket.0),
@@ -132,7 +141,7 @@ pub(super) async fn on_click(
         id: InputId::new(format!("{PREFIX}:{}", click.id)),
         ticket,
         author: UserId::new(click.user.id.to_string()),
-        staff: data.is_staff(click.member.as_ref()),
+        staff: data.is_staff(click.guild_id, click.member.as_ref()),
         action,
         reason: None,
     };
@@ -157,6 +166,13 @@ pub(super) async fn on_modal(
     else {
         return Ok(false);
     };
+    if !data.ticket_in_guild(ticket, modal.guild_id).await? {
+        let m = Message::text(super::commands::not_here(ticket).to_string());
+        modal
+            .create_response(ctx, CreateInteractionResponse::Message(m.interaction(true)))
+            .await?;
+        return Ok(true);
+    }
     let text = modal
         .data
         .components
@@ -173,7 +189,7 @@ pub(super) async fn on_modal(
         id: InputId::new(format!("{PREFIX}:{}", modal.id)),
         ticket,
         author: UserId::new(modal.user.id.to_string()),
-        staff: data.is_staff(modal.member.as_ref()),
+        staff: data.is_staff(modal.guild_id, modal.member.as_ref()),
         action: TicketAction::Comment { text },
         reason: None,
     };
@@ -196,7 +212,7 @@ pub(super) async fn on_message(data: &Data, msg: &serenity::Message) -> Result<(
     let staff = msg
         .member
         .as_ref()
-        .is_some_and(|m| data.has_support_role(&m.roles));
+        .is_some_and(|m| data.has_support_role(msg.guild_id, &m.roles));
     let input = TicketInput {
         id: InputId::new(format!("act:{}", msg.id)),
         ticket,
@@ -305,6 +321,9 @@ pub(super) async fn staff_command(
                 Error::user("This is not a ticket thread: run it in the ticket's thread, or give the ticket number.")
             })?,
     };
+    if !data.ticket_in_guild(ticket, ctx.guild_id()).await? {
+        return Err(super::commands::not_here(ticket));
+    }
     let input = TicketInput {
         id: InputId::new(format!("{PREFIX}:{}", ctx.id())),
         ticket,
@@ -380,11 +399,18 @@ async fn post_fired(ctx: &serenity::Context, data: &Data, f: Fired) {
         place: f.key.place.as_str().parse().unwrap_or(channel.get()),
         user: f.key.user.as_str().parse().unwrap_or(0),
     };
-    let role = data.config().support_role_id.get();
+    // The support role of the ticket's own guild.
+    let role = match data.settings_at(conv.place).await {
+        Ok(g) => g.map(|g| g.support_role_id.get()),
+        Err(e) => {
+            warn!(input = %f.id, error = %e, "cannot read a timer's guild; trying again at the next start");
+            return;
+        }
+    };
     let mut msgs = Vec::new();
     for o in &f.outputs {
         match o {
-            Output::Ticket(n) => msgs.push(note_message(n, Some(role))),
+            Output::Ticket(n) => msgs.push(note_message(n, role)),
             other => msgs.extend(super::render::outputs(std::slice::from_ref(other), conv)),
         }
     }

@@ -10,6 +10,7 @@ pub mod dashboard;
 mod deliver;
 mod escalation;
 mod flood;
+mod guilds;
 mod help_channels;
 mod lifecycle;
 mod order;
@@ -202,6 +203,8 @@ pub(crate) struct Data {
     kb_dir: PathBuf,
     /// Questions per member and help channel in the current minute.
     flood: flood::Flood,
+    /// Guilds not served whose events were ignored (logged once each).
+    strangers: std::sync::Mutex<std::collections::HashSet<u64>>,
 }
 
 #[derive(Clone)]
@@ -275,13 +278,23 @@ impl Data {
         }
     }
 
-    /// Whether a member holds the support role.
-    pub(crate) fn is_staff(&self, member: Option<&serenity::Member>) -> bool {
-        member.is_some_and(|m| self.has_support_role(&m.roles))
+    /// Whether a member holds the support role of the guild the event
+    /// came from.
+    pub(crate) fn is_staff(
+        &self,
+        guild: Option<serenity::GuildId>,
+        member: Option<&serenity::Member>,
+    ) -> bool {
+        member.is_some_and(|m| self.has_support_role(guild, &m.roles))
     }
 
-    pub(crate) fn has_support_role(&self, roles: &[serenity::RoleId]) -> bool {
-        roles.contains(&serenity::RoleId::new(self.config.support_role_id.get()))
+    pub(crate) fn has_support_role(
+        &self,
+        guild: Option<serenity::GuildId>,
+        roles: &[serenity::RoleId],
+    ) -> bool {
+        self.settings(guild)
+            .is_some_and(|g| roles.contains(&serenity::RoleId::new(g.support_role_id.get())))
     }
 }
 
@@ -312,6 +325,8 @@ struct Tracked {
     in_flight: Arc<Semaphore>,
     /// Turns handed out in gateway order by each shard's collector.
     turns: Arc<order::Turns>,
+    /// The settings, to drop events from guilds not served.
+    data: Arc<Data>,
 }
 
 #[serenity::async_trait]
@@ -332,6 +347,11 @@ impl serenity::Framework for Tracked {
         let mut turn = self.turns.take(&event);
         if let Some(t) = turn.as_mut() {
             t.wait().await;
+        }
+        // A guild the bot was invited to but does not serve: nothing is
+        // answered or recorded there (its turn passes on when dropped).
+        if !self.data.serves(guilds::event_guild(&event)) {
+            return;
         }
         // Closed: shutting down; the event is dropped unhandled, and Discord
         // redelivers what matters (interactions time out for the user).
@@ -409,17 +429,23 @@ fn framework(data: Arc<Data>, in_flight: Arc<Semaphore>) -> Framework {
 /// working, and the bot still answers help channels.
 async fn register(ctx: &serenity::Context, fw: &Framework, cfg: &Config) {
     let commands = &fw.options().commands;
-    let result = match cfg.guild_id {
-        Some(g) => {
-            poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(g.get())).await
+    let guilds = cfg.command_guilds();
+    if guilds.is_empty() {
+        match poise::builtins::register_globally(ctx, commands).await {
+            Ok(()) => info!(count = commands.len(), "commands registered globally"),
+            Err(e) => error!(error = %e, "registering commands failed"),
         }
-        None => poise::builtins::register_globally(ctx, commands).await,
-    };
-    match result {
-        Ok(()) => {
-            info!(count = commands.len(), guild = ?cfg.guild_id.map(|g| g.get()), "commands registered")
+    }
+    for g in guilds {
+        let id = serenity::GuildId::new(g.get());
+        match poise::builtins::register_in_guild(ctx, commands, id).await {
+            Ok(()) => info!(
+                count = commands.len(),
+                guild = g.get(),
+                "commands registered"
+            ),
+            Err(e) => error!(guild = g.get(), error = %e, "registering commands failed"),
         }
-        Err(e) => error!(error = %e, "registering commands failed"),
     }
 }
 
@@ -441,9 +467,11 @@ pub async fn run(
         flood: flood::Flood::new(settings.config.help_answers_per_minute),
         config: settings.config,
         kb_dir: settings.kb_dir,
+        strangers: Default::default(),
     });
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize));
     let tracked = Tracked {
+        data: data.clone(),
         inner: framework(data, in_flight.clone()),
         in_flight: in_flight.clone(),
         turns: Arc::default(),

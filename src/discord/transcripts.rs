@@ -47,7 +47,7 @@ pub(super) async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Messa
     let staff = msg
         .member
         .as_ref()
-        .is_some_and(|m| data.has_support_role(&m.roles));
+        .is_some_and(|m| data.has_support_role(Some(guild), &m.roles));
     let role = if msg.author.bot {
         Role::Bot
     } else if staff {
@@ -187,11 +187,24 @@ async fn close_summary(
             .unwrap_or_default()
             .into_iter()
             .find(|p| p != &t.place && p.as_str().parse::<u64>().is_ok());
-        Ok((t, card, doc, thread))
+        let guild = match store.archive() {
+            Some(a) => a.ticket_guild(&t)?,
+            None => None,
+        };
+        Ok((t, card, doc, thread, guild))
     })
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))??;
-    let (t, card, doc, thread) = read;
+    let (t, card, doc, thread, guild) = read;
+    // The staff channel of the ticket's own guild, never another's.
+    let settings = match (&config.guilds, guild.and_then(|g| g.parse::<u64>().ok())) {
+        (crate::config::Guilds::One { settings, .. }, _) => Some(settings),
+        (_, Some(g)) => config.guild(g),
+        (_, None) => None,
+    };
+    let Some(settings) = settings else {
+        anyhow::bail!("ticket {} belongs to no guild served", t.id);
+    };
     let customer = t.customer.as_str().parse::<u64>().unwrap_or(0);
     let by = if u.by.as_str().chars().all(|c| c.is_ascii_digit()) {
         format!("<@{}>", u.by)
@@ -211,7 +224,7 @@ async fn close_summary(
     if let Some((name, html)) = doc {
         create = create.add_file(serenity::CreateAttachment::bytes(html.into_bytes(), name));
     }
-    ChannelId::new(config.staff_channel_id.get())
+    ChannelId::new(settings.staff_channel_id.get())
         .send_message(http, create)
         .await?;
     info!(ticket = %t.id, "close summary with transcript sent to staff");

@@ -387,7 +387,7 @@ fn route(shared: &Shared, st: &mut State, req: &Incoming, path: &str) -> Reply {
         },
 
         // Guild reads (serenity's cache usually answers these; the fake serves them anyway).
-        ("GET", ["guilds", g, ..]) if *g != world.guild_id.to_string() => Reply::error(403, 50001, "Missing Access"),
+        ("GET", ["guilds", g, ..]) if !world.serves_guild(g) => Reply::error(403, 50001, "Missing Access"),
         ("GET", ["guilds", _]) => {
             let mut guild = world.guild_create();
             for field in ["members", "channels", "threads", "presences", "voice_states"] {
@@ -409,7 +409,7 @@ fn route(shared: &Shared, st: &mut State, req: &Incoming, path: &str) -> Reply {
 
         // Commands.
         (_, ["applications", app, ..]) if !app_ok(app) => Reply::error(404, 10002, "Unknown Application"),
-        (_, ["applications", _, "guilds", g, ..]) if *g != world.guild_id.to_string() => {
+        (_, ["applications", _, "guilds", g, ..]) if !world.serves_guild(g) => {
             Reply::error(403, 50001, "Missing Access")
         }
         ("PUT", ["applications", _, "commands"]) => put_commands(shared, st, req, None),

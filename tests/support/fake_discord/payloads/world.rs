@@ -160,6 +160,10 @@ pub struct World {
     pub channels: Vec<Channel>,
     /// All members, the bot included.
     pub members: Vec<Member>,
+    /// Further guilds the bot is in (multi-guild tests): the fake serves them with this
+    /// guild's roles and channels, and accepts their guild commands; tests set `guild_id` in
+    /// the payloads they dispatch for them.
+    pub other_guilds: Vec<u64>,
 }
 
 impl Default for World {
@@ -259,11 +263,18 @@ impl Default for World {
                 Member::new(User::person(ALICE, "alice"), vec![]),
                 Member::new(User::person(BOB, "bob"), vec![SUPPORT_ROLE]),
             ],
+            other_guilds: Vec::new(),
         }
     }
 }
 
 impl World {
+    /// Whether `guild` (a snowflake as in a path) is this guild or one of `other_guilds`.
+    pub fn serves_guild(&self, guild: &str) -> bool {
+        guild == self.guild_id.to_string()
+            || self.other_guilds.iter().any(|g| g.to_string() == guild)
+    }
+
     pub fn bot(&self) -> &Member {
         self.member(self.application_id)
     }
