@@ -197,7 +197,8 @@ impl Config {
         })?;
         let base = path.parent().unwrap_or(Path::new(""));
         for p in [&mut cfg.kb, &mut cfg.db].into_iter().flatten() {
-            if p.is_relative() {
+            // A server URL (`db: postgres://…`) is not a path.
+            if p.is_relative() && !p.to_string_lossy().contains("://") {
                 *p = base.join(&*p);
             }
         }
