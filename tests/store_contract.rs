@@ -45,7 +45,24 @@ contract!(
     a_due_timer_is_claimed_once_and_cancelled_timers_never,
     lifecycle_and_surveys_round_trip,
     collecting_conversations_list_their_thread_and_last_numeric_input,
+    an_undelivered_reply_is_leased_by_one_process_until_its_lease_runs_out,
 );
+
+fn an_undelivered_reply_is_leased_by_one_process_until_its_lease_runs_out(store: &dyn Store) {
+    let key = ConversationKey::new("chan", "jo");
+    for id in ["r1", "r2"] {
+        apply(store, id, &key, &mut |_| Ok(format!("reply {id}"))).unwrap();
+    }
+    let a = store.claim_undelivered(at(-10), "proc-a", at(5), at(65)).unwrap();
+    assert_eq!(a.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["r1", "r2"]);
+    assert!(store.claim_undelivered(at(-10), "proc-b", at(6), at(66)).unwrap().is_empty());
+    // The holder may renew; after expiry another process takes over.
+    store.mark_delivered(&InputId::new("r1"), at(7)).unwrap();
+    assert_eq!(store.claim_undelivered(at(-10), "proc-a", at(8), at(68)).unwrap().len(), 1);
+    let b = store.claim_undelivered(at(-10), "proc-b", at(70), at(130)).unwrap();
+    assert_eq!(b.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["r2"]);
+    assert_eq!(b[0].reply, "reply r2");
+}
 
 fn at(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_700_000_000 + secs).unwrap()
@@ -502,6 +519,38 @@ fn postgres_a_due_timer_is_fired_by_exactly_one_of_many_pollers() {
 }
 
 #[test]
+fn postgres_an_undelivered_reply_is_leased_by_exactly_one_of_many_processes() {
+    let Some((_db, a, b)) = pg_pair() else { return };
+    let key = ConversationKey::new("chan", "kim");
+    for n in 0..20 {
+        apply(a.as_ref(), &format!("r{n}"), &key, &mut |_| Ok(String::new())).unwrap();
+    }
+    const POLLERS: usize = 8;
+    let barrier = Arc::new(Barrier::new(POLLERS));
+    let handles: Vec<_> = (0..POLLERS)
+        .map(|n| {
+            let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                barrier.wait();
+                store
+                    .claim_undelivered(at(-10), &format!("p{n}"), at(5), at(65))
+                    .unwrap()
+                    .into_iter()
+                    .map(|u| u.id.as_str().to_owned())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut all: Vec<String> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!(before, all.len(), "no reply leased twice");
+    assert_eq!(all.len(), 20, "every reply leased by someone");
+}
+
+#[test]
 fn postgres_a_database_newer_than_this_triage_is_refused() {
     let Some(db) = pg::TestDb::new() else { return };
     drop(PgStore::connect(&db.url).unwrap());
@@ -510,7 +559,7 @@ fn postgres_a_database_newer_than_this_triage_is_refused() {
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(v, 7, "every migration applied once");
+    assert_eq!(v, 8, "every migration applied once");
     // Reopening changes nothing.
     drop(PgStore::connect(&db.url).unwrap());
     db.query_text("UPDATE schema_version SET version = 99 RETURNING NULL::text");

@@ -454,6 +454,18 @@ pub trait Store: Send + Sync {
     /// delivered, oldest first.
     fn undelivered(&self, since: OffsetDateTime) -> Result<Vec<UndeliveredReply>, StoreError>;
 
+    /// Leases the undelivered replies from `since` on that no other
+    /// `owner` holds a live lease on (until `until`), oldest first: what a
+    /// process re-posts. Two processes never lease the same reply at once;
+    /// a lease that ran out (its process died) can be taken again.
+    fn claim_undelivered(
+        &self,
+        since: OffsetDateTime,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<UndeliveredReply>, StoreError>;
+
     fn conversation(&self, key: &ConversationKey)
         -> Result<Option<StoredConversation>, StoreError>;
     fn ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_delivery_parts.sql"),
     include_str!("../../migrations/0006_lifecycle.sql"),
     include_str!("../../migrations/0007_transcripts_dashboard.sql"),
+    include_str!("../../migrations/0008_reply_leases.sql"),
 ];
 
 /// The file a `--db` value names: a path, or a `sqlite://` / `sqlite:`
@@ -210,6 +211,46 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    fn claim_undelivered(
+        &self,
+        since: OffsetDateTime,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<UndeliveredReply>, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE inputs SET lease_owner = ?2, lease_until = ?4
+             WHERE delivered_at IS NULL AND at >= ?1
+               AND (lease_until IS NULL OR lease_until <= ?3 OR lease_owner = ?2)",
+            params![
+                since.unix_timestamp(),
+                owner,
+                now.unix_timestamp(),
+                until.unix_timestamp()
+            ],
+        )?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM inputs WHERE delivered_at IS NULL AND at >= ?1
+                 AND lease_owner = ?2 AND lease_until = ?3",
+            )?;
+            let rows = stmt.query_map(
+                params![since.unix_timestamp(), owner, until.unix_timestamp()],
+                |r| r.get(0),
+            )?;
+            rows.collect::<Result<_, _>>()?
+        };
+        tx.commit()?;
+        drop(conn);
+        Ok(self
+            .undelivered(since)?
+            .into_iter()
+            .filter(|u| ids.iter().any(|id| id == u.id.as_str()))
+            .collect())
     }
 
     fn conversation(
