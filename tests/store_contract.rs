@@ -53,13 +53,29 @@ fn an_undelivered_reply_is_leased_by_one_process_until_its_lease_runs_out(store:
     for id in ["r1", "r2"] {
         apply(store, id, &key, &mut |_| Ok(format!("reply {id}"))).unwrap();
     }
-    let a = store.claim_undelivered(at(-10), "proc-a", at(5), at(65)).unwrap();
-    assert_eq!(a.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["r1", "r2"]);
-    assert!(store.claim_undelivered(at(-10), "proc-b", at(6), at(66)).unwrap().is_empty());
+    let a = store
+        .claim_undelivered(at(-10), "proc-a", at(5), at(65))
+        .unwrap();
+    assert_eq!(
+        a.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        ["r1", "r2"]
+    );
+    assert!(store
+        .claim_undelivered(at(-10), "proc-b", at(6), at(66))
+        .unwrap()
+        .is_empty());
     // The holder may renew; after expiry another process takes over.
     store.mark_delivered(&InputId::new("r1"), at(7)).unwrap();
-    assert_eq!(store.claim_undelivered(at(-10), "proc-a", at(8), at(68)).unwrap().len(), 1);
-    let b = store.claim_undelivered(at(-10), "proc-b", at(70), at(130)).unwrap();
+    assert_eq!(
+        store
+            .claim_undelivered(at(-10), "proc-a", at(8), at(68))
+            .unwrap()
+            .len(),
+        1
+    );
+    let b = store
+        .claim_undelivered(at(-10), "proc-b", at(70), at(130))
+        .unwrap();
     assert_eq!(b.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["r2"]);
     assert_eq!(b[0].reply, "reply r2");
 }
@@ -110,7 +126,9 @@ fn new_ticket(key: &ConversationKey) -> NewTicket {
 }
 
 /// A step that counts its runs in the conversation's state and files a ticket.
-fn file_ticket(key: &ConversationKey) -> impl FnMut(&mut dyn triage::tickets::Tx) -> Result<String, StoreError> + '_ {
+fn file_ticket(
+    key: &ConversationKey,
+) -> impl FnMut(&mut dyn triage::tickets::Tx) -> Result<String, StoreError> + '_ {
     move |tx| {
         let n = tx
             .conversation(key)?
@@ -128,7 +146,10 @@ fn an_input_applies_once_and_a_redelivery_returns_the_first_reply(store: &dyn St
     let Applied::Fresh(reply) = first else {
         panic!("{first:?}")
     };
-    let again = apply(store, "m1", &key, &mut |_| panic!("a redelivery runs nothing")).unwrap();
+    let again = apply(store, "m1", &key, &mut |_| {
+        panic!("a redelivery runs nothing")
+    })
+    .unwrap();
     assert_eq!(
         again,
         Applied::Duplicate {
@@ -182,11 +203,21 @@ fn tickets_round_trip_with_fields_status_and_places(store: &dyn Store) {
     assert!(ids[1].0 > ids[0].0, "ticket numbers grow: {ids:?}");
     let t = store.ticket(ids[0]).unwrap().unwrap();
     assert_eq!(t.field("serial"), Some("AB-1"));
-    assert_eq!(t.fields[1].id.as_str(), "firmware", "fields keep their order");
+    assert_eq!(
+        t.fields[1].id.as_str(),
+        "firmware",
+        "fields keep their order"
+    );
     assert_eq!(t.tried, vec![CheckId::new("reboot")]);
     assert_eq!(t.status, TicketStatus::Open);
     apply(store, "claim", &key, &mut |tx| {
-        tx.set_ticket_status(ids[0], TicketStatus::Closed, Some(&UserId::new("staff")), Some("fixed"), at(5))?;
+        tx.set_ticket_status(
+            ids[0],
+            TicketStatus::Closed,
+            Some(&UserId::new("staff")),
+            Some("fixed"),
+            at(5),
+        )?;
         Ok(String::new())
     })
     .unwrap();
@@ -209,8 +240,14 @@ fn tickets_round_trip_with_fields_status_and_places(store: &dyn Store) {
     assert_eq!(store.ticket_at(&Place::new("chan")).unwrap(), Some(ids[1]));
     store.attach_place(ids[0], &Place::new("thread-a")).unwrap();
     store.attach_place(ids[0], &Place::new("thread-b")).unwrap();
-    assert_eq!(store.ticket_at(&Place::new("thread-a")).unwrap(), Some(ids[0]));
-    assert_eq!(store.place_of(ids[0]).unwrap(), Some(Place::new("thread-b")));
+    assert_eq!(
+        store.ticket_at(&Place::new("thread-a")).unwrap(),
+        Some(ids[0])
+    );
+    assert_eq!(
+        store.place_of(ids[0]).unwrap(),
+        Some(Place::new("thread-b"))
+    );
     store.attach_place(ids[0], &Place::new("thread-a")).unwrap();
     assert_eq!(store.place_of(ids[1]).unwrap(), Some(Place::new("chan")));
     assert_eq!(store.ticket(TicketId(9999)).unwrap(), None);
@@ -268,7 +305,9 @@ fn the_query_log_records_and_updates_questions(store: &dyn Store) {
 fn delivery_parts_keep_their_first_record_and_go_once_delivered(store: &dyn Store) {
     let id = InputId::new("1310000000000000000");
     let t = at(0);
-    store.mark_part(&id, "via", Some("{\"token\":\"t\"}"), t).unwrap();
+    store
+        .mark_part(&id, "via", Some("{\"token\":\"t\"}"), t)
+        .unwrap();
     store.mark_part(&id, "thread", Some("42"), t).unwrap();
     store.mark_part(&id, "thread", Some("43"), t).unwrap();
     let parts = store.parts(&id).unwrap();
@@ -278,9 +317,16 @@ fn delivery_parts_keep_their_first_record_and_go_once_delivered(store: &dyn Stor
     assert!(store.parts(&id).unwrap().is_empty(), "no token kept");
     let key = ConversationKey::new("1", "2");
     assert_eq!(store.conversation_thread(&key).unwrap(), None);
-    store.set_conversation_thread(&key, &Place::new("42"), t).unwrap();
-    store.set_conversation_thread(&key, &Place::new("44"), t).unwrap();
-    assert_eq!(store.conversation_thread(&key).unwrap(), Some(Place::new("44")));
+    store
+        .set_conversation_thread(&key, &Place::new("42"), t)
+        .unwrap();
+    store
+        .set_conversation_thread(&key, &Place::new("44"), t)
+        .unwrap();
+    assert_eq!(
+        store.conversation_thread(&key).unwrap(),
+        Some(Place::new("44"))
+    );
 }
 
 fn undelivered_replies_are_listed_until_marked(store: &dyn Store) {
@@ -391,7 +437,9 @@ fn collecting_conversations_list_their_thread_and_last_numeric_input(store: &dyn
         Ok(String::new())
     })
     .unwrap();
-    store.set_conversation_thread(&key, &Place::new("t1"), at(0)).unwrap();
+    store
+        .set_conversation_thread(&key, &Place::new("t1"), at(0))
+        .unwrap();
     let open = store.open_threads().unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].key, key);
@@ -426,9 +474,13 @@ fn postgres_the_same_input_from_two_processes_at_once_applies_exactly_once() {
         })
         .collect();
     let results: Vec<Applied> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let fresh = results.iter().filter(|r| matches!(r, Applied::Fresh(_))).count();
+    let fresh = results
+        .iter()
+        .filter(|r| matches!(r, Applied::Fresh(_)))
+        .count();
     assert_eq!(fresh, 1, "{results:?}");
-    let Some(Applied::Fresh(reply)) = results.iter().find(|r| matches!(r, Applied::Fresh(_))) else {
+    let Some(Applied::Fresh(reply)) = results.iter().find(|r| matches!(r, Applied::Fresh(_)))
+    else {
         unreachable!()
     };
     for r in &results {
@@ -437,7 +489,11 @@ fn postgres_the_same_input_from_two_processes_at_once_applies_exactly_once() {
             Applied::Duplicate { reply: dup, .. } => assert_eq!(dup, reply),
         }
     }
-    assert_eq!(a.tickets(None).unwrap().len(), 1, "one ticket, not one per thread");
+    assert_eq!(
+        a.tickets(None).unwrap().len(),
+        1,
+        "one ticket, not one per thread"
+    );
 }
 
 #[test]
@@ -456,7 +512,12 @@ fn postgres_inputs_of_one_conversation_from_two_processes_serialize() {
                 for i in 0..EACH {
                     // Read-modify-write of the conversation: without the
                     // per-conversation lock, concurrent steps lose counts.
-                    let r = apply(store.as_ref(), &format!("{n}-{i}"), &key, &mut file_ticket(&key));
+                    let r = apply(
+                        store.as_ref(),
+                        &format!("{n}-{i}"),
+                        &key,
+                        &mut file_ticket(&key),
+                    );
                     assert!(matches!(r, Ok(Applied::Fresh(_))), "{r:?}");
                 }
             })
@@ -523,7 +584,10 @@ fn postgres_an_undelivered_reply_is_leased_by_exactly_one_of_many_processes() {
     let Some((_db, a, b)) = pg_pair() else { return };
     let key = ConversationKey::new("chan", "kim");
     for n in 0..20 {
-        apply(a.as_ref(), &format!("r{n}"), &key, &mut |_| Ok(String::new())).unwrap();
+        apply(a.as_ref(), &format!("r{n}"), &key, &mut |_| {
+            Ok(String::new())
+        })
+        .unwrap();
     }
     const POLLERS: usize = 8;
     let barrier = Arc::new(Barrier::new(POLLERS));
@@ -542,7 +606,10 @@ fn postgres_an_undelivered_reply_is_leased_by_exactly_one_of_many_processes() {
             })
         })
         .collect();
-    let mut all: Vec<String> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<String> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     all.sort();
     let before = all.len();
     all.dedup();
@@ -563,7 +630,10 @@ fn postgres_a_database_newer_than_this_triage_is_refused() {
     // Reopening changes nothing.
     drop(PgStore::connect(&db.url).unwrap());
     db.query_text("UPDATE schema_version SET version = 99 RETURNING NULL::text");
-    let err = PgStore::connect(&db.url).err().expect("refused").to_string();
+    let err = PgStore::connect(&db.url)
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(
         err.contains("schema version 99") && err.contains("upgrade triage"),
         "{err}"
@@ -588,7 +658,8 @@ fn postgres_two_processes_starting_together_migrate_once() {
         h.join().unwrap().unwrap();
     }
     assert_eq!(
-        db.query_text("SELECT COUNT(*)::text FROM schema_version").as_deref(),
+        db.query_text("SELECT COUNT(*)::text FROM schema_version")
+            .as_deref(),
         Some("1")
     );
 }
@@ -619,7 +690,11 @@ fn postgres_a_dropped_connection_mid_input_leaves_nothing_half_written() {
         other => panic!("{other:?}"),
     }
     let filed = if result.is_ok() { 1 } else { 0 };
-    assert_eq!(store.tickets(None).unwrap().len(), 1 + filed, "no half-written ticket");
+    assert_eq!(
+        store.tickets(None).unwrap().len(),
+        1 + filed,
+        "no half-written ticket"
+    );
 
     // And the store keeps working after the server dropped it again.
     db.terminate_connections();
@@ -649,9 +724,9 @@ fn postgres_the_store_works_from_async_code_and_drops_there() {
             let r = apply(s.as_ref(), "m1", &k, &mut file_ticket(&k));
             r
         })
-            .await
-            .unwrap()
-            .unwrap();
+        .await
+        .unwrap()
+        .unwrap();
         assert!(matches!(r, Applied::Fresh(_)));
         // Called straight from async code (blocks, does not panic).
         assert!(store.conversation(&key).unwrap().is_some());

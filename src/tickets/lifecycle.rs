@@ -277,7 +277,8 @@ pub(super) fn timers(c: &Connection, ticket: Option<TicketId>) -> Result<Vec<Tim
     raw.into_iter().map(decode_timer).collect()
 }
 
-pub(super) const LIFE_COLS: &str = "ticket_id, hold, last_customer_at, first_staff_reply_at, first_staff_by,
+pub(super) const LIFE_COLS: &str =
+    "ticket_id, hold, last_customer_at, first_staff_reply_at, first_staff_by,
                          resolved_at, close_request";
 
 pub(super) type RawLife = (
@@ -371,7 +372,8 @@ pub(super) fn save_lifecycle(c: &Connection, l: &Lifecycle) -> Result<(), StoreE
     Ok(())
 }
 
-pub(super) const SURVEY_COLS: &str = "ticket_id, product, staff, asked_at, rating, comment, answered_at";
+pub(super) const SURVEY_COLS: &str =
+    "ticket_id, product, staff, asked_at, rating, comment, answered_at";
 
 pub(super) type RawSurvey = (
     i64,

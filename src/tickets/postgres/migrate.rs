@@ -56,8 +56,11 @@ async fn run(client: &mut deadpool_postgres::Object) -> Result<(), StoreError> {
         let tx = client.transaction().await?;
         tx.batch_execute(sql).await?;
         tx.execute("DELETE FROM schema_version", &[]).await?;
-        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&version])
-            .await?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            &[&version],
+        )
+        .await?;
         tx.commit().await?;
         tracing::debug!(version, "applied PostgreSQL migration");
     }

@@ -103,11 +103,10 @@ impl PgStore {
 
     /// A pooled connection; a broken one is replaced by a new one.
     pub(crate) fn client(&self) -> Result<Object, StoreError> {
-        self.wait(self.pool.get())
-            .map_err(|e| StoreError::Connect {
-                target: self.target.clone(),
-                error: pool_error(e),
-            })
+        self.wait(self.pool.get()).map_err(|e| StoreError::Connect {
+            target: self.target.clone(),
+            error: pool_error(e),
+        })
     }
 }
 
@@ -151,11 +150,8 @@ fn parse_url(url: &str) -> Result<(tokio_postgres::Config, usize), StoreError> {
             for kv in query.split('&').filter(|kv| !kv.is_empty()) {
                 match kv.split_once('=') {
                     Some(("pool_size", n)) => {
-                        pool_size = n
-                            .parse::<usize>()
-                            .ok()
-                            .filter(|n| *n > 0)
-                            .ok_or_else(|| {
+                        pool_size =
+                            n.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
                                 bad(format!("pool_size must be a positive number, not '{n}'"))
                             })?;
                     }
@@ -169,7 +165,8 @@ fn parse_url(url: &str) -> Result<(tokio_postgres::Config, usize), StoreError> {
             }
         }
     };
-    let mut config = tokio_postgres::Config::from_str(&driver_url).map_err(|e| bad(e.to_string()))?;
+    let mut config =
+        tokio_postgres::Config::from_str(&driver_url).map_err(|e| bad(e.to_string()))?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
@@ -218,7 +215,8 @@ mod tests {
 
     #[test]
     fn pool_size_is_ours_and_the_rest_goes_to_the_driver() {
-        let (c, n) = parse_url("postgres://t:pw@db:6543/triage?pool_size=3&sslmode=disable").unwrap();
+        let (c, n) =
+            parse_url("postgres://t:pw@db:6543/triage?pool_size=3&sslmode=disable").unwrap();
         assert_eq!(n, 3);
         assert_eq!(c.get_dbname(), Some("triage"));
         assert_eq!(describe(&c, ""), "db:6543/triage");

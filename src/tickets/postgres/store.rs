@@ -7,9 +7,13 @@
 use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
 
-use super::tx::{life_of, read_conversation, read_place_of, read_ticket, survey_of, timer_of, PgTx};
+use super::tx::{
+    life_of, read_conversation, read_place_of, read_ticket, survey_of, timer_of, PgTx,
+};
 use super::{lock_key, PgStore};
-use crate::tickets::lifecycle::{decode_life, decode_survey, decode_timer, LIFE_COLS, SURVEY_COLS, TIMER_COLS};
+use crate::tickets::lifecycle::{
+    decode_life, decode_survey, decode_timer, LIFE_COLS, SURVEY_COLS, TIMER_COLS,
+};
 use crate::tickets::sqlite::{from_unix, RawQuery};
 use crate::tickets::{
     Applied, ConversationKey, InputId, InputMeta, Lifecycle, OpenThread, Place, QueryRecord, Store,
@@ -132,8 +136,11 @@ impl Store for PgStore {
                 &[&id.as_str(), &at.unix_timestamp()],
             )
             .await?;
-            tx.execute("DELETE FROM delivery_parts WHERE input_id = $1", &[&id.as_str()])
-                .await?;
+            tx.execute(
+                "DELETE FROM delivery_parts WHERE input_id = $1",
+                &[&id.as_str()],
+            )
+            .await?;
             tx.commit().await?;
             Ok(())
         })

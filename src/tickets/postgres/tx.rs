@@ -307,15 +307,39 @@ impl Tx for PgTx<'_> {
 }
 
 pub(super) fn timer_of(r: &Row) -> life::RawTimer {
-    (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6))
+    (
+        r.get(0),
+        r.get(1),
+        r.get(2),
+        r.get(3),
+        r.get(4),
+        r.get(5),
+        r.get(6),
+    )
 }
 
 pub(super) fn life_of(r: &Row) -> life::RawLife {
-    (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6))
+    (
+        r.get(0),
+        r.get(1),
+        r.get(2),
+        r.get(3),
+        r.get(4),
+        r.get(5),
+        r.get(6),
+    )
 }
 
 pub(super) fn survey_of(r: &Row) -> life::RawSurvey {
-    (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6))
+    (
+        r.get(0),
+        r.get(1),
+        r.get(2),
+        r.get(3),
+        r.get(4),
+        r.get(5),
+        r.get(6),
+    )
 }
 
 pub(super) async fn read_conversation<C: GenericClient + Sync>(
