@@ -190,7 +190,8 @@ impl Config {
         })?;
         let base = path.parent().unwrap_or(Path::new(""));
         for p in [&mut cfg.kb, &mut cfg.db].into_iter().flatten() {
-            if p.is_relative() {
+            // A server URL (`db: postgres://…`) is not a path.
+            if p.is_relative() && !p.to_string_lossy().contains("://") {
                 *p = base.join(&*p);
             }
         }
@@ -451,6 +452,22 @@ db: triage.db
         assert_eq!(ok.policy.stale_after, Some(time::Duration::hours(48)));
         assert_eq!(ok.policy.auto_close_after, Some(time::Duration::days(1)));
         assert_eq!(ok.policy.close_request_timeout, time::Duration::hours(24));
+    }
+
+    #[test]
+    fn a_database_url_is_not_resolved_against_the_config_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("triage.yaml");
+        std::fs::write(
+            &path,
+            FULL.replace("db: triage.db", "db: postgres://triage@db:5432/triage"),
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(
+            c.db.unwrap(),
+            std::path::PathBuf::from("postgres://triage@db:5432/triage")
+        );
     }
 }
 

@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::kb::suggest::{self, Asked, Review, REVIEW_HEADER};
 use crate::kb::KnowledgeBase;
-use crate::tickets::{Feedback, Store};
+use crate::tickets::Feedback;
 
 #[derive(Debug, Args)]
 pub struct SuggestArgs {

@@ -183,7 +183,7 @@ fn policy(config: Option<&std::path::Path>) -> anyhow::Result<crate::engine::Pol
 pub(crate) fn staff_ticket(
     out: &mut impl Write,
     st: &Style,
-    store: Arc<crate::tickets::SqliteStore>,
+    store: Arc<dyn crate::tickets::Store>,
     config: Option<&std::path::Path>,
     (ticket, by): (crate::engine::TicketId, String),
     action: TicketAction,
@@ -222,7 +222,7 @@ pub(crate) fn staff_ticket(
 pub(crate) fn timers(
     out: &mut impl Write,
     st: &Style,
-    store: Arc<crate::tickets::SqliteStore>,
+    store: Arc<dyn crate::tickets::Store>,
     config: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let clock = clock()?;

@@ -29,9 +29,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "TRIAGE_KB", default_value = "knowledge")]
     pub kb: PathBuf,
 
-    /// The ticket database (SQLite). Default: ./triage.db in a container,
-    /// else the user's data directory (e.g. ~/.local/share/triage/triage.db).
-    #[arg(long, global = true, env = "TRIAGE_DB", value_name = "PATH")]
+    /// The ticket database: an SQLite file path, or a shared PostgreSQL
+    /// database as postgres://USER:PASSWORD@HOST:PORT/DB[?pool_size=N].
+    /// Default: ./triage.db in a container, else the user's data directory
+    /// (e.g. ~/.local/share/triage/triage.db).
+    #[arg(long, global = true, env = "TRIAGE_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
 
     #[command(subcommand)]

@@ -11,7 +11,6 @@ use time::Duration;
 use super::kb::Style;
 use crate::kb::KnowledgeBase;
 use crate::report::{self, Report};
-use crate::tickets::Store;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {

@@ -13,7 +13,6 @@ use clap::Args;
 use crate::config::Config;
 use crate::discord::{self, Connection, Core, RunError, Settings, Token};
 use crate::matcher::Matcher;
-use crate::tickets::SqliteStore;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -55,10 +54,11 @@ pub fn run(kb_flag: &Path, db_flag: Option<&Path>, args: RunArgs) -> anyhow::Res
         .map(Path::to_owned)
         .or_else(|| config.db.clone())
         .unwrap_or_else(crate::tickets::default_db_path);
-    let store = SqliteStore::open(&db)
-        .with_context(|| format!("opening the ticket database {}", db.display()))?;
+    let shown_db = crate::tickets::redact_target(&db.to_string_lossy());
+    let store = crate::tickets::open(&db)
+        .with_context(|| format!("opening the ticket database {shown_db}"))?;
     let matcher = Matcher::new(Arc::new(kb)).context("building the matcher")?;
-    tracing::info!(config = %args.config.display(), kb = %kb_dir.display(), db = %db.display(), local_api = api_base.is_some(), semantic = matcher.is_semantic(), "starting the Discord bot");
+    tracing::info!(config = %args.config.display(), kb = %kb_dir.display(), db = %shown_db, local_api = api_base.is_some(), semantic = matcher.is_semantic(), "starting the Discord bot");
 
     let settings = Settings {
         config,
@@ -71,7 +71,7 @@ pub fn run(kb_flag: &Path, db_flag: Option<&Path>, args: RunArgs) -> anyhow::Res
     };
     let core = Core {
         matcher: Arc::new(matcher),
-        store: Arc::new(store),
+        store,
         clock: super::lifecycle::clock()?,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

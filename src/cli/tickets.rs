@@ -14,7 +14,7 @@ use super::kb::Style;
 use crate::engine::{
     self, Clock, InputId, Output, StaffAction, StaffInput, SystemClock, TicketId, UserId,
 };
-use crate::tickets::{SqliteStore, Store, Ticket, TicketStatus};
+use crate::tickets::{Store, Ticket, TicketStatus};
 
 #[derive(Debug, Subcommand)]
 pub enum TicketsCommand {
@@ -106,11 +106,15 @@ impl From<StatusArg> for TicketStatus {
     }
 }
 
-/// Opens the embedded store, with the path in the error.
-pub(crate) fn open_store(db: &Path) -> anyhow::Result<Arc<SqliteStore>> {
-    let store = SqliteStore::open(db)
-        .with_context(|| format!("opening the ticket database {}", db.display()))?;
-    Ok(Arc::new(store))
+/// Opens the store `db` names (a SQLite path or a `postgres://` URL), with
+/// where in the error (a URL's password redacted).
+pub(crate) fn open_store(db: &Path) -> anyhow::Result<Arc<dyn Store>> {
+    crate::tickets::open(db).with_context(|| {
+        format!(
+            "opening the ticket database {}",
+            crate::tickets::redact_target(&db.to_string_lossy())
+        )
+    })
 }
 
 pub fn run(db: &Path, cmd: TicketsCommand) -> anyhow::Result<ExitCode> {

@@ -163,7 +163,7 @@ pub struct Survey {
     pub answered_at: Option<OffsetDateTime>,
 }
 
-const TIMER_COLS: &str = "id, ticket_id, kind, due_at, state, claim_token, fired_at";
+pub(super) const TIMER_COLS: &str = "id, ticket_id, kind, due_at, state, claim_token, fired_at";
 
 fn timer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawTimer> {
     Ok((
@@ -177,9 +177,9 @@ fn timer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawTimer> {
     ))
 }
 
-type RawTimer = (i64, i64, String, i64, String, Option<String>, Option<i64>);
+pub(super) type RawTimer = (i64, i64, String, i64, String, Option<String>, Option<i64>);
 
-fn decode_timer(raw: RawTimer) -> Result<Timer, StoreError> {
+pub(super) fn decode_timer(raw: RawTimer) -> Result<Timer, StoreError> {
     let (id, ticket, kind, due, state, token, fired) = raw;
     Ok(Timer {
         id: TimerId(id),
@@ -277,10 +277,11 @@ pub(super) fn timers(c: &Connection, ticket: Option<TicketId>) -> Result<Vec<Tim
     raw.into_iter().map(decode_timer).collect()
 }
 
-const LIFE_COLS: &str = "ticket_id, hold, last_customer_at, first_staff_reply_at, first_staff_by,
+pub(super) const LIFE_COLS: &str =
+    "ticket_id, hold, last_customer_at, first_staff_reply_at, first_staff_by,
                          resolved_at, close_request";
 
-type RawLife = (
+pub(super) type RawLife = (
     i64,
     bool,
     Option<i64>,
@@ -302,7 +303,7 @@ fn life_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawLife> {
     ))
 }
 
-fn decode_life(raw: RawLife) -> Result<Lifecycle, StoreError> {
+pub(super) fn decode_life(raw: RawLife) -> Result<Lifecycle, StoreError> {
     let (id, hold, last, first, by, resolved, request) = raw;
     Ok(Lifecycle {
         ticket: TicketId(id),
@@ -371,9 +372,10 @@ pub(super) fn save_lifecycle(c: &Connection, l: &Lifecycle) -> Result<(), StoreE
     Ok(())
 }
 
-const SURVEY_COLS: &str = "ticket_id, product, staff, asked_at, rating, comment, answered_at";
+pub(super) const SURVEY_COLS: &str =
+    "ticket_id, product, staff, asked_at, rating, comment, answered_at";
 
-type RawSurvey = (
+pub(super) type RawSurvey = (
     i64,
     String,
     Option<String>,
@@ -395,7 +397,7 @@ fn survey_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawSurvey> {
     ))
 }
 
-fn decode_survey(raw: RawSurvey) -> Result<Survey, StoreError> {
+pub(super) fn decode_survey(raw: RawSurvey) -> Result<Survey, StoreError> {
     let (id, product, staff, asked, rating, comment, answered) = raw;
     Ok(Survey {
         ticket: TicketId(id),

@@ -1,9 +1,12 @@
 //! Tickets and everything the engine persists: conversations, tickets and
 //! their fields and places, the event log, the query log, and the inputs
 //! already seen with their replies and whether those were delivered.
-//! `Store` is the interface; `SqliteStore` is the embedded implementation.
+//! `Store` is the interface; `SqliteStore` is the embedded implementation,
+//! `PgStore` the shared PostgreSQL one, and `open` picks one from `--db`.
 
 mod lifecycle;
+mod open;
+mod postgres;
 mod sqlite;
 
 use std::fmt;
@@ -16,6 +19,8 @@ use crate::kb::{string_id, CheckId, EntryId, FieldId, ProductId};
 use crate::matcher::Decision;
 
 pub use lifecycle::{CloseRequest, Lifecycle, Survey, Timer, TimerId, TimerKind, TimerState};
+pub use open::{open, redact_target, DbTarget};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 string_id!(
@@ -358,6 +363,13 @@ pub enum StoreError {
     Encode(#[from] serde_json::Error),
     #[error("the store's lock was poisoned by a panic in another thread")]
     Poisoned,
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    // `target` is redacted: a password in the URL is never shown.
+    #[error("cannot connect to PostgreSQL at {target}: {error}")]
+    Connect { target: String, error: String },
+    #[error("'{given}' is not a usable PostgreSQL URL: {reason}")]
+    BadUrl { given: String, reason: String },
 }
 
 /// The operations available inside one transaction of `Store::apply`.
@@ -441,6 +453,18 @@ pub trait Store: Send + Sync {
     /// Replies of inputs applied from `since` on that are not marked
     /// delivered, oldest first.
     fn undelivered(&self, since: OffsetDateTime) -> Result<Vec<UndeliveredReply>, StoreError>;
+
+    /// Leases the undelivered replies from `since` on that no other
+    /// `owner` holds a live lease on (until `until`), oldest first: what a
+    /// process re-posts. Two processes never lease the same reply at once;
+    /// a lease that ran out (its process died) can be taken again.
+    fn claim_undelivered(
+        &self,
+        since: OffsetDateTime,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<UndeliveredReply>, StoreError>;
 
     fn conversation(&self, key: &ConversationKey)
         -> Result<Option<StoredConversation>, StoreError>;

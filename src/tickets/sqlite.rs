@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_delivery_parts.sql"),
     include_str!("../../migrations/0006_lifecycle.sql"),
     include_str!("../../migrations/0007_transcripts_dashboard.sql"),
+    include_str!("../../migrations/0008_reply_leases.sql"),
 ];
 
 /// The file a `--db` value names: a path, or a `sqlite://` / `sqlite:`
@@ -210,6 +211,46 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    fn claim_undelivered(
+        &self,
+        since: OffsetDateTime,
+        owner: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<UndeliveredReply>, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE inputs SET lease_owner = ?2, lease_until = ?4
+             WHERE delivered_at IS NULL AND at >= ?1
+               AND (lease_until IS NULL OR lease_until <= ?3 OR lease_owner = ?2)",
+            params![
+                since.unix_timestamp(),
+                owner,
+                now.unix_timestamp(),
+                until.unix_timestamp()
+            ],
+        )?;
+        let ids: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM inputs WHERE delivered_at IS NULL AND at >= ?1
+                 AND lease_owner = ?2 AND lease_until = ?3",
+            )?;
+            let rows = stmt.query_map(
+                params![since.unix_timestamp(), owner, until.unix_timestamp()],
+                |r| r.get(0),
+            )?;
+            rows.collect::<Result<_, _>>()?
+        };
+        tx.commit()?;
+        drop(conn);
+        Ok(self
+            .undelivered(since)?
+            .into_iter()
+            .filter(|u| ids.iter().any(|id| id == u.id.as_str()))
+            .collect())
     }
 
     fn conversation(
@@ -417,25 +458,25 @@ impl Store for SqliteStore {
     }
 }
 
-struct RawQuery {
-    id: i64,
-    at: i64,
-    place: String,
-    user: String,
-    asked_by: String,
-    product: Option<String>,
-    text: String,
-    decision: String,
-    results: String,
-    check: Option<String>,
-    entry: Option<String>,
-    feedback: Option<String>,
-    tried: String,
-    ticket: Option<i64>,
+pub(super) struct RawQuery {
+    pub(super) id: i64,
+    pub(super) at: i64,
+    pub(super) place: String,
+    pub(super) user: String,
+    pub(super) asked_by: String,
+    pub(super) product: Option<String>,
+    pub(super) text: String,
+    pub(super) decision: String,
+    pub(super) results: String,
+    pub(super) check: Option<String>,
+    pub(super) entry: Option<String>,
+    pub(super) feedback: Option<String>,
+    pub(super) tried: String,
+    pub(super) ticket: Option<i64>,
 }
 
 impl RawQuery {
-    fn decode(self) -> Result<QueryRecord, StoreError> {
+    pub(super) fn decode(self) -> Result<QueryRecord, StoreError> {
         let decision = match self.decision.as_str() {
             "answer" => Decision::Answer,
             "suggest" => Decision::Suggest,
@@ -758,7 +799,7 @@ impl RawTicket {
     }
 }
 
-fn decision_str(d: Decision) -> &'static str {
+pub(super) fn decision_str(d: Decision) -> &'static str {
     match d {
         Decision::Answer => "answer",
         Decision::Suggest => "suggest",
@@ -766,15 +807,15 @@ fn decision_str(d: Decision) -> &'static str {
     }
 }
 
-fn decode_ids(json: &str, what: &'static str) -> Result<Vec<CheckId>, StoreError> {
+pub(super) fn decode_ids(json: &str, what: &'static str) -> Result<Vec<CheckId>, StoreError> {
     serde_json::from_str(json).map_err(|e| corrupt(what, e))
 }
 
-fn from_unix(secs: i64) -> Result<OffsetDateTime, StoreError> {
+pub(super) fn from_unix(secs: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(secs).map_err(|e| corrupt("timestamp", e))
 }
 
-fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> StoreError {
+pub(super) fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt {
         what,
         detail: detail.to_string(),
