@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each test or bench binary uses part of the harness
 //! Real `triage run` processes for multi-process tests: each started from
 //! the built binary with its own config text (shard range, ops address)
 //! against a fake Discord (`DISCORD_API_BASE`), all sharing one database
