@@ -211,8 +211,8 @@ async fn bench() {
             inputs += 1;
             false
         });
-        let reqs = fake.requests();
-        for r in &reqs[seen..] {
+        let reqs = fake.requests_from(seen);
+        for r in &reqs {
             let parts: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
             match (r.method.as_str(), parts.as_slice()) {
                 ("PUT", ["channels", tid, "thread-members", uid]) if r.status < 300 => {
@@ -250,8 +250,8 @@ async fn bench() {
                 _ => {}
             }
         }
-        seen = reqs.len();
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        seen += reqs.len();
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let elapsed = started.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -302,6 +302,15 @@ async fn bench() {
     );
     if !lat.is_empty() {
         println!("FIGURE load interaction_create_to_callback n {} p50 {:.1} ms p99 {:.1} ms max {:.1} ms", lat.len(), ms(pct(0.50)), ms(pct(0.99)), ms(*lat.last().unwrap()));
+    }
+    let links = fake.shard_connections();
+    for (shard, conn) in &links {
+        let n = fake
+            .gateway_frames()
+            .iter()
+            .filter(|f| f.connection == *conn && f.payload["t"] == "INTERACTION_CREATE")
+            .count();
+        println!("FIGURE load shard {shard} interactions_dispatched {n}");
     }
     let late = fake.violations().len();
     println!("FIGURE load fake_discord_violations {late}");

@@ -344,6 +344,16 @@ impl FakeDiscord {
         self.shared.read(|st| st.requests.clone())
     }
 
+    /// The requests recorded from index `from` on (cheap polling for load tests).
+    pub fn requests_from(&self, from: usize) -> Vec<Recorded> {
+        self.shared.read(|st| {
+            st.requests
+                .get(from..)
+                .map(<[Recorded]>::to_vec)
+                .unwrap_or_default()
+        })
+    }
+
     /// The number of requests so far: pass it to [`Self::wait_request_after`] to wait for a
     /// request that comes after this point.
     pub fn mark(&self) -> usize {
