@@ -122,6 +122,48 @@ struct File {
     #[serde(default)]
     support_hours: Option<HoursFile>,
     dashboard: Option<DashboardConfig>,
+    shards: Option<ShardsFile>,
+    ops: Option<OpsConfig>,
+}
+
+/// The `shards` section as written: `{total: N, range: [first, last]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShardsFile {
+    total: u32,
+    range: Option<[u32; 2]>,
+}
+
+/// Which of the bot's Discord shards this process runs. Discord sends a
+/// guild's events to shard `(guild_id >> 22) % total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shards {
+    /// How many shards the bot has in all (every process says the same).
+    pub total: u32,
+    /// The first and last shard this process runs (inclusive).
+    pub first: u32,
+    pub last: u32,
+}
+
+impl Shards {
+    /// The shard Discord routes a guild's events to.
+    pub fn of_guild(total: u32, guild_id: u64) -> u32 {
+        ((guild_id >> 22) % u64::from(total.max(1))) as u32
+    }
+
+    /// Whether this process runs the shard of `guild_id`.
+    pub fn owns_guild(&self, guild_id: u64) -> bool {
+        (self.first..=self.last).contains(&Self::of_guild(self.total, guild_id))
+    }
+}
+
+/// The operations endpoint `triage run` serves (`/healthz`, `/metrics`;
+/// omit the section to serve none).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsConfig {
+    /// The address to listen on, e.g. `127.0.0.1:9100`.
+    pub listen: std::net::SocketAddr,
 }
 
 /// The staff dashboard `triage run` serves (omit the section to serve none).
@@ -162,6 +204,11 @@ pub struct Config {
     pub policy: Policy,
     /// The staff dashboard, if the file sets one up.
     pub dashboard: Option<DashboardConfig>,
+    /// The shards this process runs; `None` runs every shard in this
+    /// process (one, as Discord recommends below 2,500 guilds).
+    pub shards: Option<Shards>,
+    /// `/healthz` and `/metrics`, if the file sets them up.
+    pub ops: Option<OpsConfig>,
 }
 
 /// Why the config file cannot be used. Messages name the file and the key.
@@ -235,6 +282,8 @@ impl Config {
                 }
                 other => other,
             },
+            shards: f.shards.map(shards).transpose()?,
+            ops: f.ops,
         })
     }
 
@@ -258,6 +307,31 @@ impl Config {
             Guilds::Many(m) => m.keys().copied().collect(),
         }
     }
+}
+
+/// Checks the `shards` section; errors name the key.
+fn shards(f: ShardsFile) -> Result<Shards, String> {
+    if f.total == 0 {
+        return Err("shards.total: must be at least 1".into());
+    }
+    let [first, last] = f.range.unwrap_or([0, f.total - 1]);
+    if first > last {
+        return Err(format!(
+            "shards.range: [{first}, {last}] starts after it ends (write [first, last])"
+        ));
+    }
+    if last >= f.total {
+        return Err(format!(
+            "shards.range: shard {last} does not exist with shards.total {} (shards are 0 to {})",
+            f.total,
+            f.total - 1
+        ));
+    }
+    Ok(Shards {
+        total: f.total,
+        first,
+        last,
+    })
 }
 
 fn default_answers_per_minute() -> u32 {
@@ -415,6 +489,47 @@ db: triage.db
         ))
         .unwrap_err();
         assert!(e.contains("dashboard"), "{e}");
+    }
+
+    #[test]
+    fn shards_and_ops_are_checked_and_errors_name_the_key() {
+        let base = "support_role_id: 1\nstaff_channel_id: 2\n";
+        let c = Config::parse_str(base).unwrap();
+        assert_eq!((c.shards, c.ops), (None, None));
+        let c = Config::parse_str(&format!(
+            "{base}shards: {{total: 4, range: [1, 2]}}\nops: {{listen: 127.0.0.1:9100}}\n"
+        ))
+        .unwrap();
+        let s = c.shards.unwrap();
+        assert_eq!((s.total, s.first, s.last), (4, 1, 2));
+        assert_eq!(c.ops.unwrap().listen.port(), 9100);
+        let all = Config::parse_str(&format!("{base}shards: {{total: 3}}\n"))
+            .unwrap()
+            .shards
+            .unwrap();
+        assert_eq!((all.first, all.last), (0, 2));
+        let err = |extra: &str| Config::parse_str(&format!("{base}{extra}")).unwrap_err();
+        assert!(err("shards: {total: 0}\n").starts_with("shards.total: must be at least 1"));
+        assert!(err("shards: {total: 2, range: [1, 0]}\n").starts_with("shards.range:"));
+        assert!(err("shards: {total: 2, range: [0, 2]}\n")
+            .starts_with("shards.range: shard 2 does not exist"));
+        assert!(err("shards: {total: 2, first: 0}\n").contains("first"));
+        assert!(err("ops: {listen: nowhere}\n").contains("ops"));
+    }
+
+    #[test]
+    fn a_guild_belongs_to_the_shard_discord_routes_it_to() {
+        // Discord's formula: (guild_id >> 22) % total.
+        assert_eq!(Shards::of_guild(2, 0), 0);
+        assert_eq!(Shards::of_guild(2, 1 << 22), 1);
+        assert_eq!(Shards::of_guild(2, 3 << 22 | 12345), 1);
+        assert_eq!(Shards::of_guild(1, 81_384_788_765_712_384), 0);
+        let s = Shards {
+            total: 2,
+            first: 1,
+            last: 1,
+        };
+        assert!(s.owns_guild(1 << 22) && !s.owns_guild(2 << 22));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod discord;
 pub mod engine;
 pub mod kb;
 pub mod matcher;
+pub mod ops;
 pub mod report;
 pub mod search;
 pub mod service;

@@ -283,7 +283,10 @@ fn messages_threads_and_resumed_parse_as_serenity_events() {
         let _: GuildChannel = typed(&format!("channel {}", c.name), &world.channel_json(c));
     }
     let _: CurrentApplicationInfo = typed("application info", &world.application_info());
-    let _: BotGateway = typed("gateway/bot", &payloads::gateway_bot("ws://127.0.0.1:1/ws"));
+    let _: BotGateway = typed(
+        "gateway/bot",
+        &payloads::gateway_bot("ws://127.0.0.1:1/ws", 2),
+    );
 }
 
 /// A fake with a gateway session (opened by a bare client) and a serenity Http pointed at it.

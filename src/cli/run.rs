@@ -69,6 +69,14 @@ pub fn run(kb_flag: &Path, db_flag: Option<&Path>, args: RunArgs) -> anyhow::Res
         },
         kb_dir,
     };
+    let store: Arc<dyn crate::engine::Store> = Arc::new(crate::ops::Metered::new(store));
+    let ops = settings.config.ops.clone().map(|o| {
+        let health = crate::ops::Health {
+            store: store.clone(),
+            shards: settings.config.shards.map_or(0..=0, |p| p.first..=p.last),
+        };
+        (o.listen, health)
+    });
     let core = Core {
         matcher: Arc::new(matcher),
         store,
@@ -90,9 +98,20 @@ pub fn run(kb_flag: &Path, db_flag: Option<&Path>, args: RunArgs) -> anyhow::Res
         };
         let web =
             super::dashboard::start_with_bot(&settings, &core, until(stopped.clone())).await?;
+        let ops = match ops {
+            Some((listen, health)) => Some(
+                crate::ops::serve(listen, health)
+                    .await
+                    .with_context(|| format!("ops.listen: cannot listen on {listen}"))?,
+            ),
+            None => None,
+        };
         let r = discord::run(settings, core, until(stopped)).await;
         if let Some(w) = web {
             w.abort();
+        }
+        if let Some(o) = ops {
+            o.abort();
         }
         anyhow::Ok(r)
     })?;

@@ -49,6 +49,11 @@ async fn thread_since(
         // A help channel itself: nothing to catch up on there.
         _ => return Ok(()),
     };
+    // Each shard's READY catches up on that shard's guilds only: with
+    // shards over several processes, the thread is another process's.
+    if !super::shards::guild_on_shard(data.config().shards, ctx.shard_id.0, guild.get()) {
+        return Ok(());
+    }
     loop {
         let mut page = thread
             .messages(

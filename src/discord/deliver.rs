@@ -404,6 +404,10 @@ pub(crate) async fn redeliver(ctx: &serenity::Context, data: &Data) {
             .as_ref()
             .and_then(|o| o.as_str().parse().ok())
             .unwrap_or(conv.place);
+        // Another process runs the shard of this guild: it posts the reply.
+        if !super::shards::owns_channel(ctx, data.config().shards, ChannelId::new(channel)).await {
+            continue;
+        }
         match late(ctx, data, conv, ChannelId::new(channel), &p.id, p.outputs).await {
             Ok(()) => {
                 info!(input = %p.id, %channel, "posted a reply that was never delivered");

@@ -18,6 +18,7 @@ mod parts;
 pub mod render;
 pub mod rest;
 pub mod route;
+mod shards;
 pub mod text;
 mod transcripts;
 
@@ -233,7 +234,7 @@ impl Data {
     /// store and the clock.
     pub(crate) fn replace_matcher(&self, matcher: Arc<dyn Matching>) {
         let mut core = self.slot().core;
-        core.matcher = matcher;
+        core.matcher = Arc::new(crate::ops::Counted::new(matcher));
         let engine = Arc::new(core.engine(&self.config.policy));
         *self.slot.write().unwrap_or_else(PoisonError::into_inner) = Slot { core, engine };
     }
@@ -246,12 +247,21 @@ impl Data {
     /// blocking SQLite I/O).
     pub(crate) async fn handle(&self, input: Input) -> Result<Reply, Error> {
         let engine = self.engine();
-        Ok(blocking(move || engine.handle(&input)).await??)
+        let kind = match &input.event {
+            crate::engine::Event::Ask { .. } => "ask",
+            crate::engine::Event::Say { .. } => "say",
+            crate::engine::Event::Act(_) => "act",
+        };
+        let reply = blocking(move || engine.handle(&input)).await??;
+        count(kind, &reply);
+        Ok(reply)
     }
 
     pub(crate) async fn staff(&self, input: StaffInput) -> Result<Reply, Error> {
         let engine = self.engine();
-        Ok(blocking(move || engine.staff(&input)).await??)
+        let reply = blocking(move || engine.staff(&input)).await??;
+        count("staff", &reply);
+        Ok(reply)
     }
 
     /// Records that the reply to `id` was posted.
@@ -295,6 +305,23 @@ impl Data {
     ) -> bool {
         self.settings(guild)
             .is_some_and(|g| roles.contains(&serenity::RoleId::new(g.support_role_id.get())))
+    }
+}
+
+/// Counts an input and the tickets its reply filed (a duplicate counts
+/// nothing: it changed nothing).
+fn count(kind: &str, reply: &Reply) {
+    if reply.duplicate {
+        return;
+    }
+    let m = crate::ops::metrics();
+    m.inputs.with_label_values(&[kind]).inc();
+    for o in &reply.outputs {
+        if let crate::engine::Output::TicketFiled(card) = o {
+            m.escalations
+                .with_label_values(&[card.product.as_str()])
+                .inc();
+        }
     }
 }
 
@@ -461,6 +488,9 @@ pub async fn run(
     let (http, _rest) = build_http(&settings.connection).await?;
     check_token(&http).await?;
 
+    let mut core = core;
+    core.matcher = Arc::new(crate::ops::Counted::new(core.matcher));
+    let shard_plan = settings.config.shards;
     let engine = Arc::new(core.engine(&settings.config.policy));
     let data = Arc::new(Data {
         slot: RwLock::new(Slot { core, engine }),
@@ -480,7 +510,22 @@ pub async fn run(
         .framework(tracked)
         .await?;
     let shards = client.shard_manager.clone();
-    let mut running = tokio::spawn(async move { client.start().await });
+    let status = tokio::spawn(shards::watch(shards.clone(), shard_plan));
+    let mut running = tokio::spawn(async move {
+        match shard_plan {
+            // serenity's range is first..last with last included.
+            Some(p) => {
+                info!(
+                    total = p.total,
+                    first = p.first,
+                    last = p.last,
+                    "running shards"
+                );
+                client.start_shard_range(p.first..p.last, p.total).await
+            }
+            None => client.start().await,
+        }
+    });
 
     let result = tokio::select! {
         r = &mut running => r,
@@ -495,6 +540,7 @@ pub async fn run(
             running.await
         }
     };
+    status.abort();
     match result {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(classify(e)),

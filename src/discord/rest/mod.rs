@@ -318,6 +318,10 @@ fn reply(status: u16, headers: &HeaderMap, body: Bytes) -> Response<Full<Bytes>>
         }
     }
     if status >= 400 {
+        crate::ops::metrics()
+            .rest_errors
+            .with_label_values(&[&status.to_string()])
+            .inc();
         r.headers_mut().insert(
             HeaderName::from_static("content-type"),
             HeaderValue::from_static("application/json"),

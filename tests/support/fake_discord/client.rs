@@ -181,6 +181,30 @@ impl GatewayClient {
         }
     }
 
+    /// Reads HELLO, sends IDENTIFY as shard `id` of `total`, and returns READY's frame.
+    pub async fn identify_shard(
+        &mut self,
+        token: &str,
+        intents: u64,
+        id: u32,
+        total: u32,
+    ) -> Value {
+        let timeout = std::time::Duration::from_secs(5);
+        let hello = self.frame(timeout).await;
+        assert_eq!(hello["op"], 10, "first frame is HELLO: {hello}");
+        self.send(serde_json::json!({"op": 2, "d": {
+            "token": format!("Bot {token}"), "intents": intents, "shard": [id, total],
+            "properties": {"os": "linux", "browser": "fake-test", "device": "fake-test"},
+        }}))
+        .await;
+        let ready = self.frame(timeout).await;
+        assert_eq!(
+            ready["t"], "READY",
+            "IDENTIFY is answered with READY: {ready}"
+        );
+        ready
+    }
+
     /// Reads HELLO, sends IDENTIFY, and returns READY's frame (GUILD_CREATE follows it).
     pub async fn identify(&mut self, token: &str, intents: u64) -> Value {
         let timeout = std::time::Duration::from_secs(5);

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use super::payloads;
 use super::record::Direction;
-use super::state::{Connection, Outbound, Session, Shared};
+use super::state::{shard_of, Connection, Outbound, Session, ShardLink, Shared};
 
 /// Discord's close code for a bad token.
 pub const AUTHENTICATION_FAILED: u16 = 4004;
@@ -101,6 +101,7 @@ async fn connection(shared: Arc<Shared>, socket: WebSocket) {
         if let Some(session) = st.session.as_mut().filter(|s| s.attached == Some(conn)) {
             session.attached = None;
         }
+        st.shard_links.retain(|_, l| l.connection != conn);
     });
     if let Some(done) = dropped {
         let _ = done.send(());
@@ -151,6 +152,14 @@ fn identify(shared: &Arc<Shared>, conn: usize, tx: &mpsc::UnboundedSender<Outbou
         let _ = tx.send(Outbound::Close(AUTHENTICATION_FAILED, None));
         return;
     }
+    let shard = d["shard"].as_array().and_then(|s| {
+        let id = u32::try_from(s.first()?.as_u64()?).ok()?;
+        let total = u32::try_from(s.get(1)?.as_u64()?).ok()?;
+        (total > 1 && id < total).then_some((id, total))
+    });
+    if let Some((id, total)) = shard {
+        return identify_shard(shared, conn, tx, d, id, total);
+    }
     shared.with(|st| {
         let session_id = format!("fake-session-{}", payloads::next_id());
         st.intents = d["intents"].as_u64();
@@ -166,6 +175,48 @@ fn identify(shared: &Arc<Shared>, conn: usize, tx: &mpsc::UnboundedSender<Outbou
         let mut guild = shared.world.guild_create();
         guild["threads"] = st.threads.values().cloned().collect();
         shared.dispatch_locked(st, "GUILD_CREATE", guild);
+    });
+}
+
+/// IDENTIFY as shard `id` of `total`: READY lists only that shard's guilds, and GUILD_CREATE
+/// follows when the world's guild is on it.
+fn identify_shard(
+    shared: &Arc<Shared>,
+    conn: usize,
+    tx: &mpsc::UnboundedSender<Outbound>,
+    d: &Value,
+    id: u32,
+    total: u32,
+) {
+    shared.with(|st| {
+        st.intents = d["intents"].as_u64();
+        let session_id = format!("fake-session-{}", payloads::next_id());
+        let mine = shard_of(shared.world.guild_id, total) == id;
+        let mut ready = shared.world.ready(&session_id, &shared.gateway_url());
+        ready["shard"] = json!([id, total]);
+        if !mine {
+            ready["guilds"] = json!([]);
+        }
+        let mut link = ShardLink {
+            connection: conn,
+            total,
+            session_id,
+            seq: 0,
+            tx: tx.clone(),
+        };
+        let mut send = |t: &str, d: Value| {
+            link.seq += 1;
+            let _ = tx.send(Outbound::Frame(
+                json!({"op": 0, "s": link.seq, "t": t, "d": d}),
+            ));
+        };
+        send("READY", ready);
+        if mine {
+            let mut guild = shared.world.guild_create();
+            guild["threads"] = st.threads.values().cloned().collect();
+            send("GUILD_CREATE", guild);
+        }
+        st.shard_links.insert(id, link);
     });
 }
 

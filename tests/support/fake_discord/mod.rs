@@ -83,6 +83,8 @@ pub struct FakeOptions {
     pub echo_bot_messages: bool,
     /// The guild, its roles, channels and members.
     pub world: World,
+    /// The shard count GET /gateway/bot recommends (Discord: one per ~1,000 guilds).
+    pub shards: u32,
 }
 
 impl Default for FakeOptions {
@@ -95,6 +97,7 @@ impl Default for FakeOptions {
             interaction_deadline: Duration::from_secs(3),
             echo_bot_messages: true,
             world: World::default(),
+            shards: 1,
         }
     }
 }
@@ -132,6 +135,7 @@ impl FakeDiscord {
                 zlib: opts.zlib,
                 interaction_deadline: opts.interaction_deadline,
                 echo_bot_messages: opts.echo_bot_messages,
+                shards: opts.shards.max(1),
             },
             addr,
         });
@@ -143,6 +147,24 @@ impl FakeDiscord {
             let _ = axum::serve(listener, app).await;
         });
         FakeDiscord { shared, server }
+    }
+
+    /// Time from each INTERACTION_CREATE to its accepted callback, by interaction id.
+    pub fn callback_latencies(&self) -> Vec<(u64, Duration)> {
+        self.shared
+            .read(|st| st.callback_latency.iter().map(|(k, v)| (*k, *v)).collect())
+    }
+
+    /// The gateway connections that identified as a shard of several: `(shard, connection)`.
+    pub fn shard_connections(&self) -> Vec<(u32, usize)> {
+        let mut v: Vec<(u32, usize)> = self.shared.read(|st| {
+            st.shard_links
+                .iter()
+                .map(|(s, l)| (*s, l.connection))
+                .collect()
+        });
+        v.sort_unstable();
+        v
     }
 
     /// `http://127.0.0.1:PORT`: give it to serenity's `HttpBuilder::proxy` (or `DISCORD_API_BASE`).
@@ -183,7 +205,8 @@ impl FakeDiscord {
     /// THREAD_CREATE makes the message or thread known to REST.
     pub fn dispatch(&self, t: &str, d: Value) -> Option<u64> {
         let outcome = self.shared.with(|st| {
-            if st.session.is_none() {
+            // With several shards, a shard that is down just gets nothing (None).
+            if !Shared::has_session(st) && self.shared.settings.shards < 2 {
                 return Err(());
             }
             Ok(self.shared.dispatch_locked(st, t, d))
@@ -319,6 +342,16 @@ impl FakeDiscord {
     /// Every REST request so far, in arrival order.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.read(|st| st.requests.clone())
+    }
+
+    /// The requests recorded from index `from` on (cheap polling for load tests).
+    pub fn requests_from(&self, from: usize) -> Vec<Recorded> {
+        self.shared.read(|st| {
+            st.requests
+                .get(from..)
+                .map(<[Recorded]>::to_vec)
+                .unwrap_or_default()
+        })
     }
 
     /// The number of requests so far: pass it to [`Self::wait_request_after`] to wait for a

@@ -378,7 +378,9 @@ fn route(shared: &Shared, st: &mut State, req: &Incoming, path: &str) -> Reply {
     let app_ok = |app: &str| app == world.application_id.to_string();
     match (req.method.as_str(), segs.as_slice()) {
         ("GET", ["gateway"]) => Reply::ok(json!({"url": shared.gateway_url()})),
-        ("GET", ["gateway", "bot"]) => Reply::ok(payloads::gateway_bot(&shared.gateway_url())),
+        ("GET", ["gateway", "bot"]) => {
+            Reply::ok(payloads::gateway_bot(&shared.gateway_url(), shared.settings.shards))
+        }
         ("GET", ["oauth2", "applications", "@me"] | ["applications", "@me"]) => Reply::ok(world.application_info()),
         ("GET", ["users", "@me"]) => Reply::ok(world.bot().user.json()),
         ("GET", ["users", user]) => match world.members.iter().find(|m| m.user.id.to_string() == *user) {
@@ -604,6 +606,7 @@ fn callback(shared: &Shared, st: &mut State, req: &Incoming, id: u64, token: &st
         return Reply::unknown_interaction();
     }
     let (ix_kind, channel_id, source) = (ix.kind, ix.channel_id, ix.source_message);
+    let waited = ix.dispatched_at.elapsed();
     let response_type = req.body["type"].as_u64().unwrap_or(0);
     let allowed: &[u64] = match ix_kind {
         2 => &[4, 5, 9, 12],
@@ -624,6 +627,7 @@ fn callback(shared: &Shared, st: &mut State, req: &Incoming, id: u64, token: &st
             vec![message],
         );
     }
+    st.callback_latency.insert(id, waited);
     let data = req.body.get("data").cloned().unwrap_or(Value::Null);
     if matches!(response_type, 4 | 7 | 9) {
         if let Some(refused) = message_rules(st, req, &data, response_type == 4) {
@@ -985,7 +989,7 @@ fn finish_thread(shared: &Shared, st: &mut State, id: u64, thread: Value) {
     st.threads.insert(id, thread.clone());
     st.thread_members
         .insert(id, vec![shared.world.application_id]);
-    if st.session.is_some() {
+    if Shared::has_session(st) {
         shared.dispatch_locked(st, "THREAD_CREATE", payloads::thread_create(&thread));
     }
 }
@@ -1010,7 +1014,7 @@ fn edit_channel(shared: &Shared, st: &mut State, req: &Incoming, channel_id: u64
         }
     }
     let thread = thread.clone();
-    if st.session.is_some() {
+    if Shared::has_session(st) {
         shared.dispatch_locked(st, "THREAD_UPDATE", thread.clone());
     }
     Reply::ok(thread)

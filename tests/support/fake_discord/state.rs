@@ -26,6 +26,8 @@ pub(crate) struct Settings {
     pub interaction_deadline: Duration,
     /// Dispatch MESSAGE_CREATE/UPDATE for the bot's own messages, as Discord does.
     pub echo_bot_messages: bool,
+    /// The shard count GET /gateway/bot recommends.
+    pub shards: u32,
 }
 
 /// Commands for a websocket connection task.
@@ -57,6 +59,24 @@ pub(crate) struct Session {
     /// The connection currently receiving the session's dispatches (None while disconnected:
     /// dispatches are then only buffered, like Discord does for a resumable session).
     pub attached: Option<usize>,
+}
+
+/// A gateway connection that identified as one shard of several (`shard: [id, total]` with
+/// total > 1). Each has its own session and sequence; a guild's events go only to the
+/// connection of shard `(guild_id >> 22) % total`, as Discord routes them. Such sessions are
+/// not resumable here: a RESUME is answered with an invalid session, and the bot identifies
+/// again (events sent while a shard is away are not replayed).
+pub(crate) struct ShardLink {
+    pub connection: usize,
+    pub total: u32,
+    pub session_id: String,
+    pub seq: u64,
+    pub tx: mpsc::UnboundedSender<Outbound>,
+}
+
+/// The shard Discord routes a guild's events to.
+pub(crate) fn shard_of(guild_id: u64, total: u32) -> u32 {
+    ((guild_id >> 22) % u64::from(total.max(1))) as u32
 }
 
 /// What the fake remembers about an interaction it dispatched.
@@ -118,6 +138,10 @@ pub(crate) struct State {
     /// The newest websocket connection.
     pub connection: Option<Connection>,
     pub connections_opened: usize,
+    /// Connections that identified as a shard of several, by shard id.
+    pub shard_links: HashMap<u32, ShardLink>,
+    /// Time from INTERACTION_CREATE to the accepted callback, by interaction id.
+    pub callback_latency: HashMap<u64, Duration>,
     /// The intents of the last IDENTIFY; the fake withholds what Discord would withhold.
     pub intents: Option<u64>,
     pub interactions: HashMap<u64, InteractionState>,
@@ -214,6 +238,9 @@ impl Shared {
     pub fn dispatch_locked(&self, st: &mut State, t: &str, d: Value) -> Option<u64> {
         self.track(st, t, &d);
         let d = self.apply_intents(st, t, d)?;
+        if !st.shard_links.is_empty() {
+            return Self::dispatch_sharded(st, t, d);
+        }
         let session = st.session.as_mut()?;
         session.seq += 1;
         let frame = json!({"op": 0, "s": session.seq, "t": t, "d": d});
@@ -225,6 +252,28 @@ impl Shared {
             }
         }
         Some(seq)
+    }
+
+    /// Whether the bot has a gateway session (sharded or not) to dispatch on.
+    pub fn has_session(st: &State) -> bool {
+        st.session.is_some() || !st.shard_links.is_empty()
+    }
+
+    /// Sends a dispatch to the shard its guild is on (shard 0 for events with no guild, as
+    /// Discord sends DMs there). Returns that shard's sequence number, or None when no
+    /// connection runs the shard (the event is lost, as for a shard that is down).
+    fn dispatch_sharded(st: &mut State, t: &str, d: Value) -> Option<u64> {
+        let total = st.shard_links.values().next()?.total;
+        let guild = d
+            .get("guild_id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<u64>().ok());
+        let shard = guild.map_or(0, |g| shard_of(g, total));
+        let link = st.shard_links.get_mut(&shard)?;
+        link.seq += 1;
+        let frame = json!({"op": 0, "s": link.seq, "t": t, "d": d});
+        let _ = link.tx.send(Outbound::Frame(frame));
+        Some(link.seq)
     }
 
     /// Updates the fake's objects from a dispatch it is about to send.
@@ -354,7 +403,7 @@ impl Shared {
 
     fn echo(&self, st: &mut State, t: &str, msg: &Value) {
         let ephemeral = msg["flags"].as_u64().unwrap_or(0) & payloads::EPHEMERAL_FLAG != 0;
-        if self.settings.echo_bot_messages && !ephemeral && st.session.is_some() {
+        if self.settings.echo_bot_messages && !ephemeral && Self::has_session(st) {
             self.dispatch_locked(st, t, msg.clone());
         }
     }

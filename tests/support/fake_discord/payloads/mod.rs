@@ -220,10 +220,10 @@ pub fn registered_command(world: &World, id: u64, guild_id: Option<u64>, body: &
 }
 
 /// GET /gateway/bot.
-pub fn gateway_bot(url: &str) -> Value {
+pub fn gateway_bot(url: &str, shards: u32) -> Value {
     json!({
         "url": url,
-        "shards": 1,
+        "shards": shards,
         "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86_400_000, "max_concurrency": 1},
     })
 }
