@@ -53,31 +53,30 @@ fn an_undelivered_reply_is_leased_by_one_process_until_its_lease_runs_out(store:
     for id in ["r1", "r2"] {
         apply(store, id, &key, &mut |_| Ok(format!("reply {id}"))).unwrap();
     }
-    let a = store
-        .claim_undelivered(at(-10), "proc-a", at(5), at(65))
-        .unwrap();
-    assert_eq!(
-        a.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
-        ["r1", "r2"]
-    );
-    assert!(store
-        .claim_undelivered(at(-10), "proc-b", at(6), at(66))
+    let (r1, r2) = (InputId::new("r1"), InputId::new("r2"));
+    assert!(store.claim_reply(&r1, "proc-a", at(5), at(65)).unwrap());
+    // Another process cannot take it while the lease holds; its holder can
+    // renew it.
+    assert!(!store.claim_reply(&r1, "proc-b", at(6), at(66)).unwrap());
+    assert!(store.claim_reply(&r1, "proc-a", at(7), at(67)).unwrap());
+    // Leases are per reply.
+    assert!(store.claim_reply(&r2, "proc-b", at(8), at(68)).unwrap());
+    // A delivered reply is nobody's to post; an expired lease is free.
+    store.mark_delivered(&r1, at(9)).unwrap();
+    assert!(!store.claim_reply(&r1, "proc-a", at(10), at(70)).unwrap());
+    assert!(!store.claim_reply(&r2, "proc-a", at(60), at(120)).unwrap());
+    assert!(store.claim_reply(&r2, "proc-a", at(69), at(129)).unwrap());
+    assert!(!store
+        .claim_reply(&InputId::new("never"), "proc-a", at(70), at(130))
+        .unwrap());
+    // The lease does not hide the reply from the list of undelivered ones.
+    let left: Vec<String> = store
+        .undelivered(at(-10))
         .unwrap()
-        .is_empty());
-    // The holder may renew; after expiry another process takes over.
-    store.mark_delivered(&InputId::new("r1"), at(7)).unwrap();
-    assert_eq!(
-        store
-            .claim_undelivered(at(-10), "proc-a", at(8), at(68))
-            .unwrap()
-            .len(),
-        1
-    );
-    let b = store
-        .claim_undelivered(at(-10), "proc-b", at(70), at(130))
-        .unwrap();
-    assert_eq!(b.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["r2"]);
-    assert_eq!(b[0].reply, "reply r2");
+        .into_iter()
+        .map(|u| u.id.as_str().to_owned())
+        .collect();
+    assert_eq!(left, ["r2"]);
 }
 
 fn at(secs: i64) -> OffsetDateTime {
@@ -597,11 +596,15 @@ fn postgres_an_undelivered_reply_is_leased_by_exactly_one_of_many_processes() {
             let barrier = barrier.clone();
             thread::spawn(move || {
                 barrier.wait();
-                store
-                    .claim_undelivered(at(-10), &format!("p{n}"), at(5), at(65))
-                    .unwrap()
-                    .into_iter()
-                    .map(|u| u.id.as_str().to_owned())
+                // Every process tries every reply, as each would on startup.
+                (0..20)
+                    .map(|r| InputId::new(format!("r{r}")))
+                    .filter(|id| {
+                        store
+                            .claim_reply(id, &format!("p{n}"), at(5), at(65))
+                            .unwrap()
+                    })
+                    .map(|id| id.as_str().to_owned())
                     .collect::<Vec<_>>()
             })
         })

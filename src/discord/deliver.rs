@@ -365,6 +365,10 @@ async fn render_reply(
 /// How far back the startup pass looks for replies never delivered.
 const LATE_WITHIN: time::Duration = time::Duration::days(1);
 
+/// How long a process holds a reply it is re-posting before another
+/// process may take it (the first one died mid-post).
+const REPOST_LEASE: time::Duration = time::Duration::minutes(2);
+
 /// Posts the replies committed but never (or only partly) delivered
 /// (Discord failed, or the process stopped, between commit and post),
 /// oldest first, where each input was made, from the first part not out.
@@ -405,8 +409,25 @@ pub(crate) async fn redeliver(ctx: &serenity::Context, data: &Data) {
             .and_then(|o| o.as_str().parse().ok())
             .unwrap_or(conv.place);
         // Another process runs the shard of this guild: it posts the reply.
-        if !super::shards::owns_channel(ctx, data.config().shards, ChannelId::new(channel)).await {
+        if !super::shards::owns_place(ctx, data, conv.place, ChannelId::new(channel)).await {
             continue;
+        }
+        // Two processes running the same shard (a restart overlapping the
+        // old process) still post each reply once: whoever leases it.
+        let engine = data.engine();
+        let id = p.id.clone();
+        let owner = super::shards::process_id().to_owned();
+        match super::blocking(move || engine.claim_reply(&id, &owner, REPOST_LEASE)).await {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => continue,
+            Ok(Err(e)) => {
+                warn!(input = %p.id, error = format!("{e:#}"), "cannot lease a reply to re-post; trying again next start");
+                continue;
+            }
+            Err(e) => {
+                warn!(input = %p.id, error = format!("{e:#}"), "cannot lease a reply to re-post; trying again next start");
+                continue;
+            }
         }
         match late(ctx, data, conv, ChannelId::new(channel), &p.id, p.outputs).await {
             Ok(()) => {

@@ -5,12 +5,13 @@
 //! replies at startup, catch-up after READY) is done only by the process
 //! running that shard, so two processes never both do it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use poise::serenity_prelude as serenity;
 use tracing::warn;
 
+use super::Data;
 use crate::config::Shards;
 
 /// How often the shard status metric is refreshed.
@@ -36,6 +37,42 @@ pub(super) async fn owns_channel(
             plan.first == 0
         }
     }
+}
+
+/// Whether this process owns the conversation place `place` (a channel or
+/// thread), for a reply made in `channel`: by the guild recorded for the
+/// place when its first input arrived, else by asking Discord which guild
+/// the channel is in.
+pub(super) async fn owns_place(
+    ctx: &serenity::Context,
+    data: &Data,
+    place: u64,
+    channel: serenity::ChannelId,
+) -> bool {
+    let Some(plan) = data.config().shards else {
+        return true;
+    };
+    match data.guild_of_place(place).await {
+        Ok(Some(guild)) => plan.owns_guild(guild),
+        Ok(None) => owns_channel(ctx, Some(plan), channel).await,
+        Err(e) => {
+            warn!(place, error = %e, "cannot read the guild of a conversation; asking Discord");
+            owns_channel(ctx, Some(plan), channel).await
+        }
+    }
+}
+
+/// This process's name in the leases it takes: host, process id and start
+/// time, so a restarted process is a new owner.
+pub(super) fn process_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        format!("{host}:{}:{started}", std::process::id())
+    })
 }
 
 /// Whether `guild`'s events come to the shard `shard` (the shard whose

@@ -516,6 +516,19 @@ impl Engine {
             .collect()
     }
 
+    /// Leases the undelivered reply to `id` to `owner` (one process) for
+    /// `lease`, before it is re-posted: false when another owner holds it
+    /// or it was delivered meanwhile, so no two processes post it.
+    pub fn claim_reply(
+        &self,
+        id: &InputId,
+        owner: &str,
+        lease: time::Duration,
+    ) -> Result<bool, EngineError> {
+        let now = self.clock.now();
+        Ok(self.store.claim_reply(id, owner, now, now + lease)?)
+    }
+
     /// Where a conversation stands, with what to show to pick it up. Reads
     /// only.
     pub fn resume(&self, key: &ConversationKey) -> Result<Resume, EngineError> {

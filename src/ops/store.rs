@@ -47,15 +47,15 @@ impl Store for Metered {
         self.timed("undelivered", || self.inner.undelivered(since))
     }
 
-    fn claim_undelivered(
+    fn claim_reply(
         &self,
-        since: OffsetDateTime,
+        id: &InputId,
         owner: &str,
         now: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<UndeliveredReply>, StoreError> {
-        self.timed("claim_undelivered", || {
-            self.inner.claim_undelivered(since, owner, now, until)
+    ) -> Result<bool, StoreError> {
+        self.timed("claim_reply", || {
+            self.inner.claim_reply(id, owner, now, until)
         })
     }
 

@@ -454,17 +454,19 @@ pub trait Store: Send + Sync {
     /// delivered, oldest first.
     fn undelivered(&self, since: OffsetDateTime) -> Result<Vec<UndeliveredReply>, StoreError>;
 
-    /// Leases the undelivered replies from `since` on that no other
-    /// `owner` holds a live lease on (until `until`), oldest first: what a
-    /// process re-posts. Two processes never lease the same reply at once;
-    /// a lease that ran out (its process died) can be taken again.
-    fn claim_undelivered(
+    /// Leases the undelivered reply to input `id` to `owner` until
+    /// `until`, before the owner re-posts it: true when the lease is
+    /// `owner`'s (taken now, or already its own). False when the reply was
+    /// delivered meanwhile or another owner holds a live lease: two
+    /// processes never re-post one reply at once, and a lease that ran out
+    /// (its process died) can be taken again.
+    fn claim_reply(
         &self,
-        since: OffsetDateTime,
+        id: &InputId,
         owner: &str,
         now: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<UndeliveredReply>, StoreError>;
+    ) -> Result<bool, StoreError>;
 
     fn conversation(&self, key: &ConversationKey)
         -> Result<Option<StoredConversation>, StoreError>;

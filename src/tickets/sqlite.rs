@@ -213,44 +213,28 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    fn claim_undelivered(
+    fn claim_reply(
         &self,
-        since: OffsetDateTime,
+        id: &InputId,
         owner: &str,
         now: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<UndeliveredReply>, StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
+    ) -> Result<bool, StoreError> {
+        // One UPDATE: SQLite's write lock makes the check and the lease
+        // one step, whichever process runs it.
+        let conn = self.lock()?;
+        let n = conn.execute(
             "UPDATE inputs SET lease_owner = ?2, lease_until = ?4
-             WHERE delivered_at IS NULL AND at >= ?1
+             WHERE id = ?1 AND delivered_at IS NULL
                AND (lease_until IS NULL OR lease_until <= ?3 OR lease_owner = ?2)",
             params![
-                since.unix_timestamp(),
+                id.as_str(),
                 owner,
                 now.unix_timestamp(),
                 until.unix_timestamp()
             ],
         )?;
-        let ids: Vec<String> = {
-            let mut stmt = tx.prepare(
-                "SELECT id FROM inputs WHERE delivered_at IS NULL AND at >= ?1
-                 AND lease_owner = ?2 AND lease_until = ?3",
-            )?;
-            let rows = stmt.query_map(
-                params![since.unix_timestamp(), owner, until.unix_timestamp()],
-                |r| r.get(0),
-            )?;
-            rows.collect::<Result<_, _>>()?
-        };
-        tx.commit()?;
-        drop(conn);
-        Ok(self
-            .undelivered(since)?
-            .into_iter()
-            .filter(|u| ids.iter().any(|id| id == u.id.as_str()))
-            .collect())
+        Ok(n == 1)
     }
 
     fn conversation(

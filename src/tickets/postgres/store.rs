@@ -168,48 +168,29 @@ impl Store for PgStore {
     }
 
     /// `FOR UPDATE SKIP LOCKED`: a reply another process is leasing right
-    /// now is skipped; one whose lease is live is not selected at all.
-    fn claim_undelivered(
+    /// now is not waited for but left to it; one whose lease is live is
+    /// not selected at all.
+    fn claim_reply(
         &self,
-        since: OffsetDateTime,
+        id: &InputId,
         owner: &str,
         now: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<UndeliveredReply>, StoreError> {
-        let rows = self.wait(self.client()?.query(
+    ) -> Result<bool, StoreError> {
+        let n = self.wait(self.client()?.execute(
             "UPDATE inputs SET lease_owner = $2, lease_until = $4
              WHERE id IN (SELECT id FROM inputs
-                          WHERE delivered_at IS NULL AND at >= $1
+                          WHERE id = $1 AND delivered_at IS NULL
                             AND (lease_until IS NULL OR lease_until <= $3 OR lease_owner = $2)
-                          FOR UPDATE SKIP LOCKED)
-             RETURNING id, place, \"user\", origin, at, reply, seq",
+                          FOR UPDATE SKIP LOCKED)",
             &[
-                &since.unix_timestamp(),
+                &id.as_str(),
                 &owner,
                 &now.unix_timestamp(),
                 &until.unix_timestamp(),
             ],
         ))?;
-        let mut out = rows
-            .into_iter()
-            .map(|r| {
-                let place: Option<String> = r.get(1);
-                let user: Option<String> = r.get(2);
-                let seq: i64 = r.get(6);
-                Ok((
-                    seq,
-                    UndeliveredReply {
-                        id: InputId::new(r.get::<_, String>(0)),
-                        key: place.zip(user).map(|(p, u)| ConversationKey::new(p, u)),
-                        origin: r.get::<_, Option<String>>(3).map(Place::new),
-                        at: from_unix(r.get(4))?,
-                        reply: r.get(5),
-                    },
-                ))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        out.sort_by_key(|(seq, u)| (u.at, *seq));
-        Ok(out.into_iter().map(|(_, u)| u).collect())
+        Ok(n == 1)
     }
 
     fn conversation(
