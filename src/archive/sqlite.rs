@@ -5,8 +5,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 
 use super::{
-    Archive, Attachment, Edit, EventRecord, NewMessage, Principal, Redeemed, Role, Session,
-    TicketFilter, TicketPage, TranscriptMessage,
+    like_pattern, Archive, Attachment, Edit, EventRecord, NewMessage, Principal, Redeemed, Role,
+    Session, TicketFilter, TicketPage, TranscriptMessage,
 };
 use crate::kb::ProductId;
 use crate::tickets::{Place, SqliteStore, Store, StoreError, Ticket, TicketId, UserId};
@@ -407,20 +407,6 @@ const FILTER: &str = "WHERE (?1 IS NULL OR t.status = ?1)
                    OR (m.place = t.place AND (m.conv_user IS NULL OR m.conv_user = t.customer)))
               AND m.content LIKE ?5 ESCAPE '\\'))";
 
-/// `%text%` with LIKE's own wildcards escaped, so a search is literal.
-fn like_pattern(text: &str) -> String {
-    let mut p = String::with_capacity(text.len() + 2);
-    p.push('%');
-    for c in text.trim().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
-
 fn note_guild(conn: &Connection, place: &Place, guild: &str) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO place_guilds (place, guild) VALUES (?1, ?2)
@@ -438,16 +424,6 @@ fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt {
         what,
         detail: detail.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_wildcards_are_searched_literally() {
-        assert_eq!(like_pattern(" 100%_a\\ "), "%100\\%\\_a\\\\%");
     }
 }
 
