@@ -527,6 +527,9 @@ fn postgres_a_login_link_redeemed_by_two_processes_at_once_is_used_once() {
     }
 }
 
+/// What each thread does: its number, its process's archive.
+type Step = dyn Fn(usize, &dyn Archive) -> bool + Send + Sync;
+
 #[test]
 fn postgres_one_message_recorded_and_edited_by_two_processes_at_once() {
     let Some((_db, a, b)) = pg_pair() else { return };
@@ -534,7 +537,7 @@ fn postgres_one_message_recorded_and_edited_by_two_processes_at_once() {
     let key = ConversationKey::new("chan", "carol");
     let t = file(a.as_ref(), "t1", &key, "router", "q", "s");
     a.attach_place(t.id, &Place::new("thread-1")).unwrap();
-    let run = |f: Arc<dyn Fn(usize, &dyn Archive) -> bool + Send + Sync>| -> Vec<bool> {
+    let run = |f: Arc<Step>| -> Vec<bool> {
         let barrier = Arc::new(Barrier::new(THREADS));
         let handles: Vec<_> = (0..THREADS)
             .map(|n| {
