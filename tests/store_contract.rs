@@ -2,14 +2,23 @@
 //! and the shared PostgreSQL store (a fresh database per test on the server
 //! `TRIAGE_TEST_POSTGRES` names; without it the PostgreSQL half says so on
 //! one line and checks nothing). Then what only a shared database has:
-//! several stores ("processes") on one database at once.
+//! several stores ("processes") on one database at once. The archive's
+//! half (transcripts, search, logins, sessions) is `store_contract/archive.rs`.
 
+#[path = "store_contract/archive.rs"]
+mod archive;
 #[path = "support/postgres.rs"]
 mod pg;
 
 use std::sync::{Arc, Barrier};
 use std::thread;
 
+use archive::{
+    a_login_link_works_once_within_its_expiry, a_tickets_timeline_and_ranking_are_read_back,
+    places_learn_their_guild_once_and_scope_tickets, sessions_last_until_they_expire_or_end,
+    ticket_search_filters_and_pages_newest_first,
+    transcripts_are_recorded_once_in_order_with_edits_and_deletions,
+};
 use time::OffsetDateTime;
 use triage::kb::{CheckId, EntryId, FieldId, ProductId};
 use triage::matcher::Decision;
@@ -46,6 +55,12 @@ contract!(
     lifecycle_and_surveys_round_trip,
     collecting_conversations_list_their_thread_and_last_numeric_input,
     an_undelivered_reply_is_leased_by_one_process_until_its_lease_runs_out,
+    transcripts_are_recorded_once_in_order_with_edits_and_deletions,
+    places_learn_their_guild_once_and_scope_tickets,
+    ticket_search_filters_and_pages_newest_first,
+    a_tickets_timeline_and_ranking_are_read_back,
+    a_login_link_works_once_within_its_expiry,
+    sessions_last_until_they_expire_or_end,
 );
 
 fn an_undelivered_reply_is_leased_by_one_process_until_its_lease_runs_out(store: &dyn Store) {
@@ -629,7 +644,7 @@ fn postgres_a_database_newer_than_this_triage_is_refused() {
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(v, 8, "every migration applied once");
+    assert_eq!(v, 9, "every migration applied once");
     // Reopening changes nothing.
     drop(PgStore::connect(&db.url).unwrap());
     db.query_text("UPDATE schema_version SET version = 99 RETURNING NULL::text");

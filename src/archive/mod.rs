@@ -3,8 +3,9 @@
 //! deletions, idempotent by message id), the guild each place belongs to,
 //! ticket search over fields and transcript text, a ticket's event
 //! timeline, and the dashboard's one-time logins and sessions. `Archive`
-//! is the interface; the SQLite store implements it (`sqlite.rs`), and
-//! `html` renders a standalone transcript file.
+//! is the interface; both stores implement it (SQLite here in `sqlite.rs`,
+//! PostgreSQL in `tickets/postgres/archive.rs`), and `html` renders a
+//! standalone transcript file.
 
 pub mod html;
 mod sqlite;
@@ -166,8 +167,8 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
 }
 
-/// The archive's operations. Calls block (SQLite I/O); from async code run
-/// them on the blocking pool.
+/// The archive's operations. Calls block (database I/O); from async code
+/// run them on the blocking pool.
 pub trait Archive: Send + Sync {
     /// Records a message. Returns false (and changes nothing) when the id
     /// was recorded before.
@@ -230,6 +231,21 @@ pub trait Archive: Send + Sync {
     fn ranking_of(&self, id: TicketId) -> Result<Vec<crate::tickets::LoggedResult>, StoreError>;
 }
 
+/// `%text%` with LIKE's own wildcards escaped by a backslash, so a search
+/// is literal; both backends search with it.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.trim().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 /// The transcript file's name for a ticket.
 pub fn transcript_file_name(id: TicketId) -> String {
     format!("ticket-{}-transcript.html", id.0)
@@ -255,4 +271,14 @@ pub fn transcript_document(
         &archive.ticket_events(id)?,
     );
     Ok(Some((transcript_file_name(id), doc)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_searched_literally() {
+        assert_eq!(like_pattern(" 100%_a\\ "), "%100\\%\\_a\\\\%");
+    }
 }

@@ -5,8 +5,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 
 use super::{
-    Archive, Attachment, Edit, EventRecord, NewMessage, Principal, Redeemed, Role, Session,
-    TicketFilter, TicketPage, TranscriptMessage,
+    like_pattern, Archive, Attachment, Edit, EventRecord, NewMessage, Principal, Redeemed, Role,
+    Session, TicketFilter, TicketPage, TranscriptMessage,
 };
 use crate::kb::ProductId;
 use crate::tickets::{Place, SqliteStore, Store, StoreError, Ticket, TicketId, UserId};
@@ -407,20 +407,6 @@ const FILTER: &str = "WHERE (?1 IS NULL OR t.status = ?1)
                    OR (m.place = t.place AND (m.conv_user IS NULL OR m.conv_user = t.customer)))
               AND m.content LIKE ?5 ESCAPE '\\'))";
 
-/// `%text%` with LIKE's own wildcards escaped, so a search is literal.
-fn like_pattern(text: &str) -> String {
-    let mut p = String::with_capacity(text.len() + 2);
-    p.push('%');
-    for c in text.trim().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
-
 fn note_guild(conn: &Connection, place: &Place, guild: &str) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO place_guilds (place, guild) VALUES (?1, ?2)
@@ -438,111 +424,5 @@ fn corrupt(what: &'static str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt {
         what,
         detail: detail.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_wildcards_are_searched_literally() {
-        assert_eq!(like_pattern(" 100%_a\\ "), "%100\\%\\_a\\\\%");
-    }
-}
-
-#[cfg(test)]
-mod transcript_tests {
-    use super::*;
-    use crate::tickets::{ConversationKey, InputId, InputMeta, NewTicket};
-
-    fn msg(id: &str, place: &str, at: i64, text: &str) -> NewMessage {
-        NewMessage {
-            id: id.into(),
-            place: Place::new(place),
-            guild: Some("7".into()),
-            conv_user: None,
-            author: UserId::new("2"),
-            author_name: "ann".into(),
-            role: Role::Customer,
-            at: OffsetDateTime::from_unix_timestamp(at).unwrap(),
-            content: text.into(),
-            attachments: vec![],
-        }
-    }
-
-    #[test]
-    fn a_ticket_reads_its_threads_messages_in_order_and_guild_filters_apply() {
-        let store = SqliteStore::in_memory().unwrap();
-        let key = ConversationKey::new("100", "2");
-        let id = InputId::new("i1");
-        let meta = InputMeta {
-            id: &id,
-            key: Some(&key),
-            author: &key.user,
-            at: OffsetDateTime::UNIX_EPOCH,
-            origin: None,
-        };
-        let mut made = None;
-        store
-            .apply(&meta, &mut |tx| {
-                made = Some(
-                    tx.insert_ticket(
-                        &NewTicket {
-                            product: "convot".into(),
-                            entry: None,
-                            question: Some("q".into()),
-                            tried: vec![],
-                            fields: vec![],
-                            key: key.clone(),
-                            opened_by: key.user.clone(),
-                            query: None,
-                        },
-                        OffsetDateTime::UNIX_EPOCH,
-                    )?
-                    .id,
-                );
-                Ok("[]".into())
-            })
-            .unwrap();
-        let tid = made.unwrap();
-        store.attach_place(tid, &Place::new("200")).unwrap();
-        // Handled out of order within one second; another thread's message.
-        assert!(store
-            .record_message(&msg("1002", "200", 50, "second"))
-            .unwrap());
-        assert!(store
-            .record_message(&msg("999", "200", 50, "first"))
-            .unwrap());
-        assert!(!store
-            .record_message(&msg("999", "200", 50, "again"))
-            .unwrap());
-        assert!(store
-            .record_message(&msg("1003", "300", 50, "elsewhere"))
-            .unwrap());
-        let t = store.ticket(tid).unwrap().unwrap();
-        let texts: Vec<String> = store
-            .transcript(&t)
-            .unwrap()
-            .into_iter()
-            .map(|m| m.content)
-            .collect();
-        assert_eq!(texts, ["first", "second"]);
-        assert_eq!(store.ticket_guild(&t).unwrap().as_deref(), Some("7"));
-        let page = |guild: &str, text: Option<&str>| {
-            store
-                .find_tickets(&TicketFilter {
-                    guild: Some(guild.into()),
-                    text: text.map(str::to_owned),
-                    limit: 10,
-                    ..TicketFilter::default()
-                })
-                .unwrap()
-                .total
-        };
-        assert_eq!(page("7", None), 1);
-        assert_eq!(page("8", None), 0);
-        assert_eq!(page("7", Some("SECOND")), 1, "case-insensitive for ASCII");
-        assert_eq!(page("7", Some("elsewhere")), 0, "another thread's text");
     }
 }

@@ -521,7 +521,7 @@ pub trait Store: Send + Sync {
     /// conversation happened.
     fn place_of(&self, ticket: TicketId) -> Result<Option<Place>, StoreError>;
     /// Transcripts, search and dashboard logins, when this store keeps
-    /// them (the embedded store does).
+    /// them (both the SQLite and the PostgreSQL store do).
     fn archive(&self) -> Option<&dyn crate::archive::Archive> {
         None
     }

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_lifecycle.sql"),
     include_str!("../../migrations/0007_transcripts_dashboard.sql"),
     include_str!("../../migrations/0008_reply_leases.sql"),
+    include_str!("../../migrations/0009_transcript_order.sql"),
 ];
 
 /// The file a `--db` value names: a path, or a `sqlite://` / `sqlite:`

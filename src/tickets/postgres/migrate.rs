@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0006_lifecycle.sql"),
     include_str!("../../../migrations/postgres/0007_transcripts_dashboard.sql"),
     include_str!("../../../migrations/postgres/0008_reply_leases.sql"),
+    include_str!("../../../migrations/postgres/0009_transcript_order.sql"),
 ];
 
 /// The advisory lock key held while migrating ("triage-migrate").

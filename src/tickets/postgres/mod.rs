@@ -3,7 +3,8 @@
 //! module owns connecting (URL, pool size, the store's own runtime) and
 //! running async driver calls from the synchronous `Store` trait;
 //! `migrate` the schema, `store` the `Store` calls, `tx` the transaction
-//! of one input.
+//! of one input, `archive` the `Archive` (transcripts, search, dashboard
+//! logins and sessions).
 //!
 //! The store owns a small tokio runtime: the pool's connections live on
 //! it. A call from a plain thread blocks on that runtime; a call from a
@@ -11,6 +12,7 @@
 //! or async code) runs the future on a scoped helper thread instead, so
 //! nothing panics with "cannot start a runtime from within a runtime".
 
+mod archive;
 mod migrate;
 mod store;
 mod tx;

@@ -403,4 +403,8 @@ impl Store for PgStore {
         let client = self.client()?;
         self.wait(read_place_of(&**client, ticket))
     }
+
+    fn archive(&self) -> Option<&dyn crate::archive::Archive> {
+        Some(self)
+    }
 }

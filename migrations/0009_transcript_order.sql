@@ -1,0 +1,4 @@
+-- Nothing to change: the PostgreSQL port (postgres/0009_transcript_order.sql)
+-- adds `transcript_messages.seq`, the order messages were recorded in,
+-- which SQLite keeps as the rowid. Kept so both dialects share version
+-- numbers.
