@@ -94,6 +94,7 @@ fn run_all(m: &Matcher, qs: &[(String, Option<ProductId>)]) {
         black_box(m.find(&Query {
             text,
             product: product.as_ref(),
+            among: None,
         }));
     }
 }
@@ -114,6 +115,7 @@ fn percentiles(
             black_box(m.find(&Query {
                 text,
                 product: product.as_ref(),
+                among: None,
             }));
             let d = t.elapsed();
             samples.push(d);

@@ -412,6 +412,39 @@ fn no_match_asks_the_product_then_matches_again_within_it() {
 }
 
 #[test]
+fn where_only_some_products_are_offered_only_they_are_offered_for_choice() {
+    let mut h = Harness::new();
+    let offered = Some(vec![ProductId::new("other")]);
+    for (text, n) in [("something vague", 0), ("escalate", 1)] {
+        let id = h.id();
+        let key = ConversationKey::new(format!("chan-{n}"), "alice");
+        let r = h
+            .engine
+            .handle(&Input::say(id, key.clone(), text).offering(offered.clone()))
+            .unwrap();
+        assert_eq!(
+            choices(&r)
+                .into_iter()
+                .filter(|a| matches!(a, Action::PickProduct { .. }))
+                .collect::<Vec<_>>(),
+            [Action::PickProduct {
+                product: ProductId::new("other")
+            }],
+            "{text}"
+        );
+        // "1" is the first offered product, not the knowledge base's first.
+        let id = h.id();
+        let r = h
+            .engine
+            .handle(&Input::say(id, key, "1").offering(offered.clone()))
+            .unwrap();
+        if text == "escalate" {
+            assert_eq!(prompt(&r).product.as_str(), "other");
+        }
+    }
+}
+
+#[test]
 fn no_match_in_a_product_then_escalates_with_the_question() {
     let mut h = Harness::new();
     h.say("the moon is purple");

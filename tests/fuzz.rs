@@ -152,7 +152,7 @@ proptest! {
         product in prop::option::of(prop::sample::select(vec!["c2c", "convot", "widget-sdk", "nope"])),
     ) {
         let product = product.map(triage::kb::ProductId::from);
-        let m = matcher().find(&Query { text: &text, product: product.as_ref() });
+        let m = matcher().find(&Query { text: &text, product: product.as_ref(), among: None });
         prop_assert!(m.results.len() <= 5);
     }
 }

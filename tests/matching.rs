@@ -29,6 +29,7 @@ fn ask(text: &str) -> Match {
     matcher().find(&Query {
         text,
         product: None,
+        among: None,
     })
 }
 
@@ -37,6 +38,7 @@ fn ask_in(text: &str, product: &str) -> Match {
     matcher().find(&Query {
         text,
         product: Some(&p),
+        among: None,
     })
 }
 
@@ -283,6 +285,7 @@ fn without_the_embedding_model_matching_falls_back_to_words() {
     let r = m.find(&Query {
         text: "the agent can't hear me on the click to call widget",
         product: None,
+        among: None,
     });
     assert_eq!(
         r.results.first().map(|c| c.id.as_str()),
@@ -292,6 +295,7 @@ fn without_the_embedding_model_matching_falls_back_to_words() {
     let r = m.find(&Query {
         text: "how do I download last month's invoice?",
         product: None,
+        among: None,
     });
     assert_eq!(r.decision, Decision::None, "{r:?}");
 }
@@ -302,6 +306,7 @@ fn explain_adds_up_to_the_probabilities_it_shows() {
         .explain(&Query {
             text: "calls drop after about 30 seconds",
             product: None,
+            among: None,
         })
         .expect("something to explain");
     let total: f32 = x.options.iter().map(|o| o.probability).sum();
@@ -472,7 +477,7 @@ proptest! {
     #[test]
     fn no_input_panics(text in any::<String>(), product in prop::option::of("(convot|c2c|widget-sdk|x)")) {
         let p = product.map(ProductId::new);
-        let m = matcher().find(&Query { text: &text, product: p.as_ref() });
+        let m = matcher().find(&Query { text: &text, product: p.as_ref(), among: None });
         prop_assert!(m.results.len() <= 5);
         prop_assert!(m.results.iter().all(|c| (0.0..=1.0).contains(&c.score)));
         if m.decision == Decision::None {
@@ -483,7 +488,7 @@ proptest! {
     #[test]
     fn wordy_input_does_not_panic(words in prop::collection::vec("[a-zA-Z0-9'():\"*-]{1,12}", 0..80)) {
         let text = words.join(" ");
-        let m = matcher().find(&Query { text: &text, product: None });
+        let m = matcher().find(&Query { text: &text, product: None, among: None });
         prop_assert!(m.results.len() <= 5);
     }
 }
@@ -666,10 +671,52 @@ fn fitting_learns_to_rank_and_to_abstain_from_labelled_questions() {
     let r = m.find(&Query {
         text: "nobody can hear me on the call, there is no sound at all",
         product: None,
+        among: None,
     });
     assert_eq!(
         r.results.first().map(|c| c.id.as_str()),
         Some("c2c/no-audio"),
         "{r:?}"
+    );
+}
+
+#[test]
+fn a_server_offering_some_products_gets_only_their_entries() {
+    // Every entry's own title, asked where its product is not offered,
+    // never brings that product's entries; asked where it is, it still
+    // finds its entry as a plain product-less question would.
+    let kb = matcher().kb();
+    let all: Vec<ProductId> = kb.products().iter().map(|p| p.id.clone()).collect();
+    assert!(all.len() >= 2, "needs several products");
+    let mut found = 0;
+    for e in kb.entries() {
+        let others: Vec<ProductId> = all
+            .iter()
+            .filter(|p| p.as_str() != e.id.product())
+            .cloned()
+            .collect();
+        let m = matcher().find(&Query {
+            text: &e.title,
+            product: None,
+            among: Some(&others),
+        });
+        for r in &m.results {
+            assert_ne!(r.id.product(), e.id.product(), "{}: {m:?}", e.title);
+        }
+        let own = [ProductId::new(e.id.product())];
+        let m = matcher().find(&Query {
+            text: &e.title,
+            product: None,
+            among: Some(&own),
+        });
+        assert!(m.results.iter().all(|r| r.id.product() == e.id.product()));
+        if top(&m) == e.id.as_str() {
+            found += 1;
+        }
+    }
+    assert!(
+        found * 10 >= kb.entries().len() * 9,
+        "only {found} of {} titles find their entry",
+        kb.entries().len()
     );
 }

@@ -400,6 +400,14 @@ async fn three_guilds_two_processes(db: Db) {
                 }
             })
             .await;
+        eprintln!(
+            "during the outage the answer {}",
+            if outcome {
+                "waited and was taken"
+            } else {
+                "failed with a message and was given again"
+            }
+        );
         if !outcome {
             run.say(&g, threads[&g.id], &g.answers()[1]);
         }

@@ -98,6 +98,7 @@ pub fn run_match(kb: &Path, args: MatchArgs) -> anyhow::Result<ExitCode> {
     let query = Query {
         text: &text,
         product: product.as_ref(),
+        among: None,
     };
     let mut out = std::io::stdout().lock();
     if args.explain {
@@ -160,6 +161,7 @@ fn answer_line(m: &Matcher, line: &str) -> Result<Match, String> {
     Ok(m.find(&Query {
         text: &q.query,
         product: product.as_ref(),
+        among: None,
     }))
 }
 
@@ -313,6 +315,7 @@ fn write_evidence(m: &Matcher, items: &[EvalItem], path: &Path) -> anyhow::Resul
         let explanation = m.explain(&Query {
             text: &item.query,
             product: product.as_ref(),
+            among: None,
         });
         let line = serde_json::json!({
             "query": item.query,
@@ -362,6 +365,7 @@ pub fn run_eval(kb: &Path, args: EvalArgs) -> anyhow::Result<ExitCode> {
         let r = m.find(&Query {
             text: &item.query,
             product: product.as_ref(),
+            among: None,
         });
         total.add(item, &r);
         let expect: Vec<_> = item

@@ -154,6 +154,7 @@ async fn diagnose(
         key: conv.key(),
         author: UserId::new(ctx.author().id.to_string()),
         product,
+        offered: None,
         event,
         origin: None,
     };
@@ -193,6 +194,7 @@ async fn diagnose_message(ctx: Context<'_>, msg: serenity::Message) -> Result<()
         key: conv.key(),
         author: UserId::new(ctx.author().id.to_string()),
         product: channel_product(ctx, msg.channel_id.get()),
+        offered: None,
         event: Event::Ask {
             text: msg.content.clone(),
         },
@@ -535,9 +537,14 @@ async fn autocomplete_symptom(
     }
     let data = ctx.data();
     let product = channel_product(ctx, ctx.channel_id().get());
+    let offered: Option<Vec<ProductId>> = data
+        .settings(ctx.guild_id())
+        .and_then(|g| g.products.as_ref())
+        .map(|ps| ps.iter().cloned().collect());
     let m = data.matcher().find(&Query {
         text: partial,
         product: product.as_ref(),
+        among: offered.as_deref(),
     });
     autocomplete_choices(m.results.iter().map(|c| (c.title.clone(), c.id.as_str())))
 }

@@ -246,6 +246,13 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Res
     // Before the input is applied: the place's guild, which scopes its
     // tickets, staff channel and role.
     if let Some(g) = here.guild() {
+        // Only the products this guild offers are matched and offered.
+        if input.offered.is_none() {
+            input.offered = data
+                .settings(Some(g))
+                .and_then(|s| s.products.as_ref())
+                .map(|ps| ps.iter().cloned().collect());
+        }
         data.note_guild(conv.place, g).await?;
         if made_in != conv.place {
             data.note_guild(made_in, g).await?;

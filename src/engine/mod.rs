@@ -102,6 +102,12 @@ pub struct Input {
     pub author: UserId,
     /// The product of the place (a product channel, `--product`), if any.
     pub product: Option<ProductId>,
+    /// The products offered where the input was made (a server that
+    /// supports some of the knowledge base's products): questions are
+    /// matched and products offered for choice among these only. `None`:
+    /// every product.
+    #[serde(default)]
+    pub offered: Option<Vec<ProductId>>,
     pub event: Event,
     /// Where the input was made, when that differs from `key.place` (a
     /// ticket thread inside the conversation's channel): where a reply that
@@ -119,6 +125,7 @@ impl Input {
             key,
             author,
             product: None,
+            offered: None,
             event: Event::Say { text: text.into() },
             origin: None,
         }
@@ -132,6 +139,7 @@ impl Input {
             key,
             author,
             product: None,
+            offered: None,
             event: Event::Act(action),
             origin: None,
         }
@@ -140,6 +148,12 @@ impl Input {
     /// Sets the product of the place.
     pub fn in_product(mut self, product: Option<ProductId>) -> Self {
         self.product = product;
+        self
+    }
+
+    /// Sets the products offered where the input was made.
+    pub fn offering(mut self, products: Option<Vec<ProductId>>) -> Self {
+        self.offered = products;
         self
     }
 

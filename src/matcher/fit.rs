@@ -164,6 +164,7 @@ pub fn evaluate(m: &Matcher, items: &[Labelled]) -> BTreeMap<String, Scores> {
         let r = m.find(&Query {
             text: &it.query,
             product: it.product.as_ref(),
+            among: None,
         });
         let top = r.results.first().map(|c| &c.id);
         for key in [it.set.clone(), "all".to_owned()] {
@@ -182,6 +183,7 @@ fn rows(m: &Matcher, items: &[Labelled]) -> Vec<Row> {
             let (_, f) = m.features(&Query {
                 text: &it.query,
                 product: it.product.as_ref(),
+                among: None,
             })?;
             let right = f
                 .entries

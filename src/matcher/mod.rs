@@ -38,6 +38,10 @@ pub struct Query<'a> {
     /// The product of the channel the question came from; restricts the
     /// search to that product's entries.
     pub product: Option<&'a ProductId>,
+    /// The products offered where the question was asked (a server that
+    /// supports some of the knowledge base's products); without `product`,
+    /// only their entries are candidates. `None`: every product.
+    pub among: Option<&'a [ProductId]>,
 }
 
 /// What the bot should do with a question.
@@ -351,7 +355,22 @@ impl Matcher {
         let a = self.prep.analyze(text, &self.cues);
         let q_emb = self.semantic.as_ref().map(|s| s.embed(text));
         let n_entries = self.prep.n_entries;
-        let in_scope = |e: usize| restrict.is_none_or(|p| self.prep.profiles[e].product == p);
+        // Without one product, the offered ones (positions) bound the search.
+        let offered: Option<Vec<usize>> = match (restrict, q.among) {
+            (None, Some(ps)) => Some(
+                ps.iter()
+                    .filter_map(|p| self.prep.product_ids.iter().position(|x| x == p))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let offers = |e: usize| {
+            offered
+                .as_ref()
+                .is_none_or(|o| o.contains(&self.prep.profiles[e].product))
+        };
+        let in_scope =
+            |e: usize| restrict.is_none_or(|p| self.prep.profiles[e].product == p) && offers(e);
         let mut extra = Vec::new();
         if let (Some(s), Some(v)) = (&self.semantic, &q_emb) {
             let mut by_sim: Vec<(usize, f32)> = (0..n_entries)
@@ -364,7 +383,9 @@ impl Matcher {
                 extra.extend(by_sim[..k].iter().map(|&(e, _)| e));
             }
         }
-        let lex = self.prep.lexical(&a, restrict, &extra);
+        let mut lex = self.prep.lexical(&a, restrict, &extra);
+        // Out-of-scope topics (past the entries) stay whatever is offered.
+        lex.retain(|l| l.entry >= n_entries || offers(l.entry));
         let sentences = match &self.semantic {
             Some(s) => s.sentences(text),
             None => Vec::new(),

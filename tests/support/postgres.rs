@@ -110,22 +110,31 @@ fn admin(server: &str, sql: &str) {
     })
 }
 
+/// Runs `f` on a connection to `url`, on a thread of its own so it works
+/// from sync tests and from inside a test's tokio runtime alike.
 fn run<T, F, Fut>(url: &str, f: F) -> T
 where
-    F: FnOnce(tokio_postgres::Client) -> Fut,
+    T: Send,
+    F: FnOnce(tokio_postgres::Client) -> Fut + Send,
     Fut: std::future::Future<Output = T>,
 {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
-        let driver = tokio::spawn(conn);
-        let out = f(client).await;
-        let _ = driver.await;
-        out
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+                let driver = tokio::spawn(conn);
+                let out = f(client).await;
+                let _ = driver.await;
+                out
+            })
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
     })
 }

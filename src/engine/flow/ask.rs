@@ -18,6 +18,7 @@ impl Step<'_> {
         let m = self.engine.matcher.find(&Query {
             text: &text,
             product: self.input.product.as_ref(),
+            among: self.input.offered.as_deref(),
         });
         let top = m.results.first().map(|c| c.id.clone());
         let product = m
@@ -101,7 +102,8 @@ impl Step<'_> {
                 Ok(State::NoMatch { asked, product })
             }
             None => {
-                self.out.push(product_choices(self.kb));
+                self.out
+                    .push(product_choices(self.kb, self.input.offered.as_deref()));
                 Ok(State::ChoosingProduct {
                     asked: Some(asked),
                     then: Then::Rematch,
@@ -153,6 +155,7 @@ impl Step<'_> {
         let m = self.engine.matcher.find(&Query {
             text: &asked.text,
             product: Some(&product),
+            among: None,
         });
         asked.results = m.results.iter().map(|c| c.id.clone()).collect();
         asked.check = m.check.clone();
@@ -295,12 +298,23 @@ pub(super) fn entry_choices(kb: &KnowledgeBase, prompt: &str, options: &[EntryId
     })
 }
 
-pub(super) fn product_choices(kb: &KnowledgeBase) -> Output {
+/// The knowledge base's products that are offered where the input was
+/// made (`None`: all), in the knowledge base's order.
+pub(super) fn offered_products<'k>(
+    kb: &'k KnowledgeBase,
+    offered: Option<&[ProductId]>,
+) -> Vec<&'k crate::kb::Product> {
+    kb.products()
+        .iter()
+        .filter(|p| offered.is_none_or(|o| o.contains(&p.id)))
+        .collect()
+}
+
+pub(super) fn product_choices(kb: &KnowledgeBase, offered: Option<&[ProductId]>) -> Output {
     Output::Choices(Choices {
         prompt: "Which product is this about?".into(),
-        options: kb
-            .products()
-            .iter()
+        options: offered_products(kb, offered)
+            .into_iter()
             .map(|p| Choice {
                 label: p.name.clone(),
                 action: Action::PickProduct {

@@ -52,7 +52,8 @@ impl Step<'_> {
                     self.start_escalation(p, None, None, Vec::new())
                 }
                 _ => {
-                    self.out.push(product_choices(self.kb));
+                    self.out
+                        .push(product_choices(self.kb, self.input.offered.as_deref()));
                     Ok(State::ChoosingProduct {
                         asked: None,
                         then: Then::Escalate,
@@ -112,7 +113,8 @@ impl Step<'_> {
                     }
                     _ => {
                         drop(options);
-                        self.out.push(product_choices(self.kb));
+                        self.out
+                            .push(product_choices(self.kb, self.input.offered.as_deref()));
                         Ok(State::ChoosingProduct {
                             asked: Some(asked),
                             then: Then::Escalate,
@@ -124,7 +126,8 @@ impl Step<'_> {
                 self.start_escalation(product, Some(&asked), None, Vec::new())
             }
             (State::ChoosingProduct { asked, .. }, Action::Escalate) => {
-                self.out.push(product_choices(self.kb));
+                self.out
+                    .push(product_choices(self.kb, self.input.offered.as_deref()));
                 Ok(State::ChoosingProduct {
                     asked,
                     then: Then::Escalate,
@@ -134,7 +137,8 @@ impl Step<'_> {
             (State::ChoosingProduct { asked, then }, Action::PickProduct { product }) => {
                 if self.kb.product(product.as_str()).is_none() {
                     self.notice(&format!("I don't know a product called `{product}`."));
-                    self.out.push(product_choices(self.kb));
+                    self.out
+                        .push(product_choices(self.kb, self.input.offered.as_deref()));
                     return Ok(State::ChoosingProduct { asked, then });
                 }
                 match (then, asked) {

@@ -203,7 +203,7 @@ pub(super) fn resume(engine: &Engine, key: &ConversationKey) -> Result<Resume, E
     let phase = match &state {
         State::Idle => Phase::Idle,
         State::ChoosingProduct { .. } => {
-            outputs.push(product_choices(kb));
+            outputs.push(product_choices(kb, None));
             Phase::ChoosingProduct
         }
         State::ChoosingEntry { options, .. } => {
@@ -340,7 +340,7 @@ impl Step<'_> {
                 return self.act(state, Action::PickEntry { entry });
             }
             (State::ChoosingProduct { .. }, _) => {
-                let products = self.kb.products();
+                let products = offered_products(self.kb, self.input.offered.as_deref());
                 let t = text.trim();
                 let chosen = match pick {
                     Some(n) => products.get(n - 1),
