@@ -7,7 +7,7 @@
 //! ```text
 //! cargo bench --bench load                          # 2 processes, 500 customers, SQLite file
 //! LOAD_PROCS=1 cargo bench --bench load             # 1 process
-//! LOAD_CUSTOMERS=100 TRIAGE_TEST_DB_URL=postgres://... cargo bench --bench load
+//! TRIAGE_TEST_DB_URL=postgres://... cargo bench --bench load   # an empty PostgreSQL database
 //! ```
 //!
 //! Prints FIGURE lines: tickets expected, filed, lost, duplicated, staff
@@ -266,19 +266,16 @@ async fn bench() {
         })
         .count();
 
-    let (filed, distinct) = if db.contains("://") {
-        (summaries_after, summaries_after)
-    } else {
-        let store = triage::tickets::SqliteStore::open(Path::new(&db)).expect("open the database");
-        let tickets = store.tickets(None).expect("list tickets");
-        let mut per_user: BTreeMap<String, usize> = BTreeMap::new();
-        for t in &tickets {
-            *per_user.entry(t.customer.as_str().to_owned()).or_default() += 1;
-        }
-        let complete = tickets.iter().filter(|t| t.fields.len() == 4).count();
-        println!("FIGURE load tickets_complete {complete}");
-        (tickets.len(), per_user.len())
-    };
+    // The shared database says what was filed, on either backend.
+    let store = triage::tickets::open(Path::new(&db)).expect("open the database");
+    let tickets = store.tickets(None).expect("list tickets");
+    let mut per_user: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &tickets {
+        *per_user.entry(t.customer.as_str().to_owned()).or_default() += 1;
+    }
+    let complete = tickets.iter().filter(|t| t.fields.len() == 4).count();
+    println!("FIGURE load tickets_complete {complete}");
+    let (filed, distinct) = (tickets.len(), per_user.len());
     let mut lat: Vec<Duration> = fake
         .callback_latencies()
         .into_iter()
@@ -287,7 +284,7 @@ async fn bench() {
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let store_kind = if db.contains("://") { "url" } else { "sqlite" };
+    let store_kind = if db.contains("://") { "postgres" } else { "sqlite" };
     println!("FIGURE load processes {procs} customers {customers} store {store_kind}");
     println!(
         "FIGURE load tickets expected {customers} filed {filed} lost {} duplicated {}",
