@@ -193,6 +193,8 @@ async fn bench() {
     let mut summaries = 0;
     let mut inputs = customers; // the /diagnose commands
     let deadline = Duration::from_secs(env_num("LOAD_TIMEOUT_S", 300) as u64);
+    // When the last staff summary came: the run's length, whatever the deadline.
+    let mut last_summary = Duration::ZERO;
     while summaries < customers && started.elapsed() < deadline {
         // Checklists that arrived: click Still broken.
         pending.retain(|(i, ix)| {
@@ -227,6 +229,7 @@ async fn bench() {
                     let ch: u64 = ch.parse().unwrap_or(0);
                     if ch == ids::STAFF_CHANNEL {
                         summaries += 1;
+                        last_summary = started.elapsed();
                         continue;
                     }
                     let Some(&i) = thread_of.get(&ch) else {
@@ -253,7 +256,26 @@ async fn bench() {
         seen += reqs.len();
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let elapsed = started.elapsed();
+    let elapsed = if summaries >= customers {
+        last_summary
+    } else {
+        started.elapsed()
+    };
+    // Where the customers without a ticket stopped.
+    let fields_given: HashMap<u64, usize> =
+        answered.iter().fold(HashMap::new(), |mut m, (t, _)| {
+            *m.entry(*t).or_default() += 1;
+            m
+        });
+    println!(
+        "FIGURE load stuck no_checklist {} no_thread {} threads_short_of_fields {}",
+        pending.len(),
+        customers - pending.len() - thread_of.len().min(customers - pending.len()),
+        thread_of
+            .keys()
+            .filter(|t| fields_given.get(t).copied().unwrap_or(0) < 4)
+            .count()
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let summaries_after = fake
         .requests()
@@ -284,7 +306,11 @@ async fn bench() {
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let store_kind = if db.contains("://") { "postgres" } else { "sqlite" };
+    let store_kind = if db.contains("://") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     println!("FIGURE load processes {procs} customers {customers} store {store_kind}");
     println!(
         "FIGURE load tickets expected {customers} filed {filed} lost {} duplicated {}",
@@ -309,6 +335,12 @@ async fn bench() {
             .count();
         println!("FIGURE load shard {shard} interactions_dispatched {n}");
     }
+    let refused = fake
+        .requests()
+        .iter()
+        .filter(|r| r.is("POST", "/interactions/*/*/callback") && r.status >= 400)
+        .count();
+    println!("FIGURE load callbacks_refused {refused}");
     let late = fake.violations().len();
     println!("FIGURE load fake_discord_violations {late}");
     drop(bots);

@@ -158,6 +158,10 @@ impl Matching for Scripted {
 
     fn find(&self, q: &Query<'_>) -> Match {
         let t = q.text.to_lowercase();
+        // A matcher (or a store) that takes its time.
+        if t.contains("slowly") {
+            std::thread::sleep(Duration::from_millis(900));
+        }
         let (decision, ids): (Decision, &[&str]) = if t.contains("widget is missing") {
             (Decision::Answer, &SUGGESTED[..2])
         } else if t.contains("something odd") {
@@ -1710,5 +1714,60 @@ async fn claim_works_in_a_renamed_ticket_thread() {
     assert!(content(&cb.body["data"]).contains("claimed"), "{}", cb.body);
     let t = &h.store.tickets(None).unwrap()[0];
     assert_eq!(t.status, TicketStatus::Claimed);
+    h.stop().await.unwrap();
+}
+
+/// An interaction snowflake created `ago` before now (Discord's ids carry
+/// their creation time).
+fn snowflake_from(ago: Duration) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        - ago;
+    let ms = now.as_millis() as u64 - 1_420_070_400_000;
+    ((ms << 22) | (payloads::next_id() & 0x3f_ffff)).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interaction_that_waited_in_a_queue_is_acknowledged_by_its_age() {
+    // The same slow answer (0.9 s): a fresh interaction gets it directly;
+    // one created 1.4 s before it reached the bot (queued behind a burst)
+    // is acknowledged first, since 1.4 + 0.9 s would come close to
+    // Discord's 3 s; its answer then goes into the deferred response.
+    let h = Harness::ready().await;
+    let diagnose = h.fake.command_id("diagnose");
+    for (ago, deferred) in [(Duration::ZERO, false), (Duration::from_millis(1400), true)] {
+        let mut ix = payloads::slash_command(
+            h.world(),
+            ids::ALICE,
+            ids::HELP_CHANNEL,
+            diagnose,
+            "diagnose",
+            vec![opt_string("symptom", "widget is missing, slowly")],
+        );
+        if !ago.is_zero() {
+            ix["id"] = json!(snowflake_from(ago));
+        }
+        let mark = h.fake.mark();
+        h.fake.dispatch("INTERACTION_CREATE", ix.clone());
+        let cb = h.fake.wait_callback(&ix, T).await;
+        if deferred {
+            assert_eq!(cb.body["type"], 5, "acknowledged first: {}", cb.body);
+            let answer = h
+                .fake
+                .wait_request_after(mark, T, |r| {
+                    r.is("PATCH", "/webhooks/*/*/messages/@original")
+                })
+                .await;
+            assert!(
+                answer.body["embeds"][0]["title"].is_string(),
+                "{}",
+                answer.body
+            );
+        } else {
+            assert_eq!(cb.body["type"], 4, "answered directly: {}", cb.body);
+        }
+    }
+    h.fake.assert_no_violations();
     h.stop().await.unwrap();
 }

@@ -18,8 +18,16 @@ use super::render::{self, Message};
 use super::route::Conv;
 use super::{text, Context, Data, Error};
 use crate::engine::{ConversationKey, Input, Output, Phase, Place, Reply};
-/// Past this, a handler acknowledges first (Discord's limit is 3 s).
+/// Past this age of an interaction (from its creation, as its snowflake
+/// says), a handler acknowledges first (Discord's limit is 3 s). Counted
+/// from creation, not from when the handler started, so time spent queued
+/// behind a burst of other inputs counts too.
 const ACK_AFTER: Duration = Duration::from_millis(1500);
+
+/// The least a handler waits before acknowledging, however old the
+/// interaction: a redelivered one that was answered already needs only a
+/// lookup, and must not be acknowledged a second time.
+const ACK_AT_LEAST: Duration = Duration::from_millis(250);
 
 /// Where the user is, which decides how the first part of a reply is sent.
 pub(crate) enum Here<'a> {
@@ -96,6 +104,20 @@ impl Here<'_> {
             Here::Channel { msg, .. } => msg.guild_id,
             Here::Late { .. } => None,
         }
+    }
+
+    /// How long ago Discord created the interaction (its snowflake's time;
+    /// zero if our clock is behind Discord's); `None` for what is not an
+    /// interaction.
+    fn interaction_age(&self) -> Option<Duration> {
+        let id = match self {
+            Here::Command { ctx, .. } | Here::OnMessage { ctx, .. } => ctx.id(),
+            Here::Click { click, .. } => click.id.get(),
+            Here::Channel { .. } | Here::Late { .. } => return None,
+        };
+        let created = parts::snowflake_time(&id.to_string())?;
+        let age = time::OffsetDateTime::now_utc() - created;
+        Some(Duration::try_from(age).unwrap_or(Duration::ZERO))
     }
 
     fn channel(&self) -> ChannelId {
@@ -195,15 +217,19 @@ impl Here<'_> {
     }
 }
 
-/// Runs `work`; if it is not done within `ACK_AFTER`, acknowledges the
-/// interaction first so Discord does not time it out. Returns whether it
-/// acknowledged.
+/// Runs `work`; if it is not done by the time the interaction is
+/// `ACK_AFTER` old, acknowledges the interaction first so Discord does not
+/// time it out (after `ACK_AT_LEAST` when it is that old already). Returns
+/// whether it acknowledged.
 async fn within_deadline<T>(
     here: &Here<'_>,
     work: impl Future<Output = T>,
 ) -> Result<(T, bool), Error> {
     tokio::pin!(work);
-    match tokio::time::timeout(ACK_AFTER, &mut work).await {
+    let budget = ACK_AFTER
+        .saturating_sub(here.interaction_age().unwrap_or_default())
+        .max(ACK_AT_LEAST);
+    match tokio::time::timeout(budget, &mut work).await {
         Ok(v) => Ok((v, false)),
         Err(_) => {
             here.acknowledge().await?;
