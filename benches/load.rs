@@ -26,7 +26,6 @@ use fake_discord::payloads::{self, ids, opt_string, World};
 use fake_discord::{FakeDiscord, FakeOptions};
 use processes::Bot;
 use serde_json::{json, Value};
-use triage::engine::Store;
 
 const KB: &str = r#"
 product:
