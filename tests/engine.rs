@@ -442,6 +442,31 @@ fn where_only_some_products_are_offered_only_they_are_offered_for_choice() {
             assert_eq!(prompt(&r).product.as_str(), "other");
         }
     }
+    // A product that is not offered here cannot be picked, even by a
+    // crafted button.
+    let key = ConversationKey::new("chan-2", "alice");
+    let id = h.id();
+    h.engine
+        .handle(&Input::say(id, key.clone(), "escalate").offering(offered.clone()))
+        .unwrap();
+    let id = h.id();
+    let r = h
+        .engine
+        .handle(
+            &Input::act(
+                id,
+                key,
+                Action::PickProduct {
+                    product: ProductId::new("demo"),
+                },
+            )
+            .offering(offered),
+        )
+        .unwrap();
+    assert!(notices(&r).contains("don't know a product"), "{r:#?}");
+    assert!(!choices(&r).contains(&Action::PickProduct {
+        product: ProductId::new("demo")
+    }));
 }
 
 #[test]

@@ -135,7 +135,12 @@ impl Step<'_> {
             }
 
             (State::ChoosingProduct { asked, then }, Action::PickProduct { product }) => {
-                if self.kb.product(product.as_str()).is_none() {
+                let offered = self
+                    .input
+                    .offered
+                    .as_ref()
+                    .is_none_or(|o| o.contains(&product));
+                if self.kb.product(product.as_str()).is_none() || !offered {
                     self.notice(&format!("I don't know a product called `{product}`."));
                     self.out
                         .push(product_choices(self.kb, self.input.offered.as_deref()));
