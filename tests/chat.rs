@@ -320,6 +320,44 @@ fn report_json_counts_the_session() {
 }
 
 #[test]
+fn report_for_one_guild_counts_only_its_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("triage.db");
+    chat(&db, "fay", &[QUESTION, "tried 1", "solved"]);
+    // The conversation's place belongs to server 111 (as the bot records
+    // it when a guild's first input arrives).
+    {
+        use triage::tickets::{Place, SqliteStore, Store};
+        let store = SqliteStore::open(&db).unwrap();
+        store
+            .archive()
+            .unwrap()
+            .note_place_guild(&Place::new("terminal"), "111")
+            .unwrap();
+    }
+    let questions = |guild: &str| -> serde_json::Value {
+        let out = triage(&db)
+            .args(["report", "--json", "--guild", guild])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        r["questions"].clone()
+    };
+    assert_eq!(questions("111"), 1);
+    assert_eq!(questions("222"), 0);
+    let bad = triage(&db)
+        .args(["report", "--guild", "not-a-number"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
+
+#[test]
 fn a_close_reason_from_the_terminal_is_stored_and_shown() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("triage.db");

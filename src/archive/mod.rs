@@ -247,6 +247,49 @@ pub(crate) fn like_pattern(text: &str) -> String {
 }
 
 /// The transcript file's name for a ticket.
+/// What the reports read (questions, tickets, their lifecycles and
+/// surveys), loaded from a store, optionally kept to one guild's.
+#[derive(Debug, Default)]
+pub struct ReportData {
+    pub records: Vec<crate::tickets::QueryRecord>,
+    pub tickets: Vec<Ticket>,
+    pub lifecycles: Vec<crate::tickets::Lifecycle>,
+    pub surveys: Vec<crate::tickets::Survey>,
+}
+
+impl ReportData {
+    /// Everything from `since` on; with `guild`, only what happened in
+    /// places recorded in that guild (needs the store's archive, which
+    /// records each place's guild).
+    pub fn load(
+        store: &dyn crate::tickets::Store,
+        since: OffsetDateTime,
+        guild: Option<&str>,
+    ) -> Result<Self, StoreError> {
+        let mut d = Self {
+            records: store.queries_since(since)?,
+            tickets: store.tickets(None)?,
+            lifecycles: store.lifecycles()?,
+            surveys: store.surveys()?,
+        };
+        if let Some(g) = guild {
+            let places: std::collections::HashSet<String> = match store.archive() {
+                Some(a) => a.guild_places(g)?,
+                None => Vec::new(),
+            }
+            .into_iter()
+            .map(|p| p.as_str().to_owned())
+            .collect();
+            d.records.retain(|r| places.contains(r.key.place.as_str()));
+            d.tickets.retain(|t| places.contains(t.place.as_str()));
+            let ids: std::collections::HashSet<TicketId> = d.tickets.iter().map(|t| t.id).collect();
+            d.lifecycles.retain(|l| ids.contains(&l.ticket));
+            d.surveys.retain(|s| ids.contains(&s.ticket));
+        }
+        Ok(d)
+    }
+}
+
 pub fn transcript_file_name(id: TicketId) -> String {
     format!("ticket-{}-transcript.html", id.0)
 }

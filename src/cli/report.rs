@@ -24,6 +24,10 @@ pub struct ReportArgs {
     /// business hours only.
     #[arg(long)]
     pub config: Option<std::path::PathBuf>,
+    /// Only this Discord server's questions and tickets (its id), for a
+    /// bot serving several under `guilds:`.
+    #[arg(long, value_name = "GUILD_ID", value_parser = clap::value_parser!(u64).range(1..))]
+    pub guild: Option<u64>,
 }
 
 pub fn run(kb_dir: &Path, db: &Path, args: ReportArgs) -> anyhow::Result<ExitCode> {
@@ -39,16 +43,20 @@ pub fn run(kb_dir: &Path, db: &Path, args: ReportArgs) -> anyhow::Result<ExitCod
     };
     let until = crate::engine::Clock::now(super::lifecycle::clock()?.as_ref());
     let since = until - Duration::days(i64::from(args.since));
-    let records = store.queries_since(since)?;
-    let r = report::compute(&records, &kb, since, until);
+    let guild = args.guild.map(|g| g.to_string());
+    if guild.is_some() && store.archive().is_none() {
+        anyhow::bail!("this database does not record which server a conversation is in, so --guild cannot filter it");
+    }
+    let d = crate::archive::ReportData::load(store.as_ref(), since, guild.as_deref())?;
+    let r = report::compute(&d.records, &kb, since, until);
     let hours = match &args.config {
         Some(p) => crate::config::Config::load(p)?.policy.hours,
         None => None,
     };
     let service = crate::service::compute(
-        &store.tickets(None)?,
-        &store.lifecycles()?,
-        &store.surveys()?,
+        &d.tickets,
+        &d.lifecycles,
+        &d.surveys,
         hours.as_ref(),
         since,
         until,

@@ -12,9 +12,7 @@ use super::route::Conv;
 use super::{blocking, render, text, Context, Data, Error};
 use time::OffsetDateTime;
 
-use crate::engine::{
-    Action, Engine, EngineError, Event, Input, StaffAction, StaffInput, TicketId, UserId,
-};
+use crate::engine::{Action, Engine, Event, Input, StaffAction, StaffInput, TicketId, UserId};
 use crate::kb::{self, KbError, ProductId};
 use crate::matcher::{Matcher, Query};
 use crate::report::{self, Report};
@@ -485,35 +483,17 @@ async fn stats(
         (crate::config::Guilds::One { .. }, _) => None,
     };
     let work = blocking(move || -> Result<(Report, Vec<String>), Error> {
-        let store = engine.store();
-        let mut records = store.queries_since(since).map_err(EngineError::from)?;
-        let mut tickets = store.tickets(None)?;
-        let mut lifecycles = store.lifecycles()?;
-        let mut surveys = store.surveys()?;
-        if let Some(g) = scope {
-            let places: std::collections::HashSet<String> = match store.archive() {
-                Some(a) => a.guild_places(&g)?,
-                None => Vec::new(),
-            }
-            .into_iter()
-            .map(|p| p.as_str().to_owned())
-            .collect();
-            records.retain(|r| places.contains(r.key.place.as_str()));
-            tickets.retain(|t| places.contains(t.place.as_str()));
-            let ids: std::collections::HashSet<TicketId> = tickets.iter().map(|t| t.id).collect();
-            lifecycles.retain(|l| ids.contains(&l.ticket));
-            surveys.retain(|s| ids.contains(&s.ticket));
-        }
+        let d = crate::archive::ReportData::load(engine.store().as_ref(), since, scope.as_deref())?;
         let service = crate::service::compute(
-            &tickets,
-            &lifecycles,
-            &surveys,
+            &d.tickets,
+            &d.lifecycles,
+            &d.surveys,
             engine.policy().hours.as_ref(),
             since,
             until,
         );
         Ok((
-            report::compute(&records, engine.kb(), since, until),
+            report::compute(&d.records, engine.kb(), since, until),
             crate::service::lines(&service),
         ))
     });
