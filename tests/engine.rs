@@ -422,16 +422,23 @@ fn where_only_some_products_are_offered_only_they_are_offered_for_choice() {
             .engine
             .handle(&Input::say(id, key.clone(), text).offering(offered.clone()))
             .unwrap();
-        assert_eq!(
-            choices(&r)
-                .into_iter()
-                .filter(|a| matches!(a, Action::PickProduct { .. }))
-                .collect::<Vec<_>>(),
-            [Action::PickProduct {
-                product: ProductId::new("other")
-            }],
-            "{text}"
-        );
+        let picks = |outputs: Vec<Output>| {
+            choices(&Reply {
+                outputs,
+                ..r.clone()
+            })
+            .into_iter()
+            .filter(|a| matches!(a, Action::PickProduct { .. }))
+            .collect::<Vec<_>>()
+        };
+        let only_other = [Action::PickProduct {
+            product: ProductId::new("other"),
+        }];
+        assert_eq!(picks(r.outputs.clone()), only_other, "{text}");
+        // Picking the conversation up later shows the same choice.
+        let resumed = h.engine.resume(&key).unwrap();
+        assert_eq!(resumed.phase, Phase::ChoosingProduct);
+        assert_eq!(picks(resumed.outputs), only_other, "{text}, resumed");
         // "1" is the first offered product, not the knowledge base's first.
         let id = h.id();
         let r = h

@@ -107,6 +107,7 @@ impl Step<'_> {
                 Ok(State::ChoosingProduct {
                     asked: Some(asked),
                     then: Then::Rematch,
+                    offered: self.input.offered.clone(),
                 })
             }
         }

@@ -57,6 +57,7 @@ impl Step<'_> {
                     Ok(State::ChoosingProduct {
                         asked: None,
                         then: Then::Escalate,
+                        offered: self.input.offered.clone(),
                     })
                 }
             },
@@ -118,6 +119,7 @@ impl Step<'_> {
                         Ok(State::ChoosingProduct {
                             asked: Some(asked),
                             then: Then::Escalate,
+                            offered: self.input.offered.clone(),
                         })
                     }
                 }
@@ -131,10 +133,11 @@ impl Step<'_> {
                 Ok(State::ChoosingProduct {
                     asked,
                     then: Then::Escalate,
+                    offered: self.input.offered.clone(),
                 })
             }
 
-            (State::ChoosingProduct { asked, then }, Action::PickProduct { product }) => {
+            (State::ChoosingProduct { asked, then, .. }, Action::PickProduct { product }) => {
                 let offered = self
                     .input
                     .offered
@@ -144,7 +147,11 @@ impl Step<'_> {
                     self.notice(&format!("I don't know a product called `{product}`."));
                     self.out
                         .push(product_choices(self.kb, self.input.offered.as_deref()));
-                    return Ok(State::ChoosingProduct { asked, then });
+                    return Ok(State::ChoosingProduct {
+                        asked,
+                        then,
+                        offered: self.input.offered.clone(),
+                    });
                 }
                 match (then, asked) {
                     (Then::Escalate, asked) => {

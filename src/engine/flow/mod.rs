@@ -40,6 +40,10 @@ enum State {
     ChoosingProduct {
         asked: Option<Asked>,
         then: Then,
+        /// The products offered where the choice was shown (`None`: all),
+        /// so showing it again offers the same ones.
+        #[serde(default)]
+        offered: Option<Vec<ProductId>>,
     },
     ChoosingEntry {
         asked: Asked,
@@ -202,8 +206,8 @@ pub(super) fn resume(engine: &Engine, key: &ConversationKey) -> Result<Resume, E
     let mut outputs = Vec::new();
     let phase = match &state {
         State::Idle => Phase::Idle,
-        State::ChoosingProduct { .. } => {
-            outputs.push(product_choices(kb, None));
+        State::ChoosingProduct { offered, .. } => {
+            outputs.push(product_choices(kb, offered.as_deref()));
             Phase::ChoosingProduct
         }
         State::ChoosingEntry { options, .. } => {
