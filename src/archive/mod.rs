@@ -246,7 +246,6 @@ pub(crate) fn like_pattern(text: &str) -> String {
     p
 }
 
-/// The transcript file's name for a ticket.
 /// What the reports read (questions, tickets, their lifecycles and
 /// surveys), loaded from a store, optionally kept to one guild's.
 #[derive(Debug, Default)]
@@ -290,6 +289,7 @@ impl ReportData {
     }
 }
 
+/// The transcript file's name for a ticket.
 pub fn transcript_file_name(id: TicketId) -> String {
     format!("ticket-{}-transcript.html", id.0)
 }

@@ -411,15 +411,11 @@ const REPOST_LEASE: time::Duration = time::Duration::minutes(2);
 /// are left alone. Failures are logged and retried next start.
 pub(crate) async fn redeliver(ctx: &serenity::Context, data: &Data) {
     let engine = data.engine();
-    let pending = match super::blocking(move || engine.undelivered(LATE_WITHIN)).await {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => {
-            error!(
-                error = format!("{e:#}"),
-                "cannot read the undelivered replies"
-            );
-            return;
-        }
+    let pending = super::blocking(move || engine.undelivered(LATE_WITHIN))
+        .await
+        .and_then(|r| Ok(r?));
+    let pending = match pending {
+        Ok(p) => p,
         Err(e) => {
             error!(
                 error = format!("{e:#}"),
@@ -450,13 +446,12 @@ pub(crate) async fn redeliver(ctx: &serenity::Context, data: &Data) {
         let engine = data.engine();
         let id = p.id.clone();
         let owner = super::shards::process_id().to_owned();
-        match super::blocking(move || engine.claim_reply(&id, &owner, REPOST_LEASE)).await {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => continue,
-            Ok(Err(e)) => {
-                warn!(input = %p.id, error = format!("{e:#}"), "cannot lease a reply to re-post; trying again next start");
-                continue;
-            }
+        let leased = super::blocking(move || engine.claim_reply(&id, &owner, REPOST_LEASE))
+            .await
+            .and_then(|r| Ok(r?));
+        match leased {
+            Ok(true) => {}
+            Ok(false) => continue,
             Err(e) => {
                 warn!(input = %p.id, error = format!("{e:#}"), "cannot lease a reply to re-post; trying again next start");
                 continue;

@@ -101,15 +101,19 @@ impl Step<'_> {
                 ));
                 Ok(State::NoMatch { asked, product })
             }
-            None => {
-                self.out
-                    .push(product_choices(self.kb, self.input.offered.as_deref()));
-                Ok(State::ChoosingProduct {
-                    asked: Some(asked),
-                    then: Then::Rematch,
-                    offered: self.input.offered.clone(),
-                })
-            }
+            None => Ok(self.choose_product(Some(asked), Then::Rematch)),
+        }
+    }
+
+    /// Asks which product the conversation is about, among those offered
+    /// where the input was made, and waits for the answer.
+    pub(super) fn choose_product(&mut self, asked: Option<Asked>, then: Then) -> State {
+        self.out
+            .push(product_choices(self.kb, self.input.offered.as_deref()));
+        State::ChoosingProduct {
+            asked,
+            then,
+            offered: self.input.offered.clone(),
         }
     }
 

@@ -51,15 +51,7 @@ impl Step<'_> {
                 Some(p) if self.kb.product(p.as_str()).is_some() => {
                     self.start_escalation(p, None, None, Vec::new())
                 }
-                _ => {
-                    self.out
-                        .push(product_choices(self.kb, self.input.offered.as_deref()));
-                    Ok(State::ChoosingProduct {
-                        asked: None,
-                        then: Then::Escalate,
-                        offered: self.input.offered.clone(),
-                    })
-                }
+                _ => Ok(self.choose_product(None, Then::Escalate)),
             },
             (State::Idle, Action::Cancel) => {
                 self.notice("There is nothing to cancel.");
@@ -114,13 +106,7 @@ impl Step<'_> {
                     }
                     _ => {
                         drop(options);
-                        self.out
-                            .push(product_choices(self.kb, self.input.offered.as_deref()));
-                        Ok(State::ChoosingProduct {
-                            asked: Some(asked),
-                            then: Then::Escalate,
-                            offered: self.input.offered.clone(),
-                        })
+                        Ok(self.choose_product(Some(asked), Then::Escalate))
                     }
                 }
             }
@@ -128,30 +114,17 @@ impl Step<'_> {
                 self.start_escalation(product, Some(&asked), None, Vec::new())
             }
             (State::ChoosingProduct { asked, .. }, Action::Escalate) => {
-                self.out
-                    .push(product_choices(self.kb, self.input.offered.as_deref()));
-                Ok(State::ChoosingProduct {
-                    asked,
-                    then: Then::Escalate,
-                    offered: self.input.offered.clone(),
-                })
+                Ok(self.choose_product(asked, Then::Escalate))
             }
 
             (State::ChoosingProduct { asked, then, .. }, Action::PickProduct { product }) => {
-                let offered = self
-                    .input
-                    .offered
-                    .as_ref()
-                    .is_none_or(|o| o.contains(&product));
-                if self.kb.product(product.as_str()).is_none() || !offered {
+                // A product of the knowledge base, and offered here.
+                let known = offered_products(self.kb, self.input.offered.as_deref())
+                    .iter()
+                    .any(|p| p.id == product);
+                if !known {
                     self.notice(&format!("I don't know a product called `{product}`."));
-                    self.out
-                        .push(product_choices(self.kb, self.input.offered.as_deref()));
-                    return Ok(State::ChoosingProduct {
-                        asked,
-                        then,
-                        offered: self.input.offered.clone(),
-                    });
+                    return Ok(self.choose_product(asked, then));
                 }
                 match (then, asked) {
                     (Then::Escalate, asked) => {
