@@ -29,39 +29,9 @@ use triage::tickets::{SqliteStore, Store};
 /// How long any one condition may take: generous, for a loaded machine.
 const T: Duration = Duration::from_secs(20);
 
-const CONVOT: &str = r#"
-product:
-  id: convot
-  name: Convot chat widget
-  ticket_fields:
-    - id: app_key
-      label: App key
-      question: "What is your app key?"
-      example: "app_12ab"
-      validate:
-        prefix: "app_"
-        reason: "an app key starts with `app_`"
-    - id: page_url
-      label: Page URL
-      question: "On which page should the widget appear?"
-      example: "https://example.com/pricing"
-      validate:
-        format: url
-        reason: "a full URL including https://"
-    - id: console_output
-      label: Browser console
-      question: "What does the browser console show?"
-      example: "no errors at all"
-entries:
-  - id: convot/widget-not-appearing
-    title: The chat widget doesn't show up on the site
-    symptoms: [chat bubble not showing on my website]
-    checks:
-      - id: console-errors
-        cause: "The snippet fails with a JavaScript error."
-        verify: "Look in the browser console for errors mentioning convot."
-        fix: "Fix what the error points at."
-"#;
+/// One product, three ticket fields, one entry (shared with the other
+/// process-level tests).
+const CONVOT: &str = include_str!("fixtures/escalation-kb/convot.yaml");
 
 /// Every question about the widget is answered with the one entry.
 struct Widget {
