@@ -307,14 +307,7 @@ async fn three_guilds_two_processes(db: Db) {
     }
     for g in &guilds {
         let path = format!("/applications/*/guilds/{}/commands", g.id);
-        run.until(&format!("commands in {}", g.id), || {
-            run.fake
-                .requests()
-                .iter()
-                .any(|r| r.is("PUT", &path))
-                .then_some(())
-        })
-        .await;
+        run.fake.wait_request(T, |r| r.is("PUT", &path)).await;
     }
     run.healthy(0).await;
     run.healthy(1).await;
