@@ -35,6 +35,14 @@ impl GuildSettings {
         DiscordId::new(channel).and_then(|c| self.help_channels.get(&c))
     }
 
+    /// The products this guild offers, as matching takes them (`None`:
+    /// every product).
+    pub fn offered(&self) -> Option<Vec<ProductId>> {
+        self.products
+            .as_ref()
+            .map(|ps| ps.iter().cloned().collect())
+    }
+
     /// Whether this guild offers `product`.
     pub fn offers(&self, product: &str) -> bool {
         self.products

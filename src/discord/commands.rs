@@ -517,10 +517,7 @@ async fn autocomplete_symptom(
     }
     let data = ctx.data();
     let product = channel_product(ctx, ctx.channel_id().get());
-    let offered: Option<Vec<ProductId>> = data
-        .settings(ctx.guild_id())
-        .and_then(|g| g.products.as_ref())
-        .map(|ps| ps.iter().cloned().collect());
+    let offered = data.settings(ctx.guild_id()).and_then(|g| g.offered());
     let m = data.matcher().find(&Query {
         text: partial,
         product: product.as_ref(),

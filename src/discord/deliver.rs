@@ -274,10 +274,7 @@ pub(crate) async fn deliver(here: Here<'_>, conv: Conv, mut input: Input) -> Res
     if let Some(g) = here.guild() {
         // Only the products this guild offers are matched and offered.
         if input.offered.is_none() {
-            input.offered = data
-                .settings(Some(g))
-                .and_then(|s| s.products.as_ref())
-                .map(|ps| ps.iter().cloned().collect());
+            input.offered = data.settings(Some(g)).and_then(|s| s.offered());
         }
         data.note_guild(conv.place, g).await?;
         if made_in != conv.place {
