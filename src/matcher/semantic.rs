@@ -11,8 +11,6 @@
 //! English; WordLlama's, Llama 2's, also covers es/de/fr/pt), so the mean
 //! is a steadier signal than either.
 
-use std::path::Path;
-
 use model2vec_rs::model::StaticModel;
 
 /// A shipped model's files, compiled in.
@@ -58,17 +56,6 @@ impl Semantic {
         let models = SHIPPED
             .iter()
             .map(|m| StaticModel::from_bytes(m.tokenizer, m.weights, m.config, Some(true)))
-            .collect::<Result<_, _>>()?;
-        Ok(Self { models })
-    }
-
-    /// Model2Vec model folders (`tokenizer.json`, `model.safetensors`,
-    /// `config.json`) on disk, used together.
-    pub fn from_dirs(dirs: &[&Path]) -> anyhow::Result<Self> {
-        anyhow::ensure!(!dirs.is_empty(), "no embedding model given");
-        let models = dirs
-            .iter()
-            .map(|d| StaticModel::from_pretrained(d, None, Some(true), None))
             .collect::<Result<_, _>>()?;
         Ok(Self { models })
     }
