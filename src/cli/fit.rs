@@ -14,6 +14,8 @@ use serde::Deserialize;
 
 use crate::kb::{EntryId, FITTED_FILE};
 use crate::matcher::fit::{self, Labelled, Scores};
+use crate::matcher::model::{self, Fitted};
+use crate::matcher::prototypes::Prototypes;
 use crate::matcher::Matcher;
 
 #[derive(Debug, Args)]
@@ -96,7 +98,13 @@ pub(super) fn read_labelled(m: &Matcher, files: &[PathBuf]) -> anyhow::Result<Ve
 }
 
 pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
-    let kb = Arc::new(super::load_kb(kb_dir)?);
+    let mut kb = super::load_kb(kb_dir)?;
+    // Features are read without learned prototypes: the fit learns them
+    // afresh, and recall must not lean on ones learned from these items.
+    let mut fitted = Fitted::parse(kb.fitted().unwrap_or(model::SHIPPED))?;
+    fitted.prototypes = Prototypes::default();
+    kb.set_fitted(Some(serde_json::to_string(&fitted)?));
+    let kb = Arc::new(kb);
     let semantic = Matcher::new(Arc::clone(&kb)).context("building the matcher")?;
     anyhow::ensure!(
         semantic.is_semantic(),

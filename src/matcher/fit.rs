@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use crate::kb::{EntryId, ProductId};
 
-use super::model::{Fitted, Weights, N_ENTRY, N_QUERY};
+use super::model::{Fitted, Weights, ENTRY_FEATURES, N_ENTRY, N_QUERY, QUERY_FEATURES};
+use super::prototypes::{Prototypes, Sums, OUT_OF_SCOPE};
+use super::similarity::SemanticIndex;
 use super::{decide_ranked, ranked_entries, Decision, Features, Matcher, Query};
 
 /// One labelled question.
@@ -119,6 +121,7 @@ pub const FOLDS: usize = 5;
 const SHOWN: usize = 3;
 
 /// One item's features under one matcher, with which candidates are right.
+#[derive(Clone)]
 struct Row {
     f: Features,
     right: Vec<bool>,
@@ -145,11 +148,17 @@ pub struct Report {
 pub fn fit(semantic: &Matcher, lexical: &Matcher, items: &[Labelled], about: String) -> Report {
     let (ws, cv_s, us) = fit_one(semantic, items);
     let (wl, cv_l, ul) = fit_one(lexical, items);
+    let prototypes = semantic
+        .semantic
+        .as_ref()
+        .map(|s| learn_prototypes(semantic, s, items))
+        .unwrap_or_default();
     Report {
         fitted: Fitted {
             about,
             semantic: ws.to_params(),
             lexical: wl.to_params(),
+            prototypes,
         },
         semantic: cv_s,
         lexical: cv_l,
@@ -213,22 +222,34 @@ fn fold_of(group: &str) -> usize {
 fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores>, f64) {
     let rows = rows(m, items);
     let folds: Vec<usize> = rows.iter().map(|r| fold_of(&items[r.item].group)).collect();
+    let learning = m
+        .semantic
+        .as_ref()
+        .map(|s| Learning::new(m, s, items, &rows, &folds));
     // Out-of-fold probabilities for every row.
     let mut oof: Vec<Option<Probs>> = vec![None; rows.len()];
     for k in 0..FOLDS {
-        let train: Vec<&Row> = rows
+        let fold_rows = match &learning {
+            Some(l) => l.apply(&rows, Some(k)),
+            None => rows.clone(),
+        };
+        let train: Vec<&Row> = fold_rows
             .iter()
             .zip(&folds)
             .filter(|(_, &f)| f != k)
             .map(|(r, _)| r)
             .collect();
         let (we, wn) = newton(&train);
-        for (i, r) in rows.iter().enumerate() {
+        for (i, r) in fold_rows.iter().enumerate() {
             if folds[i] == k {
                 oof[i] = Some(probs(&we, &wn, &r.f));
             }
         }
     }
+    let rows = match &learning {
+        Some(l) => l.apply(&rows, None),
+        None => rows,
+    };
     let oof: Vec<Probs> = oof.into_iter().map(|p| p.unwrap_or_default()).collect();
     let twins = &m.twins;
     let product_of = |e: usize| m.prep.profiles[e].product;
@@ -243,6 +264,10 @@ fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores
             decide_ranked(&thresholds, &p.order, r.f.product_known, twins, &product_of);
         let top = top.map(|e| &entries[e].id);
         let it = &items[r.item];
+        if std::env::var_os("TRIAGE_FIT_DUMP").is_some() && m.semantic.is_some() {
+            let second: Vec<String> = p.order.iter().take(3).map(|o| format!("{}:{:.2}", entries[o.0].id.as_str(), o.1)).collect();
+            eprintln!("DUMP\t{}\t{:?}\t{}\t{}\t{}", it.set, decision, it.expect.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(","), second.join(" "), it.query.replace('\n', " ").chars().take(300).collect::<String>());
+        }
         for key in [it.set.clone(), "all".to_owned()] {
             cv.entry(key).or_default().add(&it.expect, decision, top);
         }
@@ -262,6 +287,147 @@ fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores
     w.entry = we.map(|x| x as f32);
     w.none = wn.map(|x| x as f32);
     (w, cv, utility / rows.len().max(1) as f64)
+}
+
+/// The prototypes every labelled question teaches: each in-scope
+/// question's raw embedding counts toward each entry it expects, each
+/// out-of-scope one toward [`OUT_OF_SCOPE`].
+fn learn_prototypes(m: &Matcher, s: &SemanticIndex, items: &[Labelled]) -> Prototypes {
+    let mut sums = Sums::default();
+    for it in items {
+        let v = s.embed_raw(&it.query);
+        if it.expect.is_empty() {
+            sums.add(OUT_OF_SCOPE, &v);
+        }
+        for id in &it.expect {
+            if m.kb().entry(id.as_str()).is_some() {
+                sums.add(id.as_str(), &v);
+            }
+        }
+    }
+    Prototypes::from_sums(s.dim(), &sums)
+}
+
+/// The prototype features under cross-validation. A question must never
+/// see a prototype it helped make, or the feature would look far better
+/// in fitting than on new questions: a held-out question's prototypes
+/// leave out its whole fold, and a training question's leave out its own
+/// group (its source thread or repository) too.
+struct Learning<'a> {
+    s: &'a SemanticIndex,
+    n_entries: usize,
+    /// Per row: its raw embedding, its fold, its group.
+    raw: Vec<Vec<f32>>,
+    fold: Vec<usize>,
+    group: Vec<usize>,
+    /// Raw embedding sums and counts per key (entry index, then the
+    /// out-of-scope key): over all rows, per fold, per group.
+    total: Vec<(Vec<f32>, usize)>,
+    by_fold: Vec<Vec<(Vec<f32>, usize)>>,
+    by_group: BTreeMap<(usize, usize), (Vec<f32>, usize)>,
+    entry_col: usize,
+    none_col: usize,
+}
+
+impl<'a> Learning<'a> {
+    fn new(
+        m: &Matcher,
+        s: &'a SemanticIndex,
+        items: &[Labelled],
+        rows: &[Row],
+        folds: &[usize],
+    ) -> Self {
+        let n_entries = m.prep.n_entries;
+        let dim = s.dim();
+        let index: BTreeMap<&str, usize> = m
+            .kb()
+            .entries()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.as_str(), i))
+            .collect();
+        let mut groups: BTreeMap<&str, usize> = BTreeMap::new();
+        let empty = || (vec![0.0f32; dim], 0usize);
+        let mut total = vec![empty(); n_entries + 1];
+        let mut by_fold = vec![vec![empty(); n_entries + 1]; FOLDS];
+        let mut by_group: BTreeMap<(usize, usize), (Vec<f32>, usize)> = BTreeMap::new();
+        let mut raw = Vec::with_capacity(rows.len());
+        let mut group = Vec::with_capacity(rows.len());
+        for (r, &k) in rows.iter().zip(folds) {
+            let it = &items[r.item];
+            let n = groups.len();
+            let g = *groups.entry(it.group.as_str()).or_insert(n);
+            let v = s.embed_raw(&it.query);
+            let keys: Vec<usize> = if it.expect.is_empty() {
+                vec![n_entries]
+            } else {
+                it.expect
+                    .iter()
+                    .filter_map(|id| index.get(id.as_str()).copied())
+                    .collect()
+            };
+            for key in keys {
+                for (sum, n) in [
+                    &mut total[key],
+                    &mut by_fold[k][key],
+                    by_group.entry((g, key)).or_insert_with(empty),
+                ] {
+                    sum.iter_mut().zip(&v).for_each(|(a, x)| *a += x);
+                    *n += 1;
+                }
+            }
+            raw.push(v);
+            group.push(g);
+        }
+        let col = |names: &[&str], name: &str| names.iter().position(|n| *n == name);
+        Self {
+            s,
+            n_entries,
+            raw,
+            fold: folds.to_vec(),
+            group,
+            total,
+            by_fold,
+            by_group,
+            entry_col: col(&ENTRY_FEATURES, "prototype").expect("a prototype feature"),
+            none_col: col(&QUERY_FEATURES, "prototype_none").expect("a prototype_none feature"),
+        }
+    }
+
+    /// `rows` with their prototype features as a question held out of
+    /// fold `held_out` (or of nothing) would see them.
+    fn apply(&self, rows: &[Row], held_out: Option<usize>) -> Vec<Row> {
+        let mut out = rows.to_vec();
+        for (i, r) in out.iter_mut().enumerate() {
+            let q = self.s.centre(&self.raw[i]);
+            let own_group = held_out != Some(self.fold[i]);
+            let feature = |key: usize| -> f32 {
+                let mut sum = self.total[key].0.clone();
+                let mut n = self.total[key].1;
+                let mut less = |(v, c): &(Vec<f32>, usize)| {
+                    sum.iter_mut().zip(v).for_each(|(a, x)| *a -= x);
+                    n -= c;
+                };
+                if let Some(k) = held_out {
+                    less(&self.by_fold[k][key]);
+                }
+                if own_group {
+                    if let Some(g) = self.by_group.get(&(self.group[i], key)) {
+                        less(g);
+                    }
+                }
+                let entry = (key < self.n_entries).then_some(key);
+                super::semantic::dot(&self.s.prototype_from(&sum, n, entry), &q)
+            };
+            for (x, (&e, &topic)) in r.f.x.iter_mut().zip(r.f.entries.iter().zip(&r.f.topic)) {
+                if !topic {
+                    x[self.entry_col] = feature(e);
+                }
+            }
+            r.f.z[self.none_col] = feature(self.n_entries);
+        }
+        out
+    }
 }
 
 /// A row's candidates ranked by probability: (entry, probability, exact).

@@ -13,7 +13,9 @@ mod features;
 pub mod fit;
 pub mod model;
 mod profile;
+pub mod prototypes;
 pub mod semantic;
+mod similarity;
 
 use std::sync::Arc;
 
@@ -29,7 +31,8 @@ use cues::CueSet;
 use features::Analysis;
 use model::{Fitted, Weights, N_ENTRY, N_QUERY};
 use profile::Prepared;
-use semantic::{dot, Semantic};
+use semantic::Semantic;
+use similarity::SemanticIndex;
 
 /// A question to match.
 #[derive(Clone, Debug, Default)]
@@ -84,153 +87,6 @@ const MAX_INPUT_CHARS: usize = 20_000;
 const MAX_RESULTS: usize = 5;
 /// Entries recalled by sentence similarity, beside tantivy's.
 const SEMANTIC_RECALL: usize = 8;
-/// Sentences of a question compared one by one, and the fewest words a
-/// sentence needs to count.
-const MAX_SENTENCES: usize = 4;
-const MIN_SENTENCE_WORDS: usize = 3;
-
-/// The best dot product of `q` with rows `span` (start, count) of `rows`.
-fn best_row(rows: &[f32], (start, n): (usize, usize), dim: usize, q: &[f32]) -> f32 {
-    (start..start + n)
-        .map(|r| dot(&rows[r * dim..(r + 1) * dim], q))
-        .fold(0.0f32, f32::max)
-}
-
-/// The knowledge base's phrasings as embeddings. Static embeddings share a
-/// large common direction (every text is a mean of token vectors), so the
-/// knowledge base's mean phrasing is taken out of every vector, the
-/// question's too: similarity then reads what sets texts apart.
-struct SemanticIndex {
-    model: Semantic,
-    dim: usize,
-    /// The mean of the knowledge base's phrasing embeddings.
-    mean: Vec<f32>,
-    /// Each entry's title and symptom phrasings, as (start, count) rows
-    /// into `rows`.
-    spans: Vec<(usize, usize)>,
-    rows: Vec<f32>,
-    /// Each entry's normalised mean phrasing, for recall.
-    centroids: Vec<f32>,
-    /// Each entry's checks (cause and signals), as (start, count) rows
-    /// into `check_rows`: reports often describe the cause.
-    check_spans: Vec<(usize, usize)>,
-    check_rows: Vec<f32>,
-    /// Every out-of-scope topic phrasing.
-    topics: Vec<f32>,
-}
-
-impl SemanticIndex {
-    fn new(model: Semantic, kb: &KnowledgeBase) -> Self {
-        let dim = model.dim();
-        let mut spans = Vec::new();
-        let mut rows: Vec<f32> = Vec::new();
-        // Entries, then out-of-scope topics, in the order of the profiles.
-        let docs = kb
-            .entries()
-            .iter()
-            .map(|e| (&e.title, &e.symptoms))
-            .chain(kb.out_of_scope().iter().map(|t| (&t.title, &t.phrasings)));
-        for (title, symptoms) in docs {
-            let start = rows.len() / dim;
-            let texts: Vec<&String> = std::iter::once(title).chain(symptoms).collect();
-            for t in &texts {
-                rows.extend(model.embed(t));
-            }
-            spans.push((start, texts.len()));
-        }
-        let mut check_spans = Vec::new();
-        let mut check_rows: Vec<f32> = Vec::new();
-        for e in kb.entries() {
-            let start = check_rows.len() / dim;
-            for c in &e.checks {
-                check_rows.extend(model.embed(&format!("{} {}", c.cause, c.signals.join(", "))));
-            }
-            check_spans.push((start, e.checks.len()));
-        }
-        check_spans.extend(
-            kb.out_of_scope()
-                .iter()
-                .map(|_| (check_rows.len() / dim, 0)),
-        );
-        let mut topics: Vec<f32> = kb
-            .out_of_scope()
-            .iter()
-            .flat_map(|t| t.phrasings.iter())
-            .flat_map(|p| model.embed(p))
-            .collect();
-        let mut mean = vec![0.0f32; dim];
-        let n = (rows.len() / dim).max(1) as f32;
-        for r in rows.chunks_exact(dim) {
-            mean.iter_mut().zip(r).for_each(|(m, x)| *m += x / n);
-        }
-        let center = |v: &mut [f32]| {
-            v.iter_mut().zip(&mean).for_each(|(x, m)| *x -= m);
-            semantic::normalize(v);
-        };
-        rows.chunks_exact_mut(dim).for_each(&center);
-        check_rows.chunks_exact_mut(dim).for_each(&center);
-        topics.chunks_exact_mut(dim).for_each(&center);
-        let mut centroids = Vec::with_capacity(spans.len() * dim);
-        for &(start, count) in &spans {
-            let mut c = vec![0.0f32; dim];
-            for r in rows[start * dim..(start + count) * dim].chunks_exact(dim) {
-                c.iter_mut().zip(r).for_each(|(m, x)| *m += x);
-            }
-            semantic::normalize(&mut c);
-            centroids.extend(c);
-        }
-        Self {
-            model,
-            dim,
-            mean,
-            spans,
-            rows,
-            centroids,
-            check_spans,
-            check_rows,
-            topics,
-        }
-    }
-
-    /// A question's embedding, centred like the knowledge base's.
-    fn embed(&self, text: &str) -> Vec<f32> {
-        let mut v = self.model.embed(text);
-        v.iter_mut().zip(&self.mean).for_each(|(x, m)| *x -= m);
-        semantic::normalize(&mut v);
-        v
-    }
-
-    fn centroid(&self, e: usize, q: &[f32]) -> f32 {
-        dot(&self.centroids[e * self.dim..(e + 1) * self.dim], q)
-    }
-
-    fn best_phrasing(&self, e: usize, q: &[f32]) -> f32 {
-        best_row(&self.rows, self.spans[e], self.dim, q)
-    }
-
-    fn best_check(&self, e: usize, q: &[f32]) -> f32 {
-        best_row(&self.check_rows, self.check_spans[e], self.dim, q)
-    }
-
-    /// The question's sentences (lines, or text between full stops),
-    /// embedded: a long report often states its symptom in one of them.
-    fn sentences(&self, text: &str) -> Vec<Vec<f32>> {
-        text.split(['\n', '.', '!', '?'])
-            .map(str::trim)
-            .filter(|s| s.split_whitespace().count() >= MIN_SENTENCE_WORDS)
-            .take(MAX_SENTENCES)
-            .map(|s| self.embed(s))
-            .collect()
-    }
-
-    fn best_topic(&self, q: &[f32]) -> f32 {
-        self.topics
-            .chunks_exact(self.dim)
-            .map(|t| dot(t, q))
-            .fold(0.0f32, f32::max)
-    }
-}
-
 /// One question turned into features: what the model scores and the
 /// decision reads.
 #[derive(Clone, Debug)]
@@ -297,7 +153,7 @@ impl Matcher {
         let cues = CueSet::new(kb.cues());
         let fitted = Fitted::parse(kb.fitted().unwrap_or(model::SHIPPED))
             .map_err(|e| anyhow::anyhow!("the matcher's fitted parameters: {e:#}"))?;
-        let semantic = model.map(|m| SemanticIndex::new(m, &kb));
+        let semantic = model.map(|m| SemanticIndex::new(m, &kb, &fitted.prototypes));
         let weights = Weights::from(if semantic.is_some() {
             &fitted.semantic
         } else {
@@ -373,15 +229,24 @@ impl Matcher {
             |e: usize| restrict.is_none_or(|p| self.prep.profiles[e].product == p) && offers(e);
         let mut extra = Vec::new();
         if let (Some(s), Some(v)) = (&self.semantic, &q_emb) {
-            let mut by_sim: Vec<(usize, f32)> = (0..n_entries)
-                .filter(|&e| in_scope(e))
-                .map(|e| (e, s.centroid(e, v)))
-                .collect();
-            let k = SEMANTIC_RECALL.min(by_sim.len());
-            if k > 0 {
+            // The entries nearest by their phrasings and by their
+            // customers' wording.
+            let nearest = |sim: &dyn Fn(usize) -> f32| -> Vec<usize> {
+                let mut by_sim: Vec<(usize, f32)> = (0..n_entries)
+                    .filter(|&e| in_scope(e))
+                    .map(|e| (e, sim(e)))
+                    .collect();
+                let k = SEMANTIC_RECALL.min(by_sim.len());
+                if k == 0 {
+                    return Vec::new();
+                }
                 by_sim.select_nth_unstable_by(k - 1, |x, y| y.1.total_cmp(&x.1));
-                extra.extend(by_sim[..k].iter().map(|&(e, _)| e));
-            }
+                by_sim[..k].iter().map(|&(e, _)| e).collect()
+            };
+            extra.extend(nearest(&|e| s.centroid(e, v)));
+            extra.extend(nearest(&|e| s.prototype(e, v)));
+            extra.sort_unstable();
+            extra.dedup();
         }
         let mut lex = self.prep.lexical(&a, restrict, &extra);
         // Out-of-scope topics (past the entries) stay whatever is offered.
@@ -396,6 +261,13 @@ impl Matcher {
                 (Some(s), Some(v)) => Semantics {
                     phrasing: s.best_phrasing(l.entry, v),
                     centroid: s.centroid(l.entry, v),
+                    // Topics have no learned prototype: their phrasings
+                    // stand in.
+                    prototype: if l.entry < n_entries {
+                        s.prototype(l.entry, v)
+                    } else {
+                        s.centroid(l.entry, v)
+                    },
                     check: s.best_check(l.entry, v),
                     sentence: sentences
                         .iter()
@@ -425,7 +297,11 @@ impl Matcher {
             (Some(s), Some(v)) => s.best_topic(v) - best_sem,
             _ => 0.0,
         };
-        let z = query_features(&a, topic_share, topic_sem);
+        let outside = match (&self.semantic, &q_emb) {
+            (Some(s), Some(v)) => s.prototype_outside(v),
+            _ => 0.0,
+        };
+        let z = query_features(&a, topic_share, topic_sem, outside);
         let f = Features {
             entries: lex.iter().map(|l| l.entry).collect(),
             topic: lex.iter().map(|l| l.entry >= n_entries).collect(),
@@ -619,6 +495,8 @@ struct Semantics {
     check: f32,
     /// The question's best sentence with the entry's best phrasing.
     sentence: f32,
+    /// The question with the entry's learned prototype.
+    prototype: f32,
 }
 
 /// The entry features in `model::ENTRY_FEATURES` order.
@@ -641,11 +519,12 @@ fn entry_features(l: &Lexical, s: &Semantics, best_phrasing: f32) -> [f32; N_ENT
         s.centroid,
         s.check,
         s.sentence,
+        s.prototype,
     ]
 }
 
 /// The question features in `model::QUERY_FEATURES` order.
-fn query_features(a: &Analysis, topic: f32, topic_sem: f32) -> [f32; N_QUERY] {
+fn query_features(a: &Analysis, topic: f32, topic_sem: f32, outside: f32) -> [f32; N_QUERY] {
     let b = |x: bool| if x { 1.0 } else { 0.0 };
     let known: f32 = a.known.iter().map(|&(_, w)| w).sum();
     [
@@ -669,6 +548,8 @@ fn query_features(a: &Analysis, topic: f32, topic_sem: f32) -> [f32; N_QUERY] {
         b(a.cues.request && !a.failure),
         b(a.cues.billing && !a.failure),
         b(a.cues.greeting && a.known.len() <= 1),
+        // The question with the out-of-scope questions' prototype.
+        outside,
     ]
 }
 

@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::prototypes::Prototypes;
+
 /// The entry features, in vector order.
-pub const ENTRY_FEATURES: [&str; 16] = [
+pub const ENTRY_FEATURES: [&str; 17] = [
     "coverage",
     "absolute",
     "symptom",
@@ -28,11 +30,12 @@ pub const ENTRY_FEATURES: [&str; 16] = [
     "semantic_centroid",
     "semantic_check",
     "semantic_sentence",
+    "prototype",
 ];
 pub const N_ENTRY: usize = ENTRY_FEATURES.len();
 
 /// The question features of the "none of them" option, in vector order.
-pub const QUERY_FEATURES: [&str; 16] = [
+pub const QUERY_FEATURES: [&str; 17] = [
     "bias",
     "no_trouble",
     "failure",
@@ -49,6 +52,7 @@ pub const QUERY_FEATURES: [&str; 16] = [
     "request_calm",
     "billing_calm",
     "greeting_short",
+    "prototype_none",
 ];
 pub const N_QUERY: usize = QUERY_FEATURES.len();
 
@@ -80,6 +84,10 @@ pub struct Fitted {
     pub about: String,
     pub semantic: Params,
     pub lexical: Params,
+    /// How customers word each entry, for the semantic set's `prototype`
+    /// features (learned by `triage fit`).
+    #[serde(default, skip_serializing_if = "Prototypes::is_empty")]
+    pub prototypes: Prototypes,
 }
 
 /// The parameters shipped with the binary (`knowledge/matcher.json`).

@@ -1,0 +1,222 @@
+//! The knowledge base as embeddings, for the semantic features: every
+//! entry's title and symptom phrasings, its checks, the out-of-scope
+//! topics, and each entry's learned prototype (`prototypes`), all centred
+//! on the knowledge base's mean phrasing. Only built when an embedding
+//! model is loaded.
+
+use crate::kb::KnowledgeBase;
+
+use super::prototypes::{Prototypes, OUT_OF_SCOPE};
+use super::semantic::{self, dot, Semantic};
+
+/// Sentences of a question compared one by one, and the fewest words a
+/// sentence needs to count.
+const MAX_SENTENCES: usize = 4;
+const MIN_SENTENCE_WORDS: usize = 3;
+
+/// The best dot product of `q` with rows `span` (start, count) of `rows`.
+fn best_row(rows: &[f32], (start, n): (usize, usize), dim: usize, q: &[f32]) -> f32 {
+    (start..start + n)
+        .map(|r| dot(&rows[r * dim..(r + 1) * dim], q))
+        .fold(0.0f32, f32::max)
+}
+
+/// The knowledge base's phrasings as embeddings. Static embeddings share a
+/// large common direction (every text is a mean of token vectors), so the
+/// knowledge base's mean phrasing is taken out of every vector, the
+/// question's too: similarity then reads what sets texts apart.
+pub(super) struct SemanticIndex {
+    model: Semantic,
+    dim: usize,
+    /// The mean of the knowledge base's phrasing embeddings.
+    mean: Vec<f32>,
+    /// Each entry's title and symptom phrasings, as (start, count) rows
+    /// into `rows`.
+    spans: Vec<(usize, usize)>,
+    rows: Vec<f32>,
+    /// Each entry's normalised mean phrasing, for recall.
+    centroids: Vec<f32>,
+    /// Each entry's checks (cause and signals), as (start, count) rows
+    /// into `check_rows`: reports often describe the cause.
+    check_spans: Vec<(usize, usize)>,
+    check_rows: Vec<f32>,
+    /// Every out-of-scope topic phrasing.
+    topics: Vec<f32>,
+    /// Each entry's learned prototype, centred (its phrasing centroid
+    /// when none was learned), then the out-of-scope prototype (zeros
+    /// when none was learned).
+    prototypes: Vec<f32>,
+}
+
+impl SemanticIndex {
+    pub(super) fn new(model: Semantic, kb: &KnowledgeBase, learned: &Prototypes) -> Self {
+        let dim = model.dim();
+        let mut spans = Vec::new();
+        let mut rows: Vec<f32> = Vec::new();
+        // Entries, then out-of-scope topics, in the order of the profiles.
+        let docs = kb
+            .entries()
+            .iter()
+            .map(|e| (&e.title, &e.symptoms))
+            .chain(kb.out_of_scope().iter().map(|t| (&t.title, &t.phrasings)));
+        for (title, symptoms) in docs {
+            let start = rows.len() / dim;
+            let texts: Vec<&String> = std::iter::once(title).chain(symptoms).collect();
+            for t in &texts {
+                rows.extend(model.embed(t));
+            }
+            spans.push((start, texts.len()));
+        }
+        let mut check_spans = Vec::new();
+        let mut check_rows: Vec<f32> = Vec::new();
+        for e in kb.entries() {
+            let start = check_rows.len() / dim;
+            for c in &e.checks {
+                check_rows.extend(model.embed(&format!("{} {}", c.cause, c.signals.join(", "))));
+            }
+            check_spans.push((start, e.checks.len()));
+        }
+        check_spans.extend(
+            kb.out_of_scope()
+                .iter()
+                .map(|_| (check_rows.len() / dim, 0)),
+        );
+        let mut topics: Vec<f32> = kb
+            .out_of_scope()
+            .iter()
+            .flat_map(|t| t.phrasings.iter())
+            .flat_map(|p| model.embed(p))
+            .collect();
+        let mut mean = vec![0.0f32; dim];
+        let n = (rows.len() / dim).max(1) as f32;
+        for r in rows.chunks_exact(dim) {
+            mean.iter_mut().zip(r).for_each(|(m, x)| *m += x / n);
+        }
+        let center = |v: &mut [f32]| {
+            v.iter_mut().zip(&mean).for_each(|(x, m)| *x -= m);
+            semantic::normalize(v);
+        };
+        rows.chunks_exact_mut(dim).for_each(&center);
+        check_rows.chunks_exact_mut(dim).for_each(&center);
+        topics.chunks_exact_mut(dim).for_each(&center);
+        let mut centroids = Vec::with_capacity(spans.len() * dim);
+        for &(start, count) in &spans {
+            let mut c = vec![0.0f32; dim];
+            for r in rows[start * dim..(start + count) * dim].chunks_exact(dim) {
+                c.iter_mut().zip(r).for_each(|(m, x)| *m += x);
+            }
+            semantic::normalize(&mut c);
+            centroids.extend(c);
+        }
+        let n_entries = kb.entries().len();
+        let mut prototypes = Vec::with_capacity((n_entries + 1) * dim);
+        for (e, entry) in kb.entries().iter().enumerate() {
+            match learned.get(entry.id.as_str(), dim) {
+                Some(raw) => prototypes.extend(centred(&raw, &mean)),
+                None => prototypes.extend_from_slice(&centroids[e * dim..(e + 1) * dim]),
+            }
+        }
+        match learned.get(OUT_OF_SCOPE, dim) {
+            Some(raw) => prototypes.extend(centred(&raw, &mean)),
+            None => prototypes.extend(std::iter::repeat_n(0.0, dim)),
+        }
+        Self {
+            model,
+            dim,
+            mean,
+            spans,
+            rows,
+            centroids,
+            check_spans,
+            check_rows,
+            topics,
+            prototypes,
+        }
+    }
+
+    /// A question's embedding, centred like the knowledge base's.
+    pub(super) fn embed(&self, text: &str) -> Vec<f32> {
+        let mut v = self.model.embed(text);
+        v.iter_mut().zip(&self.mean).for_each(|(x, m)| *x -= m);
+        semantic::normalize(&mut v);
+        v
+    }
+
+    pub(super) fn centroid(&self, e: usize, q: &[f32]) -> f32 {
+        dot(&self.centroids[e * self.dim..(e + 1) * self.dim], q)
+    }
+
+    pub(super) fn best_phrasing(&self, e: usize, q: &[f32]) -> f32 {
+        best_row(&self.rows, self.spans[e], self.dim, q)
+    }
+
+    pub(super) fn best_check(&self, e: usize, q: &[f32]) -> f32 {
+        best_row(&self.check_rows, self.check_spans[e], self.dim, q)
+    }
+
+    /// The question's sentences (lines, or text between full stops),
+    /// embedded: a long report often states its symptom in one of them.
+    pub(super) fn sentences(&self, text: &str) -> Vec<Vec<f32>> {
+        text.split(['\n', '.', '!', '?'])
+            .map(str::trim)
+            .filter(|s| s.split_whitespace().count() >= MIN_SENTENCE_WORDS)
+            .take(MAX_SENTENCES)
+            .map(|s| self.embed(s))
+            .collect()
+    }
+
+    pub(super) fn best_topic(&self, q: &[f32]) -> f32 {
+        self.topics
+            .chunks_exact(self.dim)
+            .map(|t| dot(t, q))
+            .fold(0.0f32, f32::max)
+    }
+
+    /// The question's raw embedding (not centred), as prototypes are
+    /// learned from.
+    pub(super) fn embed_raw(&self, text: &str) -> Vec<f32> {
+        self.model.embed(text)
+    }
+
+    /// A raw embedding centred like the knowledge base's.
+    pub(super) fn centre(&self, raw: &[f32]) -> Vec<f32> {
+        centred(raw, &self.mean)
+    }
+
+    pub(super) fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The question with entry `e`'s prototype.
+    pub(super) fn prototype(&self, e: usize, q: &[f32]) -> f32 {
+        dot(&self.prototypes[e * self.dim..(e + 1) * self.dim], q)
+    }
+
+    /// The question with the out-of-scope prototype (0 when none was
+    /// learned).
+    pub(super) fn prototype_outside(&self, q: &[f32]) -> f32 {
+        let n = self.prototypes.len() / self.dim - 1;
+        self.prototype(n, q)
+    }
+
+    /// A prototype from a raw embedding sum of `n` questions, centred
+    /// like the shipped ones; entry `e`'s phrasing centroid when `n` is 0
+    /// (`None` for the out-of-scope prototype: zeros).
+    pub(super) fn prototype_from(&self, sum: &[f32], n: usize, e: Option<usize>) -> Vec<f32> {
+        if n == 0 {
+            return match e {
+                Some(e) => self.centroids[e * self.dim..(e + 1) * self.dim].to_vec(),
+                None => vec![0.0; self.dim],
+            };
+        }
+        let mean: Vec<f32> = sum.iter().map(|x| x / n as f32).collect();
+        centred(&mean, &self.mean)
+    }
+}
+
+/// `v` less the knowledge base's mean, at unit length.
+fn centred(v: &[f32], mean: &[f32]) -> Vec<f32> {
+    let mut c: Vec<f32> = v.iter().zip(mean).map(|(x, m)| x - m).collect();
+    semantic::normalize(&mut c);
+    c
+}
