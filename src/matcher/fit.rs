@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::kb::{EntryId, ProductId};
 
 use super::model::{Fitted, Weights, ENTRY_FEATURES, N_ENTRY, N_QUERY, QUERY_FEATURES};
-use super::prototypes::{Prototypes, Sums, OUT_OF_SCOPE};
+use super::prototypes::{Prototypes, OUT_OF_SCOPE};
 use super::similarity::SemanticIndex;
 use super::{decide_ranked, ranked_entries, Decision, Features, Matcher, Query};
 
@@ -264,10 +264,6 @@ fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores
             decide_ranked(&thresholds, &p.order, r.f.product_known, twins, &product_of);
         let top = top.map(|e| &entries[e].id);
         let it = &items[r.item];
-        if std::env::var_os("TRIAGE_FIT_DUMP").is_some() && m.semantic.is_some() {
-            let second: Vec<String> = p.order.iter().take(3).map(|o| format!("{}:{:.2}", entries[o.0].id.as_str(), o.1)).collect();
-            eprintln!("DUMP\t{}\t{:?}\t{}\t{}\t{}", it.set, decision, it.expect.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(","), second.join(" "), it.query.replace('\n', " ").chars().take(300).collect::<String>());
-        }
         for key in [it.set.clone(), "all".to_owned()] {
             cv.entry(key).or_default().add(&it.expect, decision, top);
         }
@@ -293,19 +289,25 @@ fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores
 /// question's raw embedding counts toward each entry it expects, each
 /// out-of-scope one toward [`OUT_OF_SCOPE`].
 fn learn_prototypes(m: &Matcher, s: &SemanticIndex, items: &[Labelled]) -> Prototypes {
-    let mut sums = Sums::default();
+    let mut by_key: BTreeMap<String, Vec<Vec<f32>>> = BTreeMap::new();
     for it in items {
         let v = s.embed_raw(&it.query);
         if it.expect.is_empty() {
-            sums.add(OUT_OF_SCOPE, &v);
+            by_key
+                .entry(OUT_OF_SCOPE.to_owned())
+                .or_default()
+                .push(v.clone());
         }
         for id in &it.expect {
             if m.kb().entry(id.as_str()).is_some() {
-                sums.add(id.as_str(), &v);
+                by_key
+                    .entry(id.as_str().to_owned())
+                    .or_default()
+                    .push(v.clone());
             }
         }
     }
-    Prototypes::from_sums(s.dim(), &sums)
+    Prototypes::from_examples(s.dim(), &by_key)
 }
 
 /// The prototype features under cross-validation. A question must never
@@ -327,6 +329,11 @@ struct Learning<'a> {
     by_group: BTreeMap<(usize, usize), (Vec<f32>, usize)>,
     entry_col: usize,
     none_col: usize,
+    near_col: usize,
+    near_none_col: usize,
+    /// Per row: its keys; the rows' centred embeddings' similarities.
+    keys: Vec<Vec<usize>>,
+    sims: Vec<Vec<f32>>,
 }
 
 impl<'a> Learning<'a> {
@@ -353,6 +360,7 @@ impl<'a> Learning<'a> {
         let mut by_group: BTreeMap<(usize, usize), (Vec<f32>, usize)> = BTreeMap::new();
         let mut raw = Vec::with_capacity(rows.len());
         let mut group = Vec::with_capacity(rows.len());
+        let mut keys_of: Vec<Vec<usize>> = Vec::new();
         for (r, &k) in rows.iter().zip(folds) {
             let it = &items[r.item];
             let n = groups.len();
@@ -366,6 +374,7 @@ impl<'a> Learning<'a> {
                     .filter_map(|id| index.get(id.as_str()).copied())
                     .collect()
             };
+            let keys_copy = keys.clone();
             for key in keys {
                 for (sum, n) in [
                     &mut total[key],
@@ -378,9 +387,19 @@ impl<'a> Learning<'a> {
             }
             raw.push(v);
             group.push(g);
+            keys_of.push(keys_copy);
         }
         let col = |names: &[&str], name: &str| names.iter().position(|n| *n == name);
+        let centred: Vec<Vec<f32>> = raw.iter().map(|v| s.centre(v)).collect();
+        let sims: Vec<Vec<f32>> = centred
+            .iter()
+            .map(|a| centred.iter().map(|b| super::semantic::dot(a, b)).collect())
+            .collect();
         Self {
+            near_col: col(&ENTRY_FEATURES, "nearest").expect("a nearest feature"),
+            near_none_col: col(&QUERY_FEATURES, "nearest_none").expect("a nearest_none feature"),
+            keys: keys_of,
+            sims,
             s,
             n_entries,
             raw,
@@ -419,12 +438,31 @@ impl<'a> Learning<'a> {
                 let entry = (key < self.n_entries).then_some(key);
                 super::semantic::dot(&self.s.prototype_from(&sum, n, entry), &q)
             };
+            // The nearest question of a key the row may see; with none,
+            // what the matcher uses then (`SemanticIndex::nearest`).
+            let near = |key: usize| -> f32 {
+                (0..self.raw.len())
+                    .filter(|&j| j != i && self.keys[j].contains(&key))
+                    .filter(|&j| held_out.is_none_or(|k| self.fold[j] != k))
+                    .filter(|&j| !own_group || self.group[j] != self.group[i])
+                    .map(|j| self.sims[i][j])
+                    .reduce(f32::max)
+                    .unwrap_or_else(|| {
+                        if key < self.n_entries {
+                            self.s.best_phrasing(key, &q)
+                        } else {
+                            0.0
+                        }
+                    })
+            };
             for (x, (&e, &topic)) in r.f.x.iter_mut().zip(r.f.entries.iter().zip(&r.f.topic)) {
                 if !topic {
                     x[self.entry_col] = feature(e);
+                    x[self.near_col] = near(e);
                 }
             }
             r.f.z[self.none_col] = feature(self.n_entries);
+            r.f.z[self.near_none_col] = near(self.n_entries);
         }
         out
     }

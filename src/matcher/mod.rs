@@ -255,6 +255,10 @@ impl Matcher {
             Some(s) => s.sentences(text),
             None => Vec::new(),
         };
+        let nearest = match (&self.semantic, &q_emb) {
+            (Some(s), Some(v)) => s.nearest(v),
+            _ => Vec::new(),
+        };
         let sem: Vec<Semantics> = lex
             .iter()
             .map(|l| match (&self.semantic, &q_emb) {
@@ -267,6 +271,11 @@ impl Matcher {
                         s.prototype(l.entry, v)
                     } else {
                         s.centroid(l.entry, v)
+                    },
+                    nearest: if l.entry < n_entries {
+                        nearest[l.entry]
+                    } else {
+                        s.best_phrasing(l.entry, v)
                     },
                     check: s.best_check(l.entry, v),
                     sentence: sentences
@@ -298,8 +307,8 @@ impl Matcher {
             _ => 0.0,
         };
         let outside = match (&self.semantic, &q_emb) {
-            (Some(s), Some(v)) => s.prototype_outside(v),
-            _ => 0.0,
+            (Some(s), Some(v)) => (s.prototype_outside(v), nearest[n_entries]),
+            _ => (0.0, 0.0),
         };
         let z = query_features(&a, topic_share, topic_sem, outside);
         let f = Features {
@@ -497,6 +506,8 @@ struct Semantics {
     sentence: f32,
     /// The question with the entry's learned prototype.
     prototype: f32,
+    /// The question with the entry's nearest labelled question.
+    nearest: f32,
 }
 
 /// The entry features in `model::ENTRY_FEATURES` order.
@@ -520,11 +531,12 @@ fn entry_features(l: &Lexical, s: &Semantics, best_phrasing: f32) -> [f32; N_ENT
         s.check,
         s.sentence,
         s.prototype,
+        s.nearest,
     ]
 }
 
 /// The question features in `model::QUERY_FEATURES` order.
-fn query_features(a: &Analysis, topic: f32, topic_sem: f32, outside: f32) -> [f32; N_QUERY] {
+fn query_features(a: &Analysis, topic: f32, topic_sem: f32, outside: (f32, f32)) -> [f32; N_QUERY] {
     let b = |x: bool| if x { 1.0 } else { 0.0 };
     let known: f32 = a.known.iter().map(|&(_, w)| w).sum();
     [
@@ -548,8 +560,10 @@ fn query_features(a: &Analysis, topic: f32, topic_sem: f32, outside: f32) -> [f3
         b(a.cues.request && !a.failure),
         b(a.cues.billing && !a.failure),
         b(a.cues.greeting && a.known.len() <= 1),
-        // The question with the out-of-scope questions' prototype.
-        outside,
+        // The question with the out-of-scope questions' prototype and
+        // with the nearest of them.
+        outside.0,
+        outside.1,
     ]
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::prototypes::Prototypes;
 
 /// The entry features, in vector order.
-pub const ENTRY_FEATURES: [&str; 17] = [
+pub const ENTRY_FEATURES: [&str; 18] = [
     "coverage",
     "absolute",
     "symptom",
@@ -31,11 +31,12 @@ pub const ENTRY_FEATURES: [&str; 17] = [
     "semantic_check",
     "semantic_sentence",
     "prototype",
+    "nearest",
 ];
 pub const N_ENTRY: usize = ENTRY_FEATURES.len();
 
 /// The question features of the "none of them" option, in vector order.
-pub const QUERY_FEATURES: [&str; 17] = [
+pub const QUERY_FEATURES: [&str; 18] = [
     "bias",
     "no_trouble",
     "failure",
@@ -53,6 +54,7 @@ pub const QUERY_FEATURES: [&str; 17] = [
     "billing_calm",
     "greeting_short",
     "prototype_none",
+    "nearest_none",
 ];
 pub const N_QUERY: usize = QUERY_FEATURES.len();
 

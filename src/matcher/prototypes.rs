@@ -1,15 +1,14 @@
-//! How customers word each entry, learned from labelled questions: an
-//! entry's prototype is the mean embedding of the questions labelled with
-//! it (and one more for the out-of-scope questions). The knowledge base's
-//! phrasings are written from the pages; prototypes carry the words real
-//! reports use for the same trouble. They are fitted data, written by
+//! How customers word each entry, learned from labelled questions. The
+//! knowledge base's phrasings are written from the pages; the labelled
+//! questions carry the words real reports use for the same trouble. Two
+//! features read them: an entry's prototype (the mean embedding of its
+//! questions) and its nearest question. They are fitted data, written by
 //! `triage fit` into `matcher.json` beside the weights, never knowledge
-//! text: only vectors are kept, no question.
+//! text: only each question's embedding is kept, not its words.
 //!
-//! A prototype is stored as the raw mean of the shipped models' unit
-//! embeddings (before the knowledge base's mean is taken out), quantized
-//! to one signed byte per dimension with its own scale and base64-encoded,
-//! so it stays valid when the knowledge base's phrasings change.
+//! Embeddings are stored raw (before the knowledge base's mean phrasing
+//! is taken out, so they stay valid when the phrasings change), quantized
+//! to one signed byte per dimension with their own scale, in base64.
 
 use std::collections::BTreeMap;
 
@@ -19,25 +18,17 @@ use serde::{Deserialize, Serialize};
 /// The key of the out-of-scope prototype.
 pub const OUT_OF_SCOPE: &str = "(out of scope)";
 
-/// Every learned prototype, by entry id.
+/// Every labelled question's embedding, by the entry it is labelled with
+/// (or [`OUT_OF_SCOPE`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prototypes {
-    /// The embedding's length; prototypes of another model are ignored.
+    /// The embedding's length; vectors of another model are ignored.
     pub dim: usize,
-    pub entries: BTreeMap<String, Prototype>,
-}
-
-/// One entry's prototype.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Prototype {
-    /// How many labelled questions it is the mean of.
-    pub questions: usize,
-    /// The value of one quantization step.
-    pub scale: f32,
-    /// The quantized mean, one signed byte per dimension, in base64.
-    pub vector: String,
+    /// Per key, its questions' embeddings: each the scale of one
+    /// quantization step (4 bytes, little-endian f32) then one signed
+    /// byte per dimension, in base64.
+    pub entries: BTreeMap<String, Vec<String>>,
 }
 
 impl Prototypes {
@@ -45,69 +36,66 @@ impl Prototypes {
         self.entries.is_empty()
     }
 
-    /// The mean vector of `key`, when it was learned for an embedding of
-    /// length `dim`.
-    pub fn get(&self, key: &str, dim: usize) -> Option<Vec<f32>> {
+    /// The embeddings learned for `key`, when they were learned for an
+    /// embedding of length `dim` (unreadable ones are skipped).
+    pub fn examples(&self, key: &str, dim: usize) -> Vec<Vec<f32>> {
         if self.dim != dim {
-            return None;
+            return Vec::new();
         }
-        let p = self.entries.get(key)?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&p.vector)
-            .ok()?;
-        (bytes.len() == dim).then(|| {
-            bytes
-                .iter()
-                .map(|&b| f32::from(b as i8) * p.scale)
-                .collect()
-        })
+        let Some(list) = self.entries.get(key) else {
+            return Vec::new();
+        };
+        list.iter().filter_map(|s| decode(s, dim)).collect()
     }
 
-    /// Prototypes from per-key sums of raw embeddings and their counts.
-    pub fn from_sums(dim: usize, sums: &Sums) -> Self {
-        let entries = sums
-            .by_key
+    /// Prototypes from each key's raw embeddings.
+    pub fn from_examples(dim: usize, by_key: &BTreeMap<String, Vec<Vec<f32>>>) -> Self {
+        let entries = by_key
             .iter()
-            .filter(|(_, (_, n))| *n > 0)
-            .map(|(k, (sum, n))| {
-                let mean: Vec<f32> = sum.iter().map(|x| x / *n as f32).collect();
-                (k.clone(), quantize(&mean, *n))
-            })
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.clone(), v.iter().map(|x| encode(x)).collect()))
             .collect();
         Self { dim, entries }
     }
 }
 
-/// Running sums of raw embeddings per key (an entry id or
-/// [`OUT_OF_SCOPE`]), with how many questions each holds.
-#[derive(Clone, Debug, Default)]
-pub struct Sums {
-    pub by_key: BTreeMap<String, (Vec<f32>, usize)>,
-}
-
-impl Sums {
-    pub fn add(&mut self, key: &str, v: &[f32]) {
-        let (sum, n) = self
-            .by_key
-            .entry(key.to_owned())
-            .or_insert_with(|| (vec![0.0; v.len()], 0));
-        sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
-        *n += 1;
+/// The mean of equally long vectors (empty for none).
+pub fn mean(vs: &[Vec<f32>]) -> Vec<f32> {
+    let Some(first) = vs.first() else {
+        return Vec::new();
+    };
+    let mut m = vec![0.0f32; first.len()];
+    for v in vs {
+        m.iter_mut().zip(v).for_each(|(a, x)| *a += x);
     }
+    let n = vs.len() as f32;
+    m.iter_mut().for_each(|a| *a /= n);
+    m
 }
 
-fn quantize(mean: &[f32], questions: usize) -> Prototype {
-    let max = mean.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+fn encode(v: &[f32]) -> String {
+    let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
     let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-    let bytes: Vec<u8> = mean
-        .iter()
-        .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8 as u8)
-        .collect();
-    Prototype {
-        questions,
-        scale,
-        vector: base64::engine::general_purpose::STANDARD.encode(bytes),
+    let mut bytes = scale.to_le_bytes().to_vec();
+    bytes.extend(
+        v.iter()
+            .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8 as u8),
+    );
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn decode(s: &str, dim: usize) -> Option<Vec<f32>> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
+    if bytes.len() != dim + 4 {
+        return None;
     }
+    let scale = f32::from_le_bytes(bytes[..4].try_into().ok()?);
+    scale.is_finite().then(|| {
+        bytes[4..]
+            .iter()
+            .map(|&b| f32::from(b as i8) * scale)
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -115,30 +103,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_prototype_survives_quantization_closely() {
-        let mut sums = Sums::default();
+    fn an_example_survives_quantization_closely() {
         let a: Vec<f32> = (0..64).map(|i| ((i as f32) * 0.37).sin() * 0.2).collect();
         let b: Vec<f32> = (0..64).map(|i| ((i as f32) * 0.11).cos() * 0.1).collect();
-        sums.add("x/one", &a);
-        sums.add("x/one", &b);
-        let p = Prototypes::from_sums(64, &sums);
+        let by_key = BTreeMap::from([("x/one".to_owned(), vec![a.clone(), b.clone()])]);
+        let p = Prototypes::from_examples(64, &by_key);
         let json = serde_json::to_string(&p).expect("serializes");
         let back: Prototypes = serde_json::from_str(&json).expect("parses");
-        let got = back.get("x/one", 64).expect("present");
-        for i in 0..64 {
-            let want = (a[i] + b[i]) / 2.0;
-            assert!((got[i] - want).abs() < 0.002, "{i}: {} vs {want}", got[i]);
+        let got = back.examples("x/one", 64);
+        assert_eq!(got.len(), 2);
+        for (g, w) in got.iter().zip([&a, &b]) {
+            for i in 0..64 {
+                assert!((g[i] - w[i]).abs() < 0.002, "{i}: {} vs {}", g[i], w[i]);
+            }
         }
-        assert_eq!(back.entries["x/one"].questions, 2);
+        let m = mean(&got);
+        assert!((m[3] - (a[3] + b[3]) / 2.0).abs() < 0.002);
     }
 
     #[test]
-    fn another_models_prototypes_are_ignored() {
-        let mut sums = Sums::default();
-        sums.add("x/one", &[0.5; 8]);
-        let p = Prototypes::from_sums(8, &sums);
-        assert!(p.get("x/one", 8).is_some());
-        assert!(p.get("x/one", 16).is_none());
-        assert!(p.get("x/two", 8).is_none());
+    fn another_models_or_damaged_vectors_are_ignored() {
+        let by_key = BTreeMap::from([("x/one".to_owned(), vec![vec![0.5; 8]])]);
+        let mut p = Prototypes::from_examples(8, &by_key);
+        assert_eq!(p.examples("x/one", 8).len(), 1);
+        assert!(p.examples("x/one", 16).is_empty());
+        assert!(p.examples("x/two", 8).is_empty());
+        p.entries
+            .get_mut("x/one")
+            .expect("present")
+            .push("not base64!".into());
+        assert_eq!(p.examples("x/one", 8).len(), 1);
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::kb::KnowledgeBase;
 
-use super::prototypes::{Prototypes, OUT_OF_SCOPE};
+use super::prototypes::{self, Prototypes, OUT_OF_SCOPE};
 use super::semantic::{self, dot, Semantic};
 
 /// Sentences of a question compared one by one, and the fewest words a
@@ -46,6 +46,12 @@ pub(super) struct SemanticIndex {
     /// when none was learned), then the out-of-scope prototype (zeros
     /// when none was learned).
     prototypes: Vec<f32>,
+    /// Every labelled question's embedding, centred, and its key (entry
+    /// index, or the entry count for out of scope).
+    examples: Vec<f32>,
+    example_key: Vec<usize>,
+    /// Whether each key has labelled questions.
+    has_examples: Vec<bool>,
 }
 
 impl SemanticIndex {
@@ -110,16 +116,32 @@ impl SemanticIndex {
         }
         let n_entries = kb.entries().len();
         let mut prototypes = Vec::with_capacity((n_entries + 1) * dim);
-        for (e, entry) in kb.entries().iter().enumerate() {
-            match learned.get(entry.id.as_str(), dim) {
-                Some(raw) => prototypes.extend(centred(&raw, &mean)),
-                None => prototypes.extend_from_slice(&centroids[e * dim..(e + 1) * dim]),
+        let mut examples = Vec::new();
+        let mut example_key = Vec::new();
+        let keys = kb
+            .entries()
+            .iter()
+            .map(|e| e.id.as_str())
+            .chain(std::iter::once(OUT_OF_SCOPE));
+        for (key, name) in keys.enumerate() {
+            let learned = learned.examples(name, dim);
+            if learned.is_empty() {
+                // An entry nobody has asked about yet: its phrasings stand
+                // in; nothing stands in for the out-of-scope questions.
+                match centroids.get(key * dim..(key + 1) * dim) {
+                    Some(c) if key < n_entries => prototypes.extend_from_slice(c),
+                    _ => prototypes.extend(std::iter::repeat_n(0.0, dim)),
+                }
+                continue;
+            }
+            prototypes.extend(centred(&prototypes::mean(&learned), &mean));
+            for v in &learned {
+                examples.extend(centred(v, &mean));
+                example_key.push(key);
             }
         }
-        match learned.get(OUT_OF_SCOPE, dim) {
-            Some(raw) => prototypes.extend(centred(&raw, &mean)),
-            None => prototypes.extend(std::iter::repeat_n(0.0, dim)),
-        }
+        let mut has_examples = vec![false; n_entries + 1];
+        example_key.iter().for_each(|&k| has_examples[k] = true);
         Self {
             model,
             dim,
@@ -131,6 +153,9 @@ impl SemanticIndex {
             check_rows,
             topics,
             prototypes,
+            examples,
+            example_key,
+            has_examples,
         }
     }
 
@@ -199,9 +224,30 @@ impl SemanticIndex {
         self.prototype(n, q)
     }
 
-    /// A prototype from a raw embedding sum of `n` questions, centred
+    /// The question's similarity with each key's nearest labelled
+    /// question (entries, then out of scope). An entry without labelled
+    /// questions gets its best phrasing's; out of scope without any, 0.
+    pub(super) fn nearest(&self, q: &[f32]) -> Vec<f32> {
+        let n = self.has_examples.len();
+        let mut near = vec![f32::MIN; n];
+        for (v, &k) in self.examples.chunks_exact(self.dim).zip(&self.example_key) {
+            near[k] = near[k].max(dot(v, q));
+        }
+        for (k, x) in near.iter_mut().enumerate() {
+            if !self.has_examples[k] {
+                *x = if k + 1 < n {
+                    self.best_phrasing(k, q)
+                } else {
+                    0.0
+                };
+            }
+        }
+        near
+    }
+
+    /// A prototype from the raw embeddings' sum of `n` questions, centred
     /// like the shipped ones; entry `e`'s phrasing centroid when `n` is 0
-    /// (`None` for the out-of-scope prototype: zeros).
+    /// (`None` for the out-of-scope prototype: zeros). For fitting.
     pub(super) fn prototype_from(&self, sum: &[f32], n: usize, e: Option<usize>) -> Vec<f32> {
         if n == 0 {
             return match e {
