@@ -231,8 +231,10 @@ impl Matcher {
         if let (Some(s), Some(v)) = (&self.semantic, &q_emb) {
             // The entries nearest by their phrasings and by their
             // customers' wording.
-            let nearest = |sim: &dyn Fn(usize) -> f32| -> Vec<usize> {
-                let mut by_sim: Vec<(usize, f32)> = (0..n_entries)
+            let nearest = |among: &mut dyn Iterator<Item = usize>,
+                           sim: &dyn Fn(usize) -> f32|
+             -> Vec<usize> {
+                let mut by_sim: Vec<(usize, f32)> = among
                     .filter(|&e| in_scope(e))
                     .map(|e| (e, sim(e)))
                     .collect();
@@ -243,8 +245,11 @@ impl Matcher {
                 by_sim.select_nth_unstable_by(k - 1, |x, y| y.1.total_cmp(&x.1));
                 by_sim[..k].iter().map(|&(e, _)| e).collect()
             };
-            extra.extend(nearest(&|e| s.centroid(e, v)));
-            extra.extend(nearest(&|e| s.prototype(e, v)));
+            extra.extend(nearest(&mut (0..n_entries), &|e| s.centroid(e, v)));
+            // Entries without a learned prototype rank as by centroid.
+            extra.extend(nearest(&mut s.learned().iter().copied(), &|e| {
+                s.prototype(e, v)
+            }));
             extra.sort_unstable();
             extra.dedup();
         }
@@ -262,27 +267,30 @@ impl Matcher {
         let sem: Vec<Semantics> = lex
             .iter()
             .map(|l| match (&self.semantic, &q_emb) {
-                (Some(s), Some(v)) => Semantics {
-                    phrasing: s.best_phrasing(l.entry, v),
-                    centroid: s.centroid(l.entry, v),
-                    // Topics have no learned prototype: their phrasings
-                    // stand in.
-                    prototype: if l.entry < n_entries {
-                        s.prototype(l.entry, v)
-                    } else {
-                        s.centroid(l.entry, v)
-                    },
-                    nearest: if l.entry < n_entries {
-                        nearest[l.entry]
-                    } else {
-                        s.best_phrasing(l.entry, v)
-                    },
-                    check: s.best_check(l.entry, v),
-                    sentence: sentences
-                        .iter()
-                        .map(|q| s.best_phrasing(l.entry, q))
-                        .fold(0.0f32, f32::max),
-                },
+                (Some(s), Some(v)) => {
+                    let phrasing = s.best_phrasing(l.entry, v);
+                    let entry = l.entry < n_entries;
+                    Semantics {
+                        phrasing,
+                        centroid: s.centroid(l.entry, v),
+                        // Topics have no labelled questions, and an entry
+                        // may have none yet: their phrasings stand in.
+                        prototype: if entry {
+                            s.prototype(l.entry, v)
+                        } else {
+                            s.centroid(l.entry, v)
+                        },
+                        nearest: match nearest.get(l.entry) {
+                            Some(Some(x)) if entry => *x,
+                            _ => phrasing,
+                        },
+                        check: s.best_check(l.entry, v),
+                        sentence: sentences
+                            .iter()
+                            .map(|q| s.best_phrasing(l.entry, q))
+                            .fold(0.0f32, f32::max),
+                    }
+                }
                 _ => Semantics::default(),
             })
             .collect();
@@ -307,7 +315,10 @@ impl Matcher {
             _ => 0.0,
         };
         let outside = match (&self.semantic, &q_emb) {
-            (Some(s), Some(v)) => (s.prototype_outside(v), nearest[n_entries]),
+            (Some(s), Some(v)) => (
+                s.prototype_outside(v),
+                nearest.get(n_entries).copied().flatten().unwrap_or(0.0),
+            ),
             _ => (0.0, 0.0),
         };
         let z = query_features(&a, topic_share, topic_sem, outside);

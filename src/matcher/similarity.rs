@@ -42,16 +42,18 @@ pub(super) struct SemanticIndex {
     check_rows: Vec<f32>,
     /// Every out-of-scope topic phrasing.
     topics: Vec<f32>,
-    /// Each entry's learned prototype, centred (its phrasing centroid
-    /// when none was learned), then the out-of-scope prototype (zeros
-    /// when none was learned).
+    /// The learned prototypes, centred, for the keys that have labelled
+    /// questions (entries, then out of scope), and each key's row in it.
+    /// An entry without one is represented by its phrasing centroid,
+    /// out of scope without one by nothing (similarity 0).
     prototypes: Vec<f32>,
+    prototype_row: Vec<Option<usize>>,
+    /// The entries with a learned prototype.
+    learned: Vec<usize>,
     /// Every labelled question's embedding, centred, and its key (entry
     /// index, or the entry count for out of scope).
     examples: Vec<f32>,
     example_key: Vec<usize>,
-    /// Whether each key has labelled questions.
-    has_examples: Vec<bool>,
 }
 
 impl SemanticIndex {
@@ -115,7 +117,8 @@ impl SemanticIndex {
             centroids.extend(c);
         }
         let n_entries = kb.entries().len();
-        let mut prototypes = Vec::with_capacity((n_entries + 1) * dim);
+        let mut prototypes = Vec::new();
+        let mut prototype_row = vec![None; n_entries + 1];
         let mut examples = Vec::new();
         let mut example_key = Vec::new();
         let keys = kb
@@ -126,22 +129,18 @@ impl SemanticIndex {
         for (key, name) in keys.enumerate() {
             let learned = learned.examples(name, dim);
             if learned.is_empty() {
-                // An entry nobody has asked about yet: its phrasings stand
-                // in; nothing stands in for the out-of-scope questions.
-                match centroids.get(key * dim..(key + 1) * dim) {
-                    Some(c) if key < n_entries => prototypes.extend_from_slice(c),
-                    _ => prototypes.extend(std::iter::repeat_n(0.0, dim)),
-                }
                 continue;
             }
+            prototype_row[key] = Some(prototypes.len() / dim);
             prototypes.extend(centred(&prototypes::mean(&learned), &mean));
             for v in &learned {
                 examples.extend(centred(v, &mean));
                 example_key.push(key);
             }
         }
-        let mut has_examples = vec![false; n_entries + 1];
-        example_key.iter().for_each(|&k| has_examples[k] = true);
+        let learned: Vec<usize> = (0..n_entries)
+            .filter(|&e| prototype_row[e].is_some())
+            .collect();
         Self {
             model,
             dim,
@@ -153,9 +152,10 @@ impl SemanticIndex {
             check_rows,
             topics,
             prototypes,
+            prototype_row,
+            learned,
             examples,
             example_key,
-            has_examples,
         }
     }
 
@@ -212,35 +212,38 @@ impl SemanticIndex {
         self.dim
     }
 
-    /// The question with entry `e`'s prototype.
+    /// The question with entry `e`'s prototype (its phrasing centroid
+    /// when none was learned).
     pub(super) fn prototype(&self, e: usize, q: &[f32]) -> f32 {
-        dot(&self.prototypes[e * self.dim..(e + 1) * self.dim], q)
+        match self.prototype_row[e] {
+            Some(r) => dot(&self.prototypes[r * self.dim..(r + 1) * self.dim], q),
+            None => self.centroid(e, q),
+        }
+    }
+
+    /// The entries with a learned prototype: the others rank by
+    /// prototype as by centroid.
+    pub(super) fn learned(&self) -> &[usize] {
+        &self.learned
     }
 
     /// The question with the out-of-scope prototype (0 when none was
     /// learned).
     pub(super) fn prototype_outside(&self, q: &[f32]) -> f32 {
-        let n = self.prototypes.len() / self.dim - 1;
-        self.prototype(n, q)
+        match self.prototype_row.last().copied().flatten() {
+            Some(r) => dot(&self.prototypes[r * self.dim..(r + 1) * self.dim], q),
+            None => 0.0,
+        }
     }
 
     /// The question's similarity with each key's nearest labelled
-    /// question (entries, then out of scope). An entry without labelled
-    /// questions gets its best phrasing's; out of scope without any, 0.
-    pub(super) fn nearest(&self, q: &[f32]) -> Vec<f32> {
-        let n = self.has_examples.len();
-        let mut near = vec![f32::MIN; n];
+    /// question (entries, then out of scope); `None` for a key without
+    /// labelled questions.
+    pub(super) fn nearest(&self, q: &[f32]) -> Vec<Option<f32>> {
+        let mut near: Vec<Option<f32>> = vec![None; self.prototype_row.len()];
         for (v, &k) in self.examples.chunks_exact(self.dim).zip(&self.example_key) {
-            near[k] = near[k].max(dot(v, q));
-        }
-        for (k, x) in near.iter_mut().enumerate() {
-            if !self.has_examples[k] {
-                *x = if k + 1 < n {
-                    self.best_phrasing(k, q)
-                } else {
-                    0.0
-                };
-            }
+            let x = dot(v, q);
+            near[k] = Some(near[k].map_or(x, |n| n.max(x)));
         }
         near
     }
