@@ -11,7 +11,7 @@ use crate::kb::{EntryId, ProductId};
 
 use super::model::{Fitted, Weights, ENTRY_FEATURES, N_ENTRY, N_QUERY, QUERY_FEATURES};
 use super::prototypes::{Prototypes, OUT_OF_SCOPE};
-use super::similarity::SemanticIndex;
+use super::similarity::{Nearest, SemanticIndex};
 use super::{decide_ranked, ranked_entries, Decision, Features, Matcher, Query};
 
 /// One labelled question.
@@ -438,31 +438,29 @@ impl<'a> Learning<'a> {
                 let entry = (key < self.n_entries).then_some(key);
                 super::semantic::dot(&self.s.prototype_from(&sum, n, entry), &q)
             };
-            // The nearest question of a key the row may see; with none,
-            // what the matcher uses then (`SemanticIndex::nearest`).
-            let near = |key: usize| -> f32 {
-                (0..self.raw.len())
-                    .filter(|&j| j != i && self.keys[j].contains(&key))
-                    .filter(|&j| held_out.is_none_or(|k| self.fold[j] != k))
-                    .filter(|&j| !own_group || self.group[j] != self.group[i])
-                    .map(|j| self.sims[i][j])
-                    .reduce(f32::max)
-                    .unwrap_or_else(|| {
-                        if key < self.n_entries {
-                            self.s.best_phrasing(key, &q)
-                        } else {
-                            0.0
-                        }
-                    })
-            };
+            // The nearest question of each key the row may see.
+            let mut near = Nearest(vec![None; self.n_entries + 1]);
+            for j in 0..self.raw.len() {
+                let visible = j != i
+                    && held_out.is_none_or(|k| self.fold[j] != k)
+                    && (!own_group || self.group[j] != self.group[i]);
+                if visible {
+                    for &key in &self.keys[j] {
+                        near.see(key, self.sims[i][j]);
+                    }
+                }
+            }
             for (x, (&e, &topic)) in r.f.x.iter_mut().zip(r.f.entries.iter().zip(&r.f.topic)) {
                 if !topic {
+                    let phrasing = self.s.best_phrasing(e, &q);
                     x[self.entry_col] = feature(e);
-                    x[self.near_col] = near(e);
+                    x[self.near_col] = near.entry(e, phrasing);
+                    x[self.near_col + 1] = near.entry_gap(e, phrasing);
                 }
             }
             r.f.z[self.none_col] = feature(self.n_entries);
-            r.f.z[self.near_none_col] = near(self.n_entries);
+            r.f.z[self.near_none_col] = near.none();
+            r.f.z[self.near_none_col + 1] = near.none_gap();
         }
         out
     }
@@ -743,6 +741,94 @@ mod tests {
         let x = solve(a, [3.0, 5.0]).expect("regular");
         assert!((x[0] - 0.8).abs() < 1e-9 && (x[1] - 1.4).abs() < 1e-9);
         assert!(solve(vec![[1.0, 2.0], [2.0, 4.0]], [1.0, 2.0]).is_none());
+    }
+
+    fn shipped() -> Matcher {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+        let kb = crate::kb::load_dir(&dir).expect("the shipped knowledge loads");
+        Matcher::new(std::sync::Arc::new(kb)).expect("the matcher builds")
+    }
+
+    fn labelled(query: &str, expect: &[EntryId], group: &str) -> Labelled {
+        Labelled {
+            query: query.into(),
+            product: None,
+            expect: expect.to_vec(),
+            group: group.into(),
+            set: "t".into(),
+        }
+    }
+
+    /// The `nearest` feature of `items[0]` for its expected entry, as
+    /// fitting sees it with nothing held out.
+    fn nearest_seen(m: &Matcher, items: &[Labelled]) -> f32 {
+        let s = m.semantic.as_ref().expect("the model loads");
+        let rows = rows(m, items);
+        let folds: Vec<usize> = rows.iter().map(|r| fold_of(&items[r.item].group)).collect();
+        let learning = Learning::new(m, s, items, &rows, &folds);
+        let rows = learning.apply(&rows, None);
+        let e = m
+            .kb()
+            .entries()
+            .iter()
+            .position(|e| e.id == items[0].expect[0]);
+        let i = rows[0]
+            .f
+            .entries
+            .iter()
+            .position(|&c| Some(c) == e)
+            .expect("the entry is a candidate");
+        rows[0].f.x[i][learning.near_col]
+    }
+
+    #[test]
+    fn a_question_never_learns_from_its_own_source() {
+        let m = shipped();
+        let q = "the chat bubble vanished from our shop after the theme update";
+        let (_, f) = m
+            .features(&Query {
+                text: q,
+                product: None,
+                among: None,
+            })
+            .expect("features");
+        let e = f.entries[f.topic.iter().position(|t| !t).expect("an entry")];
+        let id = m.kb().entries()[e].id.clone();
+        let other = "customers hear an echo of their own voice on every call";
+        // Its twin in the same source is left out; in another source, seen.
+        let same = [
+            labelled(q, &[id.clone()], "a"),
+            labelled(q, &[id.clone()], "a"),
+            labelled(other, &[id.clone()], "b"),
+        ];
+        let apart = [
+            labelled(q, &[id.clone()], "a"),
+            labelled(q, &[id.clone()], "c"),
+            labelled(other, &[id.clone()], "b"),
+        ];
+        let hidden = nearest_seen(&m, &same);
+        let seen = nearest_seen(&m, &apart);
+        assert!(seen > 0.999, "an identical question elsewhere: {seen}");
+        assert!(
+            hidden < 0.9,
+            "only the unrelated question may count: {hidden}"
+        );
+    }
+
+    #[test]
+    fn every_labelled_question_is_kept_under_its_entries_or_as_out_of_scope() {
+        let m = shipped();
+        let s = m.semantic.as_ref().expect("the model loads");
+        let ids: Vec<EntryId> = m.kb().entries()[..2].iter().map(|e| e.id.clone()).collect();
+        let items = [
+            labelled("widget gone", &ids[..1], "a"),
+            labelled("widget gone and calls drop", &ids, "b"),
+            labelled("how much does the pro plan cost", &[], "c"),
+        ];
+        let p = learn_prototypes(&m, s, &items);
+        assert_eq!(p.examples(ids[0].as_str(), s.dim()).len(), 2);
+        assert_eq!(p.examples(ids[1].as_str(), s.dim()).len(), 1);
+        assert_eq!(p.examples(OUT_OF_SCOPE, s.dim()).len(), 1);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use features::Analysis;
 use model::{Fitted, Weights, N_ENTRY, N_QUERY};
 use profile::Prepared;
 use semantic::Semantic;
-use similarity::SemanticIndex;
+use similarity::{Nearest, SemanticIndex};
 
 /// A question to match.
 #[derive(Clone, Debug, Default)]
@@ -262,7 +262,7 @@ impl Matcher {
         };
         let nearest = match (&self.semantic, &q_emb) {
             (Some(s), Some(v)) => s.nearest(v),
-            _ => Vec::new(),
+            _ => Nearest(Vec::new()),
         };
         let sem: Vec<Semantics> = lex
             .iter()
@@ -280,9 +280,15 @@ impl Matcher {
                         } else {
                             s.centroid(l.entry, v)
                         },
-                        nearest: match nearest.get(l.entry) {
-                            Some(Some(x)) if entry => *x,
-                            _ => phrasing,
+                        nearest: if entry {
+                            nearest.entry(l.entry, phrasing)
+                        } else {
+                            phrasing
+                        },
+                        nearest_gap: if entry {
+                            nearest.entry_gap(l.entry, phrasing)
+                        } else {
+                            0.0
                         },
                         check: s.best_check(l.entry, v),
                         sentence: sentences
@@ -315,11 +321,8 @@ impl Matcher {
             _ => 0.0,
         };
         let outside = match (&self.semantic, &q_emb) {
-            (Some(s), Some(v)) => (
-                s.prototype_outside(v),
-                nearest.get(n_entries).copied().flatten().unwrap_or(0.0),
-            ),
-            _ => (0.0, 0.0),
+            (Some(s), Some(v)) => (s.prototype_outside(v), nearest.none(), nearest.none_gap()),
+            _ => (0.0, 0.0, 0.0),
         };
         let z = query_features(&a, topic_share, topic_sem, outside);
         let f = Features {
@@ -519,6 +522,8 @@ struct Semantics {
     prototype: f32,
     /// The question with the entry's nearest labelled question.
     nearest: f32,
+    /// That less the nearest labelled question of all.
+    nearest_gap: f32,
 }
 
 /// The entry features in `model::ENTRY_FEATURES` order.
@@ -543,11 +548,17 @@ fn entry_features(l: &Lexical, s: &Semantics, best_phrasing: f32) -> [f32; N_ENT
         s.sentence,
         s.prototype,
         s.nearest,
+        s.nearest_gap,
     ]
 }
 
 /// The question features in `model::QUERY_FEATURES` order.
-fn query_features(a: &Analysis, topic: f32, topic_sem: f32, outside: (f32, f32)) -> [f32; N_QUERY] {
+fn query_features(
+    a: &Analysis,
+    topic: f32,
+    topic_sem: f32,
+    outside: (f32, f32, f32),
+) -> [f32; N_QUERY] {
     let b = |x: bool| if x { 1.0 } else { 0.0 };
     let known: f32 = a.known.iter().map(|&(_, w)| w).sum();
     [
@@ -575,6 +586,7 @@ fn query_features(a: &Analysis, topic: f32, topic_sem: f32, outside: (f32, f32))
         // with the nearest of them.
         outside.0,
         outside.1,
+        outside.2,
     ]
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::prototypes::Prototypes;
 
 /// The entry features, in vector order.
-pub const ENTRY_FEATURES: [&str; 18] = [
+pub const ENTRY_FEATURES: [&str; 19] = [
     "coverage",
     "absolute",
     "symptom",
@@ -32,11 +32,12 @@ pub const ENTRY_FEATURES: [&str; 18] = [
     "semantic_sentence",
     "prototype",
     "nearest",
+    "nearest_gap",
 ];
 pub const N_ENTRY: usize = ENTRY_FEATURES.len();
 
 /// The question features of the "none of them" option, in vector order.
-pub const QUERY_FEATURES: [&str; 18] = [
+pub const QUERY_FEATURES: [&str; 19] = [
     "bias",
     "no_trouble",
     "failure",
@@ -55,6 +56,7 @@ pub const QUERY_FEATURES: [&str; 18] = [
     "greeting_short",
     "prototype_none",
     "nearest_none",
+    "nearest_none_gap",
 ];
 pub const N_QUERY: usize = QUERY_FEATURES.len();
 

@@ -239,11 +239,10 @@ impl SemanticIndex {
     /// The question's similarity with each key's nearest labelled
     /// question (entries, then out of scope); `None` for a key without
     /// labelled questions.
-    pub(super) fn nearest(&self, q: &[f32]) -> Vec<Option<f32>> {
-        let mut near: Vec<Option<f32>> = vec![None; self.prototype_row.len()];
+    pub(super) fn nearest(&self, q: &[f32]) -> Nearest {
+        let mut near = Nearest(vec![None; self.prototype_row.len()]);
         for (v, &k) in self.examples.chunks_exact(self.dim).zip(&self.example_key) {
-            let x = dot(v, q);
-            near[k] = Some(near[k].map_or(x, |n| n.max(x)));
+            near.see(k, dot(v, q));
         }
         near
     }
@@ -260,6 +259,49 @@ impl SemanticIndex {
         }
         let mean: Vec<f32> = sum.iter().map(|x| x / n as f32).collect();
         centred(&mean, &self.mean)
+    }
+}
+
+/// A question's similarity with each key's nearest labelled question
+/// (entries, then out of scope; `None`: no labelled question), and the
+/// features read from it.
+#[derive(Clone, Debug)]
+pub(super) struct Nearest(pub Vec<Option<f32>>);
+
+impl Nearest {
+    pub(super) fn see(&mut self, key: usize, x: f32) {
+        let k = &mut self.0[key];
+        *k = Some(k.map_or(x, |n| n.max(x)));
+    }
+
+    fn best(&self, keys: std::ops::Range<usize>) -> f32 {
+        self.0[keys]
+            .iter()
+            .flatten()
+            .copied()
+            .reduce(f32::max)
+            .unwrap_or(0.0)
+    }
+
+    /// Entry `e`'s nearest question, or its best phrasing without one.
+    pub(super) fn entry(&self, e: usize, phrasing: f32) -> f32 {
+        self.0.get(e).copied().flatten().unwrap_or(phrasing)
+    }
+
+    /// Entry `e`'s nearest question less the nearest question of all
+    /// (0 when it is the nearest).
+    pub(super) fn entry_gap(&self, e: usize, phrasing: f32) -> f32 {
+        self.entry(e, phrasing) - self.best(0..self.0.len())
+    }
+
+    /// The nearest out-of-scope question (0 without any).
+    pub(super) fn none(&self) -> f32 {
+        self.0.last().copied().flatten().unwrap_or(0.0)
+    }
+
+    /// The nearest out-of-scope question less the nearest in-scope one.
+    pub(super) fn none_gap(&self) -> f32 {
+        self.none() - self.best(0..self.0.len().saturating_sub(1))
     }
 }
 
