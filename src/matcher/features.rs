@@ -115,6 +115,15 @@ pub struct TopicScore {
     pub entry_share: f32,
 }
 
+impl Analysis {
+    /// How much the question says, in 0..1: its known words' weight,
+    /// saturating like `absolute`.
+    pub fn content(&self) -> f32 {
+        let known: f32 = self.known.iter().map(|&(_, w)| w).sum();
+        1.0 - (-known / ABSOLUTE_SCALE).exp()
+    }
+}
+
 impl Prepared {
     pub fn analyze(&self, text: &str, cues: &CueSet) -> Analysis {
         let terms = self.lex.analyze(text);

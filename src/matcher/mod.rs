@@ -306,10 +306,11 @@ impl Matcher {
             .filter(|(_, l)| l.entry < n_entries)
             .map(|(s, _)| s.phrasing)
             .fold(0.0f32, f32::max);
+        let content = a.content();
         let x: Vec<[f32; N_ENTRY]> = lex
             .iter()
             .zip(&sem)
-            .map(|(l, s)| entry_features(l, s, best_sem))
+            .map(|(l, s)| entry_features(l, s, best_sem, content))
             .collect();
         // The topic is compared with the entry that explains most of the
         // question's words.
@@ -527,7 +528,7 @@ struct Semantics {
 }
 
 /// The entry features in `model::ENTRY_FEATURES` order.
-fn entry_features(l: &Lexical, s: &Semantics, best_phrasing: f32) -> [f32; N_ENTRY] {
+fn entry_features(l: &Lexical, s: &Semantics, best_phrasing: f32, content: f32) -> [f32; N_ENTRY] {
     let b = |x: bool| if x { 1.0 } else { 0.0 };
     [
         l.coverage,
@@ -549,6 +550,9 @@ fn entry_features(l: &Lexical, s: &Semantics, best_phrasing: f32) -> [f32; N_ENT
         s.prototype,
         s.nearest,
         s.nearest_gap,
+        // A status the entry lists that is most of what the question
+        // says ("getting 423"): similarity has nothing else to go on.
+        b(l.status || l.status_bare) * (1.0 - content),
     ]
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::prototypes::Prototypes;
 
 /// The entry features, in vector order.
-pub const ENTRY_FEATURES: [&str; 19] = [
+pub const ENTRY_FEATURES: [&str; 20] = [
     "coverage",
     "absolute",
     "symptom",
@@ -33,6 +33,7 @@ pub const ENTRY_FEATURES: [&str; 19] = [
     "prototype",
     "nearest",
     "nearest_gap",
+    "status_alone",
 ];
 pub const N_ENTRY: usize = ENTRY_FEATURES.len();
 
