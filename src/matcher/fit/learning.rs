@@ -1,0 +1,290 @@
+//! What fitting learns from the labelled questions themselves: the
+//! prototypes (`super::super::prototypes`) that ship in `matcher.json`, and
+//! their features under cross-validation, where no question may see a
+//! prototype it helped make.
+
+use std::collections::BTreeMap;
+
+use super::super::model::{ENTRY_FEATURES, QUERY_FEATURES};
+use super::super::prototypes::{Prototypes, OUT_OF_SCOPE};
+use super::super::semantic::dot;
+use super::super::similarity::{Nearest, SemanticIndex};
+use super::super::Matcher;
+use super::{Labelled, Row, FOLDS};
+
+/// The prototypes every labelled question teaches: each in-scope
+/// question's raw embedding counts toward each entry it expects, each
+/// out-of-scope one toward [`OUT_OF_SCOPE`].
+pub(super) fn learn_prototypes(m: &Matcher, s: &SemanticIndex, items: &[Labelled]) -> Prototypes {
+    let mut by_key: BTreeMap<String, Vec<Vec<f32>>> = BTreeMap::new();
+    for it in items {
+        let v = s.embed_raw(&it.query);
+        if it.expect.is_empty() {
+            by_key
+                .entry(OUT_OF_SCOPE.to_owned())
+                .or_default()
+                .push(v.clone());
+        }
+        for id in &it.expect {
+            if m.kb().entry(id.as_str()).is_some() {
+                by_key
+                    .entry(id.as_str().to_owned())
+                    .or_default()
+                    .push(v.clone());
+            }
+        }
+    }
+    Prototypes::from_examples(s.dim(), &by_key)
+}
+
+/// The prototype features under cross-validation. A question must never
+/// see a prototype it helped make, or the feature would look far better
+/// in fitting than on new questions: a held-out question's prototypes
+/// leave out its whole fold, and a training question's leave out its own
+/// group (its source thread or repository) too.
+pub(super) struct Learning<'a> {
+    s: &'a SemanticIndex,
+    n_entries: usize,
+    /// Per row: its raw embedding, its fold, its group.
+    raw: Vec<Vec<f32>>,
+    fold: Vec<usize>,
+    group: Vec<usize>,
+    /// Raw embedding sums and counts per key (entry index, then the
+    /// out-of-scope key): over all rows, per fold, per group.
+    total: Vec<(Vec<f32>, usize)>,
+    by_fold: Vec<Vec<(Vec<f32>, usize)>>,
+    by_group: BTreeMap<(usize, usize), (Vec<f32>, usize)>,
+    entry_col: usize,
+    none_col: usize,
+    near_col: usize,
+    near_none_col: usize,
+    /// Per row: its keys; the rows' centred embeddings' similarities.
+    keys: Vec<Vec<usize>>,
+    sims: Vec<Vec<f32>>,
+}
+
+impl<'a> Learning<'a> {
+    pub(super) fn new(
+        m: &Matcher,
+        s: &'a SemanticIndex,
+        items: &[Labelled],
+        rows: &[Row],
+        folds: &[usize],
+    ) -> Self {
+        let n_entries = m.prep.n_entries;
+        let dim = s.dim();
+        let index: BTreeMap<&str, usize> = m
+            .kb()
+            .entries()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.as_str(), i))
+            .collect();
+        let mut groups: BTreeMap<&str, usize> = BTreeMap::new();
+        let empty = || (vec![0.0f32; dim], 0usize);
+        let mut total = vec![empty(); n_entries + 1];
+        let mut by_fold = vec![vec![empty(); n_entries + 1]; FOLDS];
+        let mut by_group: BTreeMap<(usize, usize), (Vec<f32>, usize)> = BTreeMap::new();
+        let mut raw = Vec::with_capacity(rows.len());
+        let mut group = Vec::with_capacity(rows.len());
+        let mut keys_of: Vec<Vec<usize>> = Vec::new();
+        for (r, &k) in rows.iter().zip(folds) {
+            let it = &items[r.item];
+            let n = groups.len();
+            let g = *groups.entry(it.group.as_str()).or_insert(n);
+            let v = s.embed_raw(&it.query);
+            let keys: Vec<usize> = if it.expect.is_empty() {
+                vec![n_entries]
+            } else {
+                it.expect
+                    .iter()
+                    .filter_map(|id| index.get(id.as_str()).copied())
+                    .collect()
+            };
+            let keys_copy = keys.clone();
+            for key in keys {
+                for (sum, n) in [
+                    &mut total[key],
+                    &mut by_fold[k][key],
+                    by_group.entry((g, key)).or_insert_with(empty),
+                ] {
+                    sum.iter_mut().zip(&v).for_each(|(a, x)| *a += x);
+                    *n += 1;
+                }
+            }
+            raw.push(v);
+            group.push(g);
+            keys_of.push(keys_copy);
+        }
+        let col = |names: &[&str], name: &str| names.iter().position(|n| *n == name);
+        let centred: Vec<Vec<f32>> = raw.iter().map(|v| s.centre(v)).collect();
+        let sims: Vec<Vec<f32>> = centred
+            .iter()
+            .map(|a| centred.iter().map(|b| dot(a, b)).collect())
+            .collect();
+        Self {
+            near_col: col(&ENTRY_FEATURES, "nearest").expect("a nearest feature"),
+            near_none_col: col(&QUERY_FEATURES, "nearest_none").expect("a nearest_none feature"),
+            keys: keys_of,
+            sims,
+            s,
+            n_entries,
+            raw,
+            fold: folds.to_vec(),
+            group,
+            total,
+            by_fold,
+            by_group,
+            entry_col: col(&ENTRY_FEATURES, "prototype").expect("a prototype feature"),
+            none_col: col(&QUERY_FEATURES, "prototype_none").expect("a prototype_none feature"),
+        }
+    }
+
+    /// `rows` with their prototype features as a question held out of
+    /// fold `held_out` (or of nothing) would see them.
+    pub(super) fn apply(&self, rows: &[Row], held_out: Option<usize>) -> Vec<Row> {
+        let mut out = rows.to_vec();
+        for (i, r) in out.iter_mut().enumerate() {
+            let q = self.s.centre(&self.raw[i]);
+            let own_group = held_out != Some(self.fold[i]);
+            let feature = |key: usize| -> f32 {
+                let mut sum = self.total[key].0.clone();
+                let mut n = self.total[key].1;
+                let mut less = |(v, c): &(Vec<f32>, usize)| {
+                    sum.iter_mut().zip(v).for_each(|(a, x)| *a -= x);
+                    n -= c;
+                };
+                if let Some(k) = held_out {
+                    less(&self.by_fold[k][key]);
+                }
+                if own_group {
+                    if let Some(g) = self.by_group.get(&(self.group[i], key)) {
+                        less(g);
+                    }
+                }
+                let entry = (key < self.n_entries).then_some(key);
+                dot(&self.s.prototype_from(&sum, n, entry), &q)
+            };
+            // The nearest question of each key the row may see.
+            let mut near = Nearest(vec![None; self.n_entries + 1]);
+            for j in 0..self.raw.len() {
+                let visible = j != i
+                    && held_out.is_none_or(|k| self.fold[j] != k)
+                    && (!own_group || self.group[j] != self.group[i]);
+                if visible {
+                    for &key in &self.keys[j] {
+                        near.see(key, self.sims[i][j]);
+                    }
+                }
+            }
+            for (x, (&e, &topic)) in r.f.x.iter_mut().zip(r.f.entries.iter().zip(&r.f.topic)) {
+                if !topic {
+                    let phrasing = self.s.best_phrasing(e, &q);
+                    x[self.entry_col] = feature(e);
+                    x[self.near_col] = near.entry(e, phrasing);
+                    x[self.near_col + 1] = near.entry_gap(e, phrasing);
+                }
+            }
+            r.f.z[self.none_col] = feature(self.n_entries);
+            r.f.z[self.near_none_col] = near.none();
+            r.f.z[self.near_none_col + 1] = near.none_gap();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{fold_of, rows};
+    use super::*;
+    use crate::kb::EntryId;
+    use crate::matcher::Query;
+
+    fn shipped() -> Matcher {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+        let kb = crate::kb::load_dir(&dir).expect("the shipped knowledge loads");
+        Matcher::new(std::sync::Arc::new(kb)).expect("the matcher builds")
+    }
+
+    fn labelled(query: &str, expect: &[EntryId], group: &str) -> Labelled {
+        Labelled {
+            query: query.into(),
+            product: None,
+            expect: expect.to_vec(),
+            group: group.into(),
+            set: "t".into(),
+        }
+    }
+
+    /// The `nearest` feature of `items[0]` for its expected entry, as
+    /// fitting sees it with nothing held out.
+    fn nearest_seen(m: &Matcher, items: &[Labelled]) -> f32 {
+        let s = m.semantic.as_ref().expect("the model loads");
+        let rows = rows(m, items);
+        let folds: Vec<usize> = rows.iter().map(|r| fold_of(&items[r.item].group)).collect();
+        let learning = Learning::new(m, s, items, &rows, &folds);
+        let rows = learning.apply(&rows, None);
+        let e = m
+            .kb()
+            .entries()
+            .iter()
+            .position(|e| e.id == items[0].expect[0]);
+        let i = rows[0]
+            .f
+            .entries
+            .iter()
+            .position(|&c| Some(c) == e)
+            .expect("the entry is a candidate");
+        rows[0].f.x[i][learning.near_col]
+    }
+
+    #[test]
+    fn a_question_never_learns_from_its_own_source() {
+        let m = shipped();
+        let q = "the chat bubble vanished from our shop after the theme update";
+        let (_, f) = m
+            .features(&Query {
+                text: q,
+                product: None,
+                among: None,
+            })
+            .expect("features");
+        let e = f.entries[f.topic.iter().position(|t| !t).expect("an entry")];
+        let id = [m.kb().entries()[e].id.clone()];
+        let other = "customers hear an echo of their own voice on every call";
+        // Its twin in the same source is left out; in another source, seen.
+        let same = [
+            labelled(q, &id, "a"),
+            labelled(q, &id, "a"),
+            labelled(other, &id, "b"),
+        ];
+        let apart = [
+            labelled(q, &id, "a"),
+            labelled(q, &id, "c"),
+            labelled(other, &id, "b"),
+        ];
+        let hidden = nearest_seen(&m, &same);
+        let seen = nearest_seen(&m, &apart);
+        assert!(seen > 0.999, "an identical question elsewhere: {seen}");
+        assert!(
+            hidden < 0.9,
+            "only the unrelated question may count: {hidden}"
+        );
+    }
+
+    #[test]
+    fn every_labelled_question_is_kept_under_its_entries_or_as_out_of_scope() {
+        let m = shipped();
+        let s = m.semantic.as_ref().expect("the model loads");
+        let ids: Vec<EntryId> = m.kb().entries()[..2].iter().map(|e| e.id.clone()).collect();
+        let items = [
+            labelled("widget gone", &ids[..1], "a"),
+            labelled("widget gone and calls drop", &ids, "b"),
+            labelled("how much does the pro plan cost", &[], "c"),
+        ];
+        let p = learn_prototypes(&m, s, &items);
+        assert_eq!(p.examples(ids[0].as_str(), s.dim()).len(), 2);
+        assert_eq!(p.examples(ids[1].as_str(), s.dim()).len(), 1);
+        assert_eq!(p.examples(OUT_OF_SCOPE, s.dim()).len(), 1);
+    }
+}
