@@ -126,7 +126,17 @@ impl SemanticIndex {
             .iter()
             .map(|e| e.id.as_str())
             .chain(std::iter::once(OUT_OF_SCOPE));
+        // Out of scope means "none of the entries the questions were
+        // labelled against": it says nothing about a knowledge base that
+        // shares none of them (another product's, freshly imported).
+        let related = kb
+            .entries()
+            .iter()
+            .any(|e| learned.entries.contains_key(e.id.as_str()));
         for (key, name) in keys.enumerate() {
+            if key == n_entries && !related {
+                continue;
+            }
             let learned = learned.examples(name, dim);
             if learned.is_empty() {
                 continue;
