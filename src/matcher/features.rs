@@ -116,11 +116,15 @@ pub struct TopicScore {
 }
 
 impl Analysis {
+    /// The weight of the words the knowledge base knows.
+    pub fn known_weight(&self) -> f32 {
+        self.known.iter().map(|&(_, w)| w).sum()
+    }
+
     /// How much the question says, in 0..1: its known words' weight,
     /// saturating like `absolute`.
     pub fn content(&self) -> f32 {
-        let known: f32 = self.known.iter().map(|&(_, w)| w).sum();
-        1.0 - (-known / ABSOLUTE_SCALE).exp()
+        1.0 - (-self.known_weight() / ABSOLUTE_SCALE).exp()
     }
 }
 
@@ -323,7 +327,7 @@ impl Prepared {
                         }
                     }
                 }
-                let known_w: f32 = a.known.iter().map(|&(_, w)| w).sum();
+                let known_w = a.known_weight();
                 let focus = if known_w > 0.0 {
                     central / (known_w + a.unknown.min(UNKNOWN_CAP * known_w.max(1.0)))
                 } else {
@@ -408,8 +412,7 @@ impl Prepared {
     /// errors and signals.
     pub fn topic(&self, a: &Analysis, e: Option<&Lexical>) -> Option<TopicScore> {
         let unknown_w = TOPIC_UNKNOWN_WEIGHT;
-        let total =
-            a.known.iter().map(|&(_, w)| w).sum::<f32>() + unknown_w * a.unknown_terms.len() as f32;
+        let total = a.known_weight() + unknown_w * a.unknown_terms.len() as f32;
         if total <= 0.0 || self.topics.is_empty() {
             return None;
         }

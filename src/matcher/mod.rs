@@ -231,8 +231,8 @@ impl Matcher {
         if let (Some(s), Some(v)) = (&self.semantic, &q_emb) {
             // The entries nearest by their phrasings and by their
             // customers' wording.
-            let nearest = |among: &mut dyn Iterator<Item = usize>,
-                           sim: &dyn Fn(usize) -> f32|
+            let top_by = |among: &mut dyn Iterator<Item = usize>,
+                          sim: &dyn Fn(usize) -> f32|
              -> Vec<usize> {
                 let mut by_sim: Vec<(usize, f32)> = among
                     .filter(|&e| in_scope(e))
@@ -245,9 +245,9 @@ impl Matcher {
                 by_sim.select_nth_unstable_by(k - 1, |x, y| y.1.total_cmp(&x.1));
                 by_sim[..k].iter().map(|&(e, _)| e).collect()
             };
-            extra.extend(nearest(&mut (0..n_entries), &|e| s.centroid(e, v)));
+            extra.extend(top_by(&mut (0..n_entries), &|e| s.centroid(e, v)));
             // Entries without a learned prototype rank as by centroid.
-            extra.extend(nearest(&mut s.learned().iter().copied(), &|e| {
+            extra.extend(top_by(&mut s.learned().iter().copied(), &|e| {
                 s.prototype(e, v)
             }));
             extra.sort_unstable();
@@ -275,16 +275,8 @@ impl Matcher {
                         centroid: s.centroid(l.entry, v),
                         // Topics have no labelled questions, and an entry
                         // may have none yet: their phrasings stand in.
-                        prototype: if entry {
-                            s.prototype(l.entry, v)
-                        } else {
-                            s.centroid(l.entry, v)
-                        },
-                        nearest: if entry {
-                            nearest.entry(l.entry, phrasing)
-                        } else {
-                            phrasing
-                        },
+                        prototype: s.prototype(l.entry, v),
+                        nearest: nearest.entry(l.entry, phrasing),
                         nearest_gap: if entry {
                             nearest.entry_gap(l.entry, phrasing)
                         } else {
@@ -564,7 +556,7 @@ fn query_features(
     outside: (f32, f32, f32),
 ) -> [f32; N_QUERY] {
     let b = |x: bool| if x { 1.0 } else { 0.0 };
-    let known: f32 = a.known.iter().map(|&(_, w)| w).sum();
+    let known = a.known_weight();
     [
         1.0,
         b(!a.trouble),

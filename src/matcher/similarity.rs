@@ -171,10 +171,7 @@ impl SemanticIndex {
 
     /// A question's embedding, centred like the knowledge base's.
     pub(super) fn embed(&self, text: &str) -> Vec<f32> {
-        let mut v = self.model.embed(text);
-        v.iter_mut().zip(&self.mean).for_each(|(x, m)| *x -= m);
-        semantic::normalize(&mut v);
-        v
+        centred(&self.model.embed(text), &self.mean)
     }
 
     pub(super) fn centroid(&self, e: usize, q: &[f32]) -> f32 {
@@ -224,11 +221,18 @@ impl SemanticIndex {
 
     /// The question with entry `e`'s prototype (its phrasing centroid
     /// when none was learned).
+    /// Out-of-scope topics (past the entries) have none: their phrasings
+    /// stand in too.
     pub(super) fn prototype(&self, e: usize, q: &[f32]) -> f32 {
-        match self.prototype_row[e] {
-            Some(r) => dot(&self.prototypes[r * self.dim..(r + 1) * self.dim], q),
+        let n_entries = self.prototype_row.len() - 1;
+        match self.prototype_row[..n_entries].get(e).copied().flatten() {
+            Some(r) => self.prototype_dot(r, q),
             None => self.centroid(e, q),
         }
+    }
+
+    fn prototype_dot(&self, r: usize, q: &[f32]) -> f32 {
+        dot(&self.prototypes[r * self.dim..(r + 1) * self.dim], q)
     }
 
     /// The entries with a learned prototype: the others rank by
@@ -241,7 +245,7 @@ impl SemanticIndex {
     /// learned).
     pub(super) fn prototype_outside(&self, q: &[f32]) -> f32 {
         match self.prototype_row.last().copied().flatten() {
-            Some(r) => dot(&self.prototypes[r * self.dim..(r + 1) * self.dim], q),
+            Some(r) => self.prototype_dot(r, q),
             None => 0.0,
         }
     }
@@ -293,9 +297,15 @@ impl Nearest {
             .unwrap_or(0.0)
     }
 
-    /// Entry `e`'s nearest question, or its best phrasing without one.
+    /// Entry `e`'s nearest question, or its best phrasing without one
+    /// (and for an out-of-scope topic, past the entries).
     pub(super) fn entry(&self, e: usize, phrasing: f32) -> f32 {
-        self.0.get(e).copied().flatten().unwrap_or(phrasing)
+        let n_entries = self.0.len().saturating_sub(1);
+        self.0[..n_entries]
+            .get(e)
+            .copied()
+            .flatten()
+            .unwrap_or(phrasing)
     }
 
     /// Entry `e`'s nearest question less the nearest question of all

@@ -12,31 +12,6 @@ use super::super::similarity::{Nearest, SemanticIndex};
 use super::super::Matcher;
 use super::{Labelled, Row, FOLDS};
 
-/// The prototypes every labelled question teaches: each in-scope
-/// question's raw embedding counts toward each entry it expects, each
-/// out-of-scope one toward [`OUT_OF_SCOPE`].
-pub(super) fn learn_prototypes(m: &Matcher, s: &SemanticIndex, items: &[Labelled]) -> Prototypes {
-    let mut by_key: BTreeMap<String, Vec<Vec<f32>>> = BTreeMap::new();
-    for it in items {
-        let v = s.embed_raw(&it.query);
-        if it.expect.is_empty() {
-            by_key
-                .entry(OUT_OF_SCOPE.to_owned())
-                .or_default()
-                .push(v.clone());
-        }
-        for id in &it.expect {
-            if m.kb().entry(id.as_str()).is_some() {
-                by_key
-                    .entry(id.as_str().to_owned())
-                    .or_default()
-                    .push(v.clone());
-            }
-        }
-    }
-    Prototypes::from_examples(s.dim(), &by_key)
-}
-
 /// The prototype features under cross-validation. A question must never
 /// see a prototype it helped make, or the feature would look far better
 /// in fitting than on new questions: a held-out question's prototypes
@@ -61,6 +36,8 @@ pub(super) struct Learning<'a> {
     /// Per row: its keys; the rows' centred embeddings' similarities.
     keys: Vec<Vec<usize>>,
     sims: Vec<Vec<f32>>,
+    /// Each key's name in `matcher.json`: entry ids, then out of scope.
+    names: Vec<String>,
 }
 
 impl<'a> Learning<'a> {
@@ -122,7 +99,15 @@ impl<'a> Learning<'a> {
             .iter()
             .map(|a| centred.iter().map(|b| dot(a, b)).collect())
             .collect();
+        let names = m
+            .kb()
+            .entries()
+            .iter()
+            .map(|e| e.id.as_str().to_owned())
+            .chain([OUT_OF_SCOPE.to_owned()])
+            .collect();
         Self {
+            names,
             near_col: col(&ENTRY_FEATURES, "nearest").expect("a nearest feature"),
             near_none_col: col(&QUERY_FEATURES, "nearest_none").expect("a nearest_none feature"),
             keys: keys_of,
@@ -138,6 +123,22 @@ impl<'a> Learning<'a> {
             entry_col: col(&ENTRY_FEATURES, "prototype").expect("a prototype feature"),
             none_col: col(&QUERY_FEATURES, "prototype_none").expect("a prototype_none feature"),
         }
+    }
+
+    /// The prototypes every labelled question teaches, to ship: each
+    /// in-scope question's raw embedding counts toward each entry it
+    /// expects, each out-of-scope one toward [`OUT_OF_SCOPE`].
+    pub(super) fn prototypes(&self) -> Prototypes {
+        let mut by_key: BTreeMap<String, Vec<Vec<f32>>> = BTreeMap::new();
+        for (raw, keys) in self.raw.iter().zip(&self.keys) {
+            for &k in keys {
+                by_key
+                    .entry(self.names[k].clone())
+                    .or_default()
+                    .push(raw.clone());
+            }
+        }
+        Prototypes::from_examples(self.s.dim(), &by_key)
     }
 
     /// `rows` with their prototype features as a question held out of
@@ -282,7 +283,9 @@ mod tests {
             labelled("widget gone and calls drop", &ids, "b"),
             labelled("how much does the pro plan cost", &[], "c"),
         ];
-        let p = learn_prototypes(&m, s, &items);
+        let rows = rows(&m, &items);
+        let folds: Vec<usize> = rows.iter().map(|r| fold_of(&items[r.item].group)).collect();
+        let p = Learning::new(&m, s, &items, &rows, &folds).prototypes();
         assert_eq!(p.examples(ids[0].as_str(), s.dim()).len(), 2);
         assert_eq!(p.examples(ids[1].as_str(), s.dim()).len(), 1);
         assert_eq!(p.examples(OUT_OF_SCOPE, s.dim()).len(), 1);

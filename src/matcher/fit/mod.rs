@@ -11,9 +11,10 @@ use crate::kb::{EntryId, ProductId};
 
 mod learning;
 
-use learning::{learn_prototypes, Learning};
+use learning::Learning;
 
 use super::model::{Fitted, Weights, N_ENTRY, N_QUERY};
+use super::prototypes::Prototypes;
 use super::{decide_ranked, ranked_entries, Decision, Features, Matcher, Query};
 
 /// One labelled question.
@@ -148,13 +149,8 @@ pub struct Report {
 /// Fits both parameter sets on `items`: `semantic` must have an
 /// embedding model, `lexical` must not.
 pub fn fit(semantic: &Matcher, lexical: &Matcher, items: &[Labelled], about: String) -> Report {
-    let (ws, cv_s, us) = fit_one(semantic, items);
-    let (wl, cv_l, ul) = fit_one(lexical, items);
-    let prototypes = semantic
-        .semantic
-        .as_ref()
-        .map(|s| learn_prototypes(semantic, s, items))
-        .unwrap_or_default();
+    let (ws, cv_s, us, prototypes) = fit_one(semantic, items);
+    let (wl, cv_l, ul, _) = fit_one(lexical, items);
     Report {
         fitted: Fitted {
             about,
@@ -221,7 +217,12 @@ fn fold_of(group: &str) -> usize {
     (h % FOLDS as u64) as usize
 }
 
-fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores>, f64) {
+/// One parameter set, its cross-validated figures and utility, and the
+/// prototypes learned (none without an embedding model).
+fn fit_one(
+    m: &Matcher,
+    items: &[Labelled],
+) -> (Weights, BTreeMap<String, Scores>, f64, Prototypes) {
     let rows = rows(m, items);
     let folds: Vec<usize> = rows.iter().map(|r| fold_of(&items[r.item].group)).collect();
     let learning = m
@@ -248,6 +249,10 @@ fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores
             }
         }
     }
+    let prototypes = learning
+        .as_ref()
+        .map(Learning::prototypes)
+        .unwrap_or_default();
     let rows = match &learning {
         Some(l) => l.apply(&rows, None),
         None => rows,
@@ -284,7 +289,7 @@ fn fit_one(m: &Matcher, items: &[Labelled]) -> (Weights, BTreeMap<String, Scores
     let mut w = thresholds;
     w.entry = we.map(|x| x as f32);
     w.none = wn.map(|x| x as f32);
-    (w, cv, utility / rows.len().max(1) as f64)
+    (w, cv, utility / rows.len().max(1) as f64, prototypes)
 }
 
 /// A row's candidates ranked by probability: (entry, probability, exact).
