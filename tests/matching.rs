@@ -672,7 +672,7 @@ fn fitting_learns_to_rank_and_to_abstain_from_labelled_questions() {
             });
         }
     }
-    let report = fit::fit(&semantic, &lexical, &items, "test".into());
+    let report = fit::fit(&semantic, &lexical, &items, &[], "test".into());
     let all = &report.semantic["all"];
     assert!(all.items == items.len());
     assert!(

@@ -13,6 +13,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use crate::kb::{EntryId, FITTED_FILE};
+use crate::matcher::classifier::Classifier;
 use crate::matcher::fit::{self, Labelled, Scores};
 use crate::matcher::model::{self, Fitted};
 use crate::matcher::prototypes::Prototypes;
@@ -27,6 +28,11 @@ pub struct FitArgs {
     /// Write the fitted parameters to the knowledge directory's matcher.json.
     #[arg(long)]
     pub write: bool,
+    /// Fit without this feature (an entry or question feature's name, as
+    /// matcher.json names them; repeatable): its weight stays 0. To see
+    /// what a feature adds to the cross-validated figures.
+    #[arg(long, value_name = "FEATURE")]
+    pub without: Vec<String>,
 }
 
 /// One labelled item as the files hold it.
@@ -99,10 +105,12 @@ pub(super) fn read_labelled(m: &Matcher, files: &[PathBuf]) -> anyhow::Result<Ve
 
 pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
     let mut kb = super::load_kb(kb_dir)?;
-    // Features are read without learned prototypes: the fit learns them
-    // afresh, and recall must not lean on ones learned from these items.
+    // Features are read without learned prototypes or classifier: the fit
+    // learns them afresh, and recall must not lean on ones learned from
+    // these items.
     let mut fitted = Fitted::parse(kb.fitted().unwrap_or(model::SHIPPED))?;
     fitted.prototypes = Prototypes::default();
+    fitted.classifier = Classifier::default();
     kb.set_fitted(Some(serde_json::to_string(&fitted)?));
     let kb = Arc::new(kb);
     let semantic = Matcher::new(Arc::clone(&kb)).context("building the matcher")?;
@@ -122,7 +130,21 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
             .join(", "),
         fit::FOLDS
     );
-    let report = fit::fit(&semantic, &lexical, &items, about);
+    for name in &args.without {
+        anyhow::ensure!(
+            model::ENTRY_FEATURES.contains(&name.as_str())
+                || model::QUERY_FEATURES.contains(&name.as_str()),
+            "--without {name}: no such feature (entry features: {}; question features: {})",
+            model::ENTRY_FEATURES.join(", "),
+            model::QUERY_FEATURES.join(", ")
+        );
+    }
+    let about = if args.without.is_empty() {
+        about
+    } else {
+        format!("{about} Without: {}.", args.without.join(", "))
+    };
+    let report = fit::fit(&semantic, &lexical, &items, &args.without, about);
     let mut out = std::io::stdout().lock();
     for (name, table, utility) in [
         ("semantic", &report.semantic, report.utility.0),

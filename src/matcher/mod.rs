@@ -6,6 +6,7 @@
 //! decision is made on those. The engine and `triage match` rely on the
 //! types here.
 
+pub mod classifier;
 mod cues;
 mod exact;
 mod explain;
@@ -153,7 +154,8 @@ impl Matcher {
         let cues = CueSet::new(kb.cues());
         let fitted = Fitted::parse(kb.fitted().unwrap_or(model::SHIPPED))
             .map_err(|e| anyhow::anyhow!("the matcher's fitted parameters: {e:#}"))?;
-        let semantic = model.map(|m| SemanticIndex::new(m, &kb, &fitted.prototypes));
+        let semantic =
+            model.map(|m| SemanticIndex::new(m, &kb, &fitted.prototypes, &fitted.classifier));
         let weights = Weights::from(if semantic.is_some() {
             &fitted.semantic
         } else {
@@ -209,8 +211,19 @@ impl Matcher {
             return None;
         }
         let a = self.prep.analyze(text, &self.cues);
-        let q_emb = self.semantic.as_ref().map(|s| s.embed(text));
         let n_entries = self.prep.n_entries;
+        let raw = self.semantic.as_ref().map(|s| s.embed_raw(text));
+        let q_emb = match (&self.semantic, &raw) {
+            (Some(s), Some(r)) => Some(s.centre(r)),
+            _ => None,
+        };
+        // The classifier's log-probability per key (entries, then out of
+        // scope); all zeros without one, which no option can tell apart.
+        let classes = match (&self.semantic, &raw) {
+            (Some(s), Some(r)) => s.classify(r),
+            _ => None,
+        }
+        .unwrap_or_else(|| vec![0.0; n_entries + 1]);
         // Without one product, the offered ones (positions) bound the search.
         let offered: Option<Vec<usize>> = match (restrict, q.among) {
             (None, Some(ps)) => Some(
@@ -283,6 +296,8 @@ impl Matcher {
                             0.0
                         },
                         check: s.best_check(l.entry, v),
+                        // A topic is an out-of-scope key.
+                        classifier: classes[l.entry.min(n_entries)],
                         sentence: sentences
                             .iter()
                             .map(|q| s.best_phrasing(l.entry, q))
@@ -317,7 +332,7 @@ impl Matcher {
             (Some(s), Some(v)) => (s.prototype_outside(v), nearest.none(), nearest.none_gap()),
             _ => (0.0, 0.0, 0.0),
         };
-        let z = query_features(&a, topic_share, topic_sem, outside);
+        let z = query_features(&a, topic_share, topic_sem, outside, classes[n_entries]);
         let f = Features {
             entries: lex.iter().map(|l| l.entry).collect(),
             topic: lex.iter().map(|l| l.entry >= n_entries).collect(),
@@ -517,6 +532,8 @@ struct Semantics {
     nearest: f32,
     /// That less the nearest labelled question of all.
     nearest_gap: f32,
+    /// The classifier's log-probability of the entry.
+    classifier: f32,
 }
 
 /// The entry features in `model::ENTRY_FEATURES` order.
@@ -545,6 +562,7 @@ fn entry_features(l: &Lexical, s: &Semantics, best_phrasing: f32, content: f32) 
         // A status the entry lists that is most of what the question
         // says ("getting 423"): similarity has nothing else to go on.
         b(l.status || l.status_bare) * (1.0 - content),
+        s.classifier,
     ]
 }
 
@@ -554,6 +572,7 @@ fn query_features(
     topic: f32,
     topic_sem: f32,
     outside: (f32, f32, f32),
+    classifier_none: f32,
 ) -> [f32; N_QUERY] {
     let b = |x: bool| if x { 1.0 } else { 0.0 };
     let known = a.known_weight();
@@ -583,6 +602,7 @@ fn query_features(
         outside.0,
         outside.1,
         outside.2,
+        classifier_none,
     ]
 }
 

@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::classifier::Classifier;
 use super::prototypes::Prototypes;
 
 /// The entry features, in vector order.
-pub const ENTRY_FEATURES: [&str; 20] = [
+pub const ENTRY_FEATURES: [&str; 21] = [
     "coverage",
     "absolute",
     "symptom",
@@ -34,11 +35,12 @@ pub const ENTRY_FEATURES: [&str; 20] = [
     "nearest",
     "nearest_gap",
     "status_alone",
+    "classifier",
 ];
 pub const N_ENTRY: usize = ENTRY_FEATURES.len();
 
 /// The question features of the "none of them" option, in vector order.
-pub const QUERY_FEATURES: [&str; 19] = [
+pub const QUERY_FEATURES: [&str; 20] = [
     "bias",
     "no_trouble",
     "failure",
@@ -58,6 +60,7 @@ pub const QUERY_FEATURES: [&str; 19] = [
     "prototype_none",
     "nearest_none",
     "nearest_none_gap",
+    "classifier_none",
 ];
 pub const N_QUERY: usize = QUERY_FEATURES.len();
 
@@ -93,6 +96,10 @@ pub struct Fitted {
     /// features (learned by `triage fit`).
     #[serde(default, skip_serializing_if = "Prototypes::is_empty")]
     pub prototypes: Prototypes,
+    /// Which entry a question's embedding points at, for the semantic
+    /// set's `classifier` features (learned by `triage fit`).
+    #[serde(default, skip_serializing_if = "Classifier::is_empty")]
+    pub classifier: Classifier,
 }
 
 /// The parameters shipped with the binary (`knowledge/matcher.json`).

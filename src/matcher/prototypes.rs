@@ -73,7 +73,7 @@ pub fn mean(vs: &[Vec<f32>]) -> Vec<f32> {
     m
 }
 
-fn encode(v: &[f32]) -> String {
+pub(super) fn encode(v: &[f32]) -> String {
     let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
     let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
     let mut bytes = scale.to_le_bytes().to_vec();
@@ -84,7 +84,7 @@ fn encode(v: &[f32]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn decode(s: &str, dim: usize) -> Option<Vec<f32>> {
+pub(super) fn decode(s: &str, dim: usize) -> Option<Vec<f32>> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
     if bytes.len() != dim + 4 {
         return None;

@@ -1,16 +1,23 @@
 //! What fitting learns from the labelled questions themselves: the
-//! prototypes (`super::super::prototypes`) that ship in `matcher.json`, and
-//! their features under cross-validation, where no question may see a
-//! prototype it helped make.
+//! prototypes (`super::super::prototypes`) and the embedding classifier
+//! (`super::super::classifier`) that ship in `matcher.json`, and their
+//! features under cross-validation, where no question may see a
+//! prototype or a classifier it helped make.
 
 use std::collections::BTreeMap;
 
+use super::super::classifier::{log_probs, Classifier};
 use super::super::model::{ENTRY_FEATURES, QUERY_FEATURES};
 use super::super::prototypes::{Prototypes, OUT_OF_SCOPE};
 use super::super::semantic::dot;
 use super::super::similarity::{Nearest, SemanticIndex};
 use super::super::Matcher;
+use super::softmax::{self, Trained};
 use super::{Labelled, Row, FOLDS};
+
+/// The classifier's L2 penalties tried; the one with the best
+/// out-of-fold log-likelihood is kept.
+const PENALTIES: [f64; 5] = [0.0003, 0.001, 0.003, 0.01, 0.03];
 
 /// The prototype features under cross-validation. A question must never
 /// see a prototype it helped make, or the feature would look far better
@@ -38,6 +45,15 @@ pub(super) struct Learning<'a> {
     sims: Vec<Vec<f32>>,
     /// Each key's name in `matcher.json`: entry ids, then out of scope.
     names: Vec<String>,
+    /// Per row, the classifier's log-probability of each key: from the
+    /// classifier trained without the row's fold, and (by fold `k`)
+    /// without its fold and fold `k`.
+    classes_out: Vec<Vec<f32>>,
+    classes_out2: Vec<Vec<Vec<f32>>>,
+    class_col: usize,
+    class_none_col: usize,
+    /// The classifier trained on every row, to ship.
+    classifier: Classifier,
 }
 
 impl<'a> Learning<'a> {
@@ -99,14 +115,21 @@ impl<'a> Learning<'a> {
             .iter()
             .map(|a| centred.iter().map(|b| dot(a, b)).collect())
             .collect();
-        let names = m
+        let names: Vec<String> = m
             .kb()
             .entries()
             .iter()
             .map(|e| e.id.as_str().to_owned())
             .chain([OUT_OF_SCOPE.to_owned()])
             .collect();
+        let classes = Classes::train(&raw, &keys_of, folds, n_entries + 1, &names);
         Self {
+            classes_out: classes.out,
+            classes_out2: classes.out2,
+            classifier: classes.shipped,
+            class_col: col(&ENTRY_FEATURES, "classifier").expect("a classifier feature"),
+            class_none_col: col(&QUERY_FEATURES, "classifier_none")
+                .expect("a classifier_none feature"),
             names,
             near_col: col(&ENTRY_FEATURES, "nearest").expect("a nearest feature"),
             near_none_col: col(&QUERY_FEATURES, "nearest_none").expect("a nearest_none feature"),
@@ -139,6 +162,11 @@ impl<'a> Learning<'a> {
             }
         }
         Prototypes::from_examples(self.s.dim(), &by_key)
+    }
+
+    /// The classifier every labelled question teaches, to ship.
+    pub(super) fn classifier(&self) -> Classifier {
+        self.classifier.clone()
     }
 
     /// `rows` with their prototype features as a question held out of
@@ -178,7 +206,13 @@ impl<'a> Learning<'a> {
                     }
                 }
             }
+            let classes = match held_out {
+                Some(k) if k != self.fold[i] => &self.classes_out2[i][k],
+                _ => &self.classes_out[i],
+            };
             for (x, (&e, &topic)) in r.f.x.iter_mut().zip(r.f.entries.iter().zip(&r.f.topic)) {
+                // A topic is an out-of-scope key.
+                x[self.class_col] = classes[e.min(self.n_entries)];
                 if !topic {
                     let phrasing = self.s.best_phrasing(e, &q);
                     x[self.entry_col] = feature(e);
@@ -189,9 +223,146 @@ impl<'a> Learning<'a> {
             r.f.z[self.none_col] = feature(self.n_entries);
             r.f.z[self.near_none_col] = near.none();
             r.f.z[self.near_none_col + 1] = near.none_gap();
+            r.f.z[self.class_none_col] = classes[self.n_entries];
         }
         out
     }
+}
+
+/// The classifiers of one fit: trained without one fold and without two
+/// (for cross-validation), and on everything (to ship).
+struct Classes {
+    out: Vec<Vec<f32>>,
+    out2: Vec<Vec<Vec<f32>>>,
+    shipped: Classifier,
+}
+
+impl Classes {
+    /// `raw` embeddings with their `keys` (classes below `n_keys`, named
+    /// `names`), rows in `folds`.
+    fn train(
+        raw: &[Vec<f32>],
+        keys: &[Vec<usize>],
+        folds: &[usize],
+        n_keys: usize,
+        names: &[String],
+    ) -> Self {
+        let dim = raw.first().map_or(0, Vec::len);
+        // The training rows leaving out the folds in `without`.
+        let fit_without = |without: &[usize], l2: f64| -> Trained {
+            let (x, y): (Vec<&[f32]>, Vec<&[usize]>) = raw
+                .iter()
+                .zip(keys)
+                .zip(folds)
+                .filter(|((_, k), f)| !k.is_empty() && !without.contains(f))
+                .map(|((v, k), _)| (v.as_slice(), k.as_slice()))
+                .unzip();
+            softmax::train(&x, &y, n_keys, l2)
+        };
+        // The penalty: out-of-fold log-likelihood of the true keys.
+        let singles = |l2: f64| -> Vec<Trained> {
+            parallel((0..FOLDS).map(|k| vec![k]).collect(), |w| {
+                fit_without(w, l2)
+            })
+        };
+        let mut best: Option<(f64, f64, Vec<Trained>)> = None;
+        for l2 in PENALTIES {
+            let models = singles(l2);
+            let ll: f64 = raw
+                .iter()
+                .zip(keys)
+                .zip(folds)
+                .filter(|((_, k), _)| !k.is_empty())
+                .map(|((v, k), &f)| {
+                    let lp = log_probs(&models[f].w, &models[f].b, v);
+                    k.iter().map(|&c| f64::from(lp[c])).sum::<f64>() / k.len() as f64
+                })
+                .sum();
+            if best.as_ref().is_none_or(|b| ll > b.0) {
+                best = Some((ll, l2, models));
+            }
+        }
+        let (_, l2, singles) = best.expect("penalties to try");
+        let pairs: Vec<Vec<usize>> = (0..FOLDS)
+            .flat_map(|a| (a + 1..FOLDS).map(move |b| vec![a, b]))
+            .collect();
+        let mut jobs = pairs.clone();
+        jobs.push(Vec::new());
+        let mut trained = parallel(jobs, |w| fit_without(w, l2));
+        let all = trained.pop().expect("the full classifier");
+        let pair_of = |a: usize, b: usize| {
+            let i = pairs
+                .iter()
+                .position(|p| *p == [a.min(b), a.max(b)])
+                .expect("every pair is trained");
+            &trained[i]
+        };
+        let out = raw
+            .iter()
+            .zip(folds)
+            .map(|(v, &f)| log_probs(&singles[f].w, &singles[f].b, v))
+            .collect();
+        let out2 = raw
+            .iter()
+            .zip(folds)
+            .map(|(v, &f)| {
+                (0..FOLDS)
+                    .map(|k| {
+                        if k == f {
+                            Vec::new()
+                        } else {
+                            let t = pair_of(f, k);
+                            log_probs(&t.w, &t.b, v)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        // Ship the classes that have labelled questions.
+        let taught: Vec<usize> = (0..n_keys)
+            .filter(|&c| keys.iter().any(|k| k.contains(&c)))
+            .collect();
+        let w: Vec<f32> = taught
+            .iter()
+            .flat_map(|&c| all.w[c * dim..(c + 1) * dim].iter().copied())
+            .collect();
+        let shipped = Classifier::from_dense(
+            dim,
+            l2 as f32,
+            taught.iter().map(|&c| names[c].clone()).collect(),
+            &w,
+            taught.iter().map(|&c| all.b[c]).collect(),
+        );
+        Self { out, out2, shipped }
+    }
+}
+
+/// `work` on each job, spread over the machine's cores; results in job
+/// order.
+fn parallel<J: Sync, T: Send>(jobs: Vec<J>, work: impl Fn(&J) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.min(jobs.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        mine.push((i, work(job)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a training thread"))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@ use std::collections::BTreeMap;
 use crate::kb::{EntryId, ProductId};
 
 mod learning;
+mod softmax;
 
 use learning::Learning;
 
-use super::model::{Fitted, Weights, N_ENTRY, N_QUERY};
+use super::classifier::Classifier;
+use super::model::{Fitted, Weights, ENTRY_FEATURES, N_ENTRY, N_QUERY, QUERY_FEATURES};
 use super::prototypes::Prototypes;
 use super::{decide_ranked, ranked_entries, Decision, Features, Matcher, Query};
 
@@ -147,16 +149,24 @@ pub struct Report {
 }
 
 /// Fits both parameter sets on `items`: `semantic` must have an
-/// embedding model, `lexical` must not.
-pub fn fit(semantic: &Matcher, lexical: &Matcher, items: &[Labelled], about: String) -> Report {
-    let (ws, cv_s, us, prototypes) = fit_one(semantic, items);
-    let (wl, cv_l, ul, _) = fit_one(lexical, items);
+/// embedding model, `lexical` must not. Features named in `without` keep
+/// a weight of 0.
+pub fn fit(
+    semantic: &Matcher,
+    lexical: &Matcher,
+    items: &[Labelled],
+    without: &[String],
+    about: String,
+) -> Report {
+    let (ws, cv_s, us, (prototypes, classifier)) = fit_one(semantic, items, without);
+    let (wl, cv_l, ul, _) = fit_one(lexical, items, without);
     Report {
         fitted: Fitted {
             about,
             semantic: ws.to_params(),
             lexical: wl.to_params(),
             prototypes,
+            classifier,
         },
         semantic: cv_s,
         lexical: cv_l,
@@ -218,12 +228,19 @@ fn fold_of(group: &str) -> usize {
 }
 
 /// One parameter set, its cross-validated figures and utility, and the
-/// prototypes learned (none without an embedding model).
+/// prototypes and classifier learned (none without an embedding model).
 fn fit_one(
     m: &Matcher,
     items: &[Labelled],
-) -> (Weights, BTreeMap<String, Scores>, f64, Prototypes) {
-    let rows = rows(m, items);
+    without: &[String],
+) -> (
+    Weights,
+    BTreeMap<String, Scores>,
+    f64,
+    (Prototypes, Classifier),
+) {
+    let mask = Mask::new(without);
+    let rows = mask.apply(rows(m, items));
     let folds: Vec<usize> = rows.iter().map(|r| fold_of(&items[r.item].group)).collect();
     let learning = m
         .semantic
@@ -233,7 +250,7 @@ fn fit_one(
     let mut oof: Vec<Option<Probs>> = vec![None; rows.len()];
     for k in 0..FOLDS {
         let fold_rows = match &learning {
-            Some(l) => l.apply(&rows, Some(k)),
+            Some(l) => mask.apply(l.apply(&rows, Some(k))),
             None => rows.clone(),
         };
         let train: Vec<&Row> = fold_rows
@@ -249,12 +266,12 @@ fn fit_one(
             }
         }
     }
-    let prototypes = learning
+    let learned = learning
         .as_ref()
-        .map(Learning::prototypes)
+        .map(|l| (l.prototypes(), l.classifier()))
         .unwrap_or_default();
     let rows = match &learning {
-        Some(l) => l.apply(&rows, None),
+        Some(l) => mask.apply(l.apply(&rows, None)),
         None => rows,
     };
     let oof: Vec<Probs> = oof.into_iter().map(|p| p.unwrap_or_default()).collect();
@@ -289,7 +306,40 @@ fn fit_one(
     let mut w = thresholds;
     w.entry = we.map(|x| x as f32);
     w.none = wn.map(|x| x as f32);
-    (w, cv, utility / rows.len().max(1) as f64, prototypes)
+    (w, cv, utility / rows.len().max(1) as f64, learned)
+}
+
+/// The feature columns a fit leaves out (held at 0, so their weight is 0).
+struct Mask {
+    entry: Vec<usize>,
+    query: Vec<usize>,
+}
+
+impl Mask {
+    fn new(without: &[String]) -> Self {
+        let cols = |names: &[&str]| -> Vec<usize> {
+            names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| without.iter().any(|w| w == *n))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        Self {
+            entry: cols(&ENTRY_FEATURES),
+            query: cols(&QUERY_FEATURES),
+        }
+    }
+
+    fn apply(&self, mut rows: Vec<Row>) -> Vec<Row> {
+        for r in &mut rows {
+            for x in &mut r.f.x {
+                self.entry.iter().for_each(|&c| x[c] = 0.0);
+            }
+            self.query.iter().for_each(|&c| r.f.z[c] = 0.0);
+        }
+        rows
+    }
 }
 
 /// A row's candidates ranked by probability: (entry, probability, exact).

@@ -1,0 +1,271 @@
+//! Training the embedding classifier (`super::super::classifier`): a
+//! softmax regression with an L2 penalty over standardised embeddings,
+//! minimised by L-BFGS (the problem is smooth and convex; its tens of
+//! thousands of weights are too many for the Newton steps the ranker
+//! uses). A question labelled with several entries counts as an equal
+//! share of each.
+
+use super::super::semantic::dot;
+
+/// Weights on the raw embedding: `classes` rows of the embedding's
+/// length, and a bias each.
+pub(super) struct Trained {
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+}
+
+/// L-BFGS keeps this many steps of curvature, and stops after this many
+/// iterations or when the largest gradient component is this small.
+const MEMORY: usize = 10;
+const MAX_ITERATIONS: usize = 300;
+const TOLERANCE: f64 = 1e-5;
+
+/// Trains on embeddings `x` (each the same length) with `targets` (class
+/// indexes below `classes`, at least one per example) and penalty `l2`.
+pub(super) fn train(x: &[&[f32]], targets: &[&[usize]], classes: usize, l2: f64) -> Trained {
+    let n = x.len();
+    let d = x.first().map_or(0, |v| v.len());
+    if n == 0 || d == 0 {
+        return Trained {
+            w: vec![0.0; classes * d],
+            b: vec![0.0; classes],
+        };
+    }
+    // Standardise each dimension: the raw embeddings' variance sits in a
+    // few directions, which makes the problem badly conditioned.
+    let mut mean = vec![0.0f64; d];
+    for v in x {
+        mean.iter_mut()
+            .zip(*v)
+            .for_each(|(m, &a)| *m += f64::from(a));
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let mut var = vec![0.0f64; d];
+    for v in x {
+        for ((s, &a), m) in var.iter_mut().zip(*v).zip(&mean) {
+            *s += (f64::from(a) - m).powi(2);
+        }
+    }
+    let scale: Vec<f64> = var
+        .iter()
+        .map(|s| {
+            let sd = (s / n as f64).sqrt();
+            if sd > 1e-9 {
+                1.0 / sd
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let xs: Vec<f32> = x
+        .iter()
+        .flat_map(|v| {
+            v.iter()
+                .zip(&mean)
+                .zip(&scale)
+                .map(|((&a, m), s)| ((f64::from(a) - m) * s) as f32)
+        })
+        .collect();
+    let problem = Problem {
+        xs,
+        d,
+        classes,
+        targets,
+        l2,
+    };
+    let theta = lbfgs(&problem, vec![0.0; classes * (d + 1)]);
+    // Back to weights on the raw embedding: w' = w ⊙ scale, b' = b - w'·mean.
+    let mut w = Vec::with_capacity(classes * d);
+    let mut b = Vec::with_capacity(classes);
+    for c in 0..classes {
+        let row = &theta[c * d..(c + 1) * d];
+        let raw: Vec<f64> = row.iter().zip(&scale).map(|(w, s)| w * s).collect();
+        let shift: f64 = raw.iter().zip(&mean).map(|(w, m)| w * m).sum();
+        b.push((theta[classes * d + c] - shift) as f32);
+        w.extend(raw.iter().map(|&v| v as f32));
+    }
+    Trained { w, b }
+}
+
+/// The penalised cross-entropy to minimise: weights (classes × d), then
+/// biases. The biases are penalised too, so a class with no example in
+/// a fold's training data settles at a low bias instead of drifting.
+struct Problem<'a> {
+    xs: Vec<f32>,
+    d: usize,
+    classes: usize,
+    targets: &'a [&'a [usize]],
+    l2: f64,
+}
+
+impl Problem<'_> {
+    /// The objective and its gradient at `theta`.
+    fn eval(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        let (d, k) = (self.d, self.classes);
+        let w: Vec<f32> = theta[..k * d].iter().map(|&v| v as f32).collect();
+        let b = &theta[k * d..];
+        let mut gw = vec![0.0f32; k * d];
+        let mut gb = vec![0.0f64; k];
+        let mut loss = 0.0f64;
+        let mut s = vec![0.0f64; k];
+        for (xi, targets) in self.xs.chunks_exact(d).zip(self.targets) {
+            for c in 0..k {
+                s[c] = f64::from(dot(&w[c * d..(c + 1) * d], xi)) + b[c];
+            }
+            let max = s.iter().copied().fold(f64::MIN, f64::max);
+            let z: f64 = s.iter().map(|v| (v - max).exp()).sum();
+            let lse = z.ln() + max;
+            let share = 1.0 / targets.len() as f64;
+            loss += lse - targets.iter().map(|&t| s[t] * share).sum::<f64>();
+            for c in 0..k {
+                let mut r = (s[c] - lse).exp();
+                if targets.contains(&c) {
+                    r -= share;
+                }
+                gb[c] += r;
+                let r = r as f32;
+                gw[c * d..(c + 1) * d]
+                    .iter_mut()
+                    .zip(xi)
+                    .for_each(|(g, &x)| *g += r * x);
+            }
+        }
+        let n = self.targets.len() as f64;
+        let mut grad: Vec<f64> = gw
+            .iter()
+            .map(|&g| f64::from(g) / n)
+            .chain(gb.iter().map(|g| g / n))
+            .zip(theta)
+            .map(|(g, t)| g + self.l2 * t)
+            .collect();
+        grad.truncate(theta.len());
+        let penalty: f64 = theta.iter().map(|t| t * t).sum::<f64>();
+        (loss / n + 0.5 * self.l2 * penalty, grad)
+    }
+}
+
+/// Limited-memory BFGS with a backtracking (Armijo) line search.
+fn lbfgs(p: &Problem, mut theta: Vec<f64>) -> Vec<f64> {
+    let (mut f, mut g) = p.eval(&theta);
+    let mut history: Vec<(Vec<f64>, Vec<f64>, f64)> = Vec::new();
+    for _ in 0..MAX_ITERATIONS {
+        if g.iter().fold(0.0f64, |m, v| m.max(v.abs())) < TOLERANCE {
+            break;
+        }
+        // Two-loop recursion: the direction -H g.
+        let mut q = g.clone();
+        let mut alphas = Vec::with_capacity(history.len());
+        for (s, y, rho) in history.iter().rev() {
+            let a = rho * dotd(s, &q);
+            q.iter_mut().zip(y).for_each(|(q, y)| *q -= a * y);
+            alphas.push(a);
+        }
+        let gamma = history
+            .last()
+            .map_or(1.0 / norm(&g).max(1.0), |(s, y, _)| dotd(s, y) / dotd(y, y));
+        q.iter_mut().for_each(|v| *v *= gamma);
+        for ((s, y, rho), a) in history.iter().zip(alphas.iter().rev()) {
+            let beta = rho * dotd(y, &q);
+            q.iter_mut().zip(s).for_each(|(q, s)| *q += (a - beta) * s);
+        }
+        let dir: Vec<f64> = q.iter().map(|v| -v).collect();
+        let slope = dotd(&g, &dir);
+        if slope >= 0.0 {
+            // Not a descent direction: start the curvature afresh.
+            history.clear();
+            continue;
+        }
+        let mut t = 1.0;
+        let mut next = None;
+        while t > 1e-10 {
+            let cand: Vec<f64> = theta.iter().zip(&dir).map(|(a, d)| a + t * d).collect();
+            let (fc, gc) = p.eval(&cand);
+            if fc <= f + 1e-4 * t * slope {
+                next = Some((cand, fc, gc));
+                break;
+            }
+            t /= 2.0;
+        }
+        let Some((cand, fc, gc)) = next else { break };
+        let s: Vec<f64> = cand.iter().zip(&theta).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = gc.iter().zip(&g).map(|(a, b)| a - b).collect();
+        let sy = dotd(&s, &y);
+        if sy > 1e-12 {
+            if history.len() == MEMORY {
+                history.remove(0);
+            }
+            history.push((s, y, 1.0 / sy));
+        }
+        let done = (f - fc).abs() <= 1e-10 * f.abs().max(1.0);
+        theta = cand;
+        f = fc;
+        g = gc;
+        if done {
+            break;
+        }
+    }
+    theta
+}
+
+fn dotd(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn norm(a: &[f64]) -> f64 {
+    dotd(a, a).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::classifier::log_probs;
+    use super::*;
+
+    /// Three classes around three centres in 4 dimensions.
+    fn data() -> (Vec<Vec<f32>>, Vec<Vec<usize>>) {
+        let centres = [
+            [1.0, 0.2, 0.0, 0.1],
+            [0.0, 1.0, 0.3, 0.0],
+            [0.1, 0.0, 1.0, 0.5],
+        ];
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..60 {
+            let c = i % 3;
+            let jitter = |j: usize| ((i * 7 + j * 13) as f32 * 0.61).sin() * 0.3;
+            x.push((0..4).map(|j| centres[c][j] + jitter(j)).collect());
+            y.push(vec![c]);
+        }
+        (x, y)
+    }
+
+    #[test]
+    fn it_learns_separable_classes() {
+        let (x, y) = data();
+        let xr: Vec<&[f32]> = x.iter().map(Vec::as_slice).collect();
+        let yr: Vec<&[usize]> = y.iter().map(Vec::as_slice).collect();
+        let t = train(&xr, &yr, 3, 1e-3);
+        let right = x
+            .iter()
+            .zip(&y)
+            .filter(|(v, c)| {
+                let lp = log_probs(&t.w, &t.b, v);
+                let best = (0..3).max_by(|&a, &b| lp[a].total_cmp(&lp[b]));
+                best == Some(c[0])
+            })
+            .count();
+        assert_eq!(right, x.len());
+    }
+
+    #[test]
+    fn a_stronger_penalty_gives_softer_probabilities() {
+        let (x, y) = data();
+        let xr: Vec<&[f32]> = x.iter().map(Vec::as_slice).collect();
+        let yr: Vec<&[usize]> = y.iter().map(Vec::as_slice).collect();
+        let confidence = |l2: f64| {
+            let t = train(&xr, &yr, 3, l2);
+            log_probs(&t.w, &t.b, &x[0])[y[0][0]].exp()
+        };
+        let (weak, strong) = (confidence(1e-4), confidence(1.0));
+        assert!(weak > strong && strong > 1.0 / 3.0, "{weak} {strong}");
+    }
+}
