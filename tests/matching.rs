@@ -648,15 +648,17 @@ fn fitting_learns_to_rank_and_to_abstain_from_labelled_questions() {
     let semantic = Matcher::new(Arc::clone(&kb)).expect("builds");
     let lexical = Matcher::with_model(Arc::clone(&kb), None).expect("builds");
     // Each entry's symptom phrasings are questions about it; each topic's
-    // phrasings are out of scope. One group per entry or topic.
+    // phrasings are out of scope. Each phrasing is its own group, as
+    // labelled questions come from many sources: what is learned from an
+    // entry's other questions (prototypes, classifiers) is there for it.
     let mut items = Vec::new();
     for e in kb.entries() {
-        for s in &e.symptoms {
+        for (i, s) in e.symptoms.iter().enumerate() {
             items.push(Labelled {
                 query: s.clone(),
                 product: None,
                 expect: vec![e.id.clone()],
-                group: e.id.to_string(),
+                group: format!("{}#{i}", e.id),
                 set: "entries".into(),
             });
         }

@@ -111,6 +111,7 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
     let mut fitted = Fitted::parse(kb.fitted().unwrap_or(model::SHIPPED))?;
     fitted.prototypes = Prototypes::default();
     fitted.classifier = Classifier::default();
+    fitted.word_classifier = Classifier::default();
     kb.set_fitted(Some(serde_json::to_string(&fitted)?));
     let kb = Arc::new(kb);
     let semantic = Matcher::new(Arc::clone(&kb)).context("building the matcher")?;

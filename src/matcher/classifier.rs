@@ -1,27 +1,33 @@
-//! A linear classifier over question embeddings, learned from the labelled
-//! questions: one weight vector per entry and one for out of scope, and a
-//! softmax over them. Prototypes (`prototypes`) compare a question with the
-//! mean of each entry's questions; the classifier instead learns which
-//! directions of the embedding tell the entries apart, and which tell
-//! trouble we cover from trouble we don't. Its log-probabilities are two
-//! fitted features (`classifier`, `classifier_none`).
+//! Linear classifiers learned from the labelled questions: one weight
+//! vector per entry and one for out of scope, and a softmax over them.
+//! Prototypes (`prototypes`) compare a question with the mean of each
+//! entry's questions; a classifier instead learns which directions tell
+//! the entries apart, and which tell trouble we cover from trouble we
+//! don't. Two read a question: one its embedding, one its analysed words
+//! (each word hashed to a column, so no word is stored). Their
+//! log-probabilities are fitted features (`classifier`, `word_classifier`
+//! and their `_none` twins).
 //!
-//! Fitted data, written by `triage fit` into `matcher.json`: each class's
-//! weights act on the raw embedding (before the knowledge base's mean
-//! phrasing is taken out), quantized like the prototypes, so they stay
-//! valid when the knowledge base's phrasings change.
+//! Fitted data, written by `triage fit` into `matcher.json`: the embedding
+//! classifier's weights act on the raw embedding (before the knowledge
+//! base's mean phrasing is taken out), so they stay valid when the
+//! knowledge base's phrasings change. Weights are quantized like the
+//! prototypes.
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::prototypes::{decode, encode};
 use super::semantic::dot;
 
-/// The classifier as it ships: classes (entry ids, then
+/// A classifier as it ships: classes (entry ids, then
 /// [`super::prototypes::OUT_OF_SCOPE`]), one weight row and one bias each.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Classifier {
-    /// The embedding's length; a classifier of another model is ignored.
+    /// The length of a weight row: the embedding's length (a classifier
+    /// of another model is ignored), or the number of word columns.
     pub dim: usize,
     /// The L2 penalty it was trained with (chosen by cross-validation).
     pub l2: f32,
@@ -29,6 +35,9 @@ pub struct Classifier {
     /// Per class, its weights as the prototypes' vectors are stored.
     pub weights: Vec<String>,
     pub bias: Vec<f32>,
+    /// A word classifier's columns: the hash of the word each reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<u32>,
 }
 
 impl Classifier {
@@ -47,41 +56,149 @@ impl Classifier {
         Self {
             dim,
             l2,
-            weights: w.chunks_exact(dim).map(encode).collect(),
+            weights: w.chunks_exact(dim.max(1)).map(encode).collect(),
             classes,
             bias,
+            columns: Vec::new(),
         }
     }
 
-    /// The weights as dense rows, when they fit an embedding of length
-    /// `dim` and none is damaged; `None` otherwise.
-    pub fn dense(&self, dim: usize) -> Option<Vec<f32>> {
-        if self.dim != dim || self.weights.len() != self.classes.len() {
+    /// The weights as dense rows, when none is damaged; `None` otherwise.
+    pub fn dense(&self) -> Option<Vec<f32>> {
+        let n = self.classes.len();
+        if self.weights.len() != n || self.bias.len() != n {
             return None;
         }
-        if self.bias.len() != self.classes.len() {
+        if !self.columns.is_empty() && self.columns.len() != self.dim {
             return None;
         }
-        let mut w = Vec::with_capacity(self.classes.len() * dim);
+        let mut w = Vec::with_capacity(n * self.dim);
         for s in &self.weights {
-            w.extend(decode(s, dim)?);
+            w.extend(decode(s, self.dim)?);
         }
         Some(w)
     }
 }
 
-/// Each class's log-probability for the raw embedding `x`, from dense
-/// weights `w` (rows of `x.len()`) and biases `b`.
-pub fn log_probs(w: &[f32], b: &[f32], x: &[f32]) -> Vec<f32> {
-    let mut s: Vec<f32> = w
-        .chunks_exact(x.len())
-        .zip(b)
-        .map(|(row, b)| dot(row, x) + b)
+/// A classifier bound to a knowledge base: its weights decoded, and each
+/// key's class (entries in the knowledge base's order, then out of scope).
+#[derive(Clone, Debug)]
+pub(super) struct Bound {
+    w: Vec<f32>,
+    b: Vec<f32>,
+    dim: usize,
+    class_of: Vec<Option<usize>>,
+    /// A word classifier's column of each word hash.
+    columns: HashMap<u32, usize>,
+}
+
+impl Bound {
+    /// `c` for a knowledge base with keys `keys` (entry ids, then the
+    /// out-of-scope key); `None` when it is empty, damaged, of another
+    /// length than `dim` (when given), or shares no entry with the
+    /// knowledge base: out of scope means "none of the entries the
+    /// questions were labelled against", which says nothing about another
+    /// product's entries.
+    pub(super) fn new(c: &Classifier, keys: &[&str], dim: Option<usize>) -> Option<Self> {
+        if c.is_empty() || dim.is_some_and(|d| d != c.dim) {
+            return None;
+        }
+        let class_of: Vec<Option<usize>> = keys
+            .iter()
+            .map(|k| c.classes.iter().position(|x| x == k))
+            .collect();
+        let n_entries = keys.len().saturating_sub(1);
+        if !class_of[..n_entries].iter().any(Option::is_some) {
+            return None;
+        }
+        Some(Self {
+            w: c.dense()?,
+            b: c.bias.clone(),
+            dim: c.dim,
+            class_of,
+            columns: c.columns.iter().enumerate().map(|(i, &h)| (h, i)).collect(),
+        })
+    }
+
+    /// Each key's log-probability for an embedding.
+    pub(super) fn embedding(&self, x: &[f32]) -> Vec<f32> {
+        let s: Vec<f32> = self
+            .w
+            .chunks_exact(self.dim)
+            .zip(&self.b)
+            .map(|(row, b)| dot(row, x) + b)
+            .collect();
+        by_key(&normalised(s), &self.class_of)
+    }
+
+    /// Each key's log-probability for a word vector (`word_vector`).
+    pub(super) fn words(&self, x: &[(u32, f32)]) -> Vec<f32> {
+        let cols: Vec<(usize, f32)> = x
+            .iter()
+            .filter_map(|(h, v)| self.columns.get(h).map(|&c| (c, *v)))
+            .collect();
+        let s: Vec<f32> = self
+            .w
+            .chunks_exact(self.dim)
+            .zip(&self.b)
+            .map(|(row, b)| cols.iter().map(|&(c, v)| row[c] * v).sum::<f32>() + b)
+            .collect();
+        by_key(&normalised(s), &self.class_of)
+    }
+}
+
+/// A question's words as a classifier reads them: each distinct word's
+/// hash (FNV-1a), at value 1/√n so every question has unit length.
+pub fn word_vector<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<(u32, f32)> {
+    let mut hashes: Vec<u32> = words
+        .into_iter()
+        .map(|w| {
+            w.bytes().fold(0x811c_9dc5u32, |h, b| {
+                (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+            })
+        })
         .collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    let v = 1.0 / (hashes.len().max(1) as f32).sqrt();
+    hashes.into_iter().map(|h| (h, v)).collect()
+}
+
+/// Scores less their log-sum-exp: log-probabilities.
+pub(super) fn normalised(mut s: Vec<f32>) -> Vec<f32> {
     let max = s.iter().copied().fold(f32::MIN, f32::max);
     let z = s.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
     s.iter_mut().for_each(|v| *v -= z);
     s
+}
+
+/// Each class's log-probability for the embedding `x`, from dense
+/// weights `w` (rows of `x.len()`) and biases `b`.
+pub(super) fn log_probs(w: &[f32], b: &[f32], x: &[f32]) -> Vec<f32> {
+    normalised(
+        w.chunks_exact(x.len())
+            .zip(b)
+            .map(|(row, b)| dot(row, x) + b)
+            .collect(),
+    )
+}
+
+/// Per key, its class's value in `lp` (by `class_of`); a key without a
+/// class (an entry added since the last fit) gets the median of the
+/// entries' values: neither favoured nor ruled out.
+pub(super) fn by_key(lp: &[f32], class_of: &[Option<usize>]) -> Vec<f32> {
+    let n_entries = class_of.len().saturating_sub(1);
+    let mut known: Vec<f32> = class_of[..n_entries]
+        .iter()
+        .flatten()
+        .map(|&c| lp[c])
+        .collect();
+    known.sort_by(f32::total_cmp);
+    let median = known.get(known.len() / 2).copied().unwrap_or(0.0);
+    class_of
+        .iter()
+        .map(|c| c.map_or(median, |c| lp[c]))
+        .collect()
 }
 
 #[cfg(test)]
@@ -97,25 +214,52 @@ mod tests {
         assert!(lp[0] > lp[1] && lp[1] > lp[2]);
     }
 
-    #[test]
-    fn a_classifier_round_trips_and_refuses_another_dimension() {
+    fn three() -> Classifier {
         let w: Vec<f32> = (0..12).map(|i| (i as f32 * 0.7).sin()).collect();
-        let c = Classifier::from_dense(
+        Classifier::from_dense(
             4,
             0.01,
-            vec!["a/x".into(), "b/y".into(), "c/z".into()],
+            vec!["a/x".into(), "b/y".into(), "(out of scope)".into()],
             &w,
             vec![0.1, 0.2, 0.3],
-        );
+        )
+    }
+
+    #[test]
+    fn a_classifier_round_trips_and_refuses_damage() {
+        let c = three();
         let json = serde_json::to_string(&c).expect("serializes");
         let back: Classifier = serde_json::from_str(&json).expect("parses");
-        let dense = back.dense(4).expect("fits");
-        for (a, b) in dense.iter().zip(&w) {
-            assert!((a - b).abs() < 0.01, "{a} vs {b}");
+        let dense = back.dense().expect("decodes");
+        for (i, (a, b)) in dense.iter().enumerate() {
+            let want = (i as f32 * 0.7).sin();
+            assert!((a - want).abs() < 0.01 && (b - want).abs() < 0.01, "{i}");
         }
-        assert!(back.dense(8).is_none());
         let mut damaged = back.clone();
         damaged.weights[1] = "not base64!".into();
-        assert!(damaged.dense(4).is_none());
+        assert!(damaged.dense().is_none());
+    }
+
+    #[test]
+    fn binding_needs_a_shared_entry_and_the_right_length() {
+        let c = three();
+        let keys = ["a/x", "c/new", "(out of scope)"];
+        let b = Bound::new(&c, &keys, Some(4)).expect("binds");
+        let lp = b.embedding(&[1.0, 0.0, 0.5, 0.2]);
+        assert_eq!(lp.len(), 3);
+        // The entry it never learned gets the learned entries' median.
+        assert_eq!(lp[1], lp[0]);
+        assert!(Bound::new(&c, &keys, Some(8)).is_none());
+        assert!(Bound::new(&c, &["p/one", "p/two", "(out of scope)"], Some(4)).is_none());
+    }
+
+    #[test]
+    fn word_vectors_are_unit_length_and_ignore_repeats() {
+        let v = word_vector(["widget", "gone", "widget"]);
+        assert_eq!(v.len(), 2);
+        let len: f32 = v.iter().map(|(_, x)| x * x).sum();
+        assert!((len - 1.0).abs() < 1e-6);
+        assert_ne!(v[0].0, v[1].0);
+        assert!(word_vector(std::iter::empty()).is_empty());
     }
 }

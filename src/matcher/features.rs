@@ -71,6 +71,8 @@ pub(super) struct Analysis {
     /// Distinct content words no entry knows, for the out-of-scope
     /// comparison.
     pub unknown_terms: Vec<String>,
+    /// Every analysed term, for the word classifier.
+    pub terms: Vec<String>,
 }
 
 /// One candidate's lexical evidence.
@@ -188,6 +190,7 @@ impl Prepared {
         let failure = !statuses.is_empty() || trouble_terms.iter().any(|t| *t != "not");
         let cues = cues.find(&words);
         Analysis {
+            terms: terms.into_iter().map(|t| t.text).collect(),
             cues,
             bare,
             unknown_terms,

@@ -28,6 +28,7 @@ pub use exact::statuses;
 pub use explain::{Contribution, Explanation, Scored};
 pub use features::{Lexical, TopicScore};
 
+use classifier::{word_vector, Bound};
 use cues::CueSet;
 use features::Analysis;
 use model::{Fitted, Weights, N_ENTRY, N_QUERY};
@@ -114,6 +115,9 @@ pub struct Matcher {
     prep: Prepared,
     cues: CueSet,
     semantic: Option<SemanticIndex>,
+    /// The learned word classifier, when one was learned for this
+    /// knowledge base.
+    words: Option<Bound>,
     fitted: Fitted,
     /// The parameters in use: the semantic set when a model is loaded,
     /// the lexical one otherwise.
@@ -162,11 +166,19 @@ impl Matcher {
             &fitted.lexical
         });
         let twins = twins(&kb);
+        let keys: Vec<&str> = kb
+            .entries()
+            .iter()
+            .map(|e| e.id.as_str())
+            .chain(std::iter::once(prototypes::OUT_OF_SCOPE))
+            .collect();
+        let words = Bound::new(&fitted.word_classifier, &keys, None);
         Ok(Self {
             kb,
             prep,
             cues,
             semantic,
+            words,
             fitted,
             weights,
             twins,
@@ -224,6 +236,10 @@ impl Matcher {
             _ => None,
         }
         .unwrap_or_else(|| vec![0.0; n_entries + 1]);
+        let word_classes = match &self.words {
+            Some(w) => w.words(&word_vector(a.terms.iter().map(String::as_str))),
+            None => vec![0.0; n_entries + 1],
+        };
         // Without one product, the offered ones (positions) bound the search.
         let offered: Option<Vec<usize>> = match (restrict, q.among) {
             (None, Some(ps)) => Some(
@@ -298,6 +314,7 @@ impl Matcher {
                         check: s.best_check(l.entry, v),
                         // A topic is an out-of-scope key.
                         classifier: classes[l.entry.min(n_entries)],
+                        word_classifier: word_classes[l.entry.min(n_entries)],
                         sentence: sentences
                             .iter()
                             .map(|q| s.best_phrasing(l.entry, q))
@@ -332,7 +349,13 @@ impl Matcher {
             (Some(s), Some(v)) => (s.prototype_outside(v), nearest.none(), nearest.none_gap()),
             _ => (0.0, 0.0, 0.0),
         };
-        let z = query_features(&a, topic_share, topic_sem, outside, classes[n_entries]);
+        let z = query_features(
+            &a,
+            topic_share,
+            topic_sem,
+            outside,
+            (classes[n_entries], word_classes[n_entries]),
+        );
         let f = Features {
             entries: lex.iter().map(|l| l.entry).collect(),
             topic: lex.iter().map(|l| l.entry >= n_entries).collect(),
@@ -532,8 +555,10 @@ struct Semantics {
     nearest: f32,
     /// That less the nearest labelled question of all.
     nearest_gap: f32,
-    /// The classifier's log-probability of the entry.
+    /// The classifiers' log-probability of the entry: from the
+    /// embedding, from the words.
     classifier: f32,
+    word_classifier: f32,
 }
 
 /// The entry features in `model::ENTRY_FEATURES` order.
@@ -563,6 +588,7 @@ fn entry_features(l: &Lexical, s: &Semantics, best_phrasing: f32, content: f32) 
         // says ("getting 423"): similarity has nothing else to go on.
         b(l.status || l.status_bare) * (1.0 - content),
         s.classifier,
+        s.word_classifier,
     ]
 }
 
@@ -572,7 +598,7 @@ fn query_features(
     topic: f32,
     topic_sem: f32,
     outside: (f32, f32, f32),
-    classifier_none: f32,
+    classifier_none: (f32, f32),
 ) -> [f32; N_QUERY] {
     let b = |x: bool| if x { 1.0 } else { 0.0 };
     let known = a.known_weight();
@@ -602,7 +628,8 @@ fn query_features(
         outside.0,
         outside.1,
         outside.2,
-        classifier_none,
+        classifier_none.0,
+        classifier_none.1,
     ]
 }
 

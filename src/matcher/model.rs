@@ -14,7 +14,7 @@ use super::classifier::Classifier;
 use super::prototypes::Prototypes;
 
 /// The entry features, in vector order.
-pub const ENTRY_FEATURES: [&str; 21] = [
+pub const ENTRY_FEATURES: [&str; 22] = [
     "coverage",
     "absolute",
     "symptom",
@@ -36,11 +36,12 @@ pub const ENTRY_FEATURES: [&str; 21] = [
     "nearest_gap",
     "status_alone",
     "classifier",
+    "word_classifier",
 ];
 pub const N_ENTRY: usize = ENTRY_FEATURES.len();
 
 /// The question features of the "none of them" option, in vector order.
-pub const QUERY_FEATURES: [&str; 20] = [
+pub const QUERY_FEATURES: [&str; 21] = [
     "bias",
     "no_trouble",
     "failure",
@@ -61,6 +62,7 @@ pub const QUERY_FEATURES: [&str; 20] = [
     "nearest_none",
     "nearest_none_gap",
     "classifier_none",
+    "word_classifier_none",
 ];
 pub const N_QUERY: usize = QUERY_FEATURES.len();
 
@@ -100,6 +102,10 @@ pub struct Fitted {
     /// set's `classifier` features (learned by `triage fit`).
     #[serde(default, skip_serializing_if = "Classifier::is_empty")]
     pub classifier: Classifier,
+    /// Which entry a question's words point at, for the semantic set's
+    /// `word_classifier` features (learned by `triage fit`).
+    #[serde(default, skip_serializing_if = "Classifier::is_empty")]
+    pub word_classifier: Classifier,
 }
 
 /// The parameters shipped with the binary (`knowledge/matcher.json`).

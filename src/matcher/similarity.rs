@@ -6,7 +6,7 @@
 
 use crate::kb::KnowledgeBase;
 
-use super::classifier::{self, Classifier};
+use super::classifier::{Bound, Classifier};
 use super::prototypes::{self, Prototypes, OUT_OF_SCOPE};
 use super::semantic::{self, dot, Semantic};
 
@@ -55,10 +55,9 @@ pub(super) struct SemanticIndex {
     /// index, or the entry count for out of scope).
     examples: Vec<f32>,
     example_key: Vec<usize>,
-    /// The learned classifier (dense weights, biases) and each key's
-    /// class in it; `None` when none was learned for this knowledge base.
-    classifier: Option<(Vec<f32>, Vec<f32>)>,
-    class_of: Vec<Option<usize>>,
+    /// The learned embedding classifier; `None` when none was learned
+    /// for this knowledge base.
+    classifier: Option<Bound>,
 }
 
 impl SemanticIndex {
@@ -161,21 +160,15 @@ impl SemanticIndex {
         let learned: Vec<usize> = (0..n_entries)
             .filter(|&e| prototype_row[e].is_some())
             .collect();
-        let class_of: Vec<Option<usize>> = kb
+        let keys: Vec<&str> = kb
             .entries()
             .iter()
             .map(|e| e.id.as_str())
             .chain(std::iter::once(OUT_OF_SCOPE))
-            .map(|name| classes.classes.iter().position(|c| c == name))
             .collect();
-        let classifier = if related && class_of.iter().any(Option::is_some) {
-            classes.dense(dim).map(|w| (w, classes.bias.clone()))
-        } else {
-            None
-        };
+        let classifier = Bound::new(classes, &keys, Some(dim));
         Self {
             classifier,
-            class_of,
             model,
             dim,
             mean,
@@ -229,13 +222,9 @@ impl SemanticIndex {
     }
 
     /// The classifier's log-probability of each key (entries, then out of
-    /// scope) for a raw embedding; `None` without a classifier. An entry
-    /// the classifier has no class for (added since the last fit) gets
-    /// the median of the entries': neither favoured nor ruled out.
+    /// scope) for a raw embedding; `None` without a classifier.
     pub(super) fn classify(&self, raw: &[f32]) -> Option<Vec<f32>> {
-        let (w, b) = self.classifier.as_ref()?;
-        let lp = classifier::log_probs(w, b, raw);
-        Some(by_key(&lp, &self.class_of))
+        Some(self.classifier.as_ref()?.embedding(raw))
     }
 
     /// The question's raw embedding (not centred), as prototypes are
@@ -357,23 +346,6 @@ impl Nearest {
     pub(super) fn none_gap(&self) -> f32 {
         self.none() - self.best(0..self.0.len().saturating_sub(1))
     }
-}
-
-/// Per key, its class's value in `lp` (by `class_of`); a key without a
-/// class gets the median of the entries' values.
-pub(super) fn by_key(lp: &[f32], class_of: &[Option<usize>]) -> Vec<f32> {
-    let n_entries = class_of.len().saturating_sub(1);
-    let mut known: Vec<f32> = class_of[..n_entries]
-        .iter()
-        .flatten()
-        .map(|&c| lp[c])
-        .collect();
-    known.sort_by(f32::total_cmp);
-    let median = known.get(known.len() / 2).copied().unwrap_or(0.0);
-    class_of
-        .iter()
-        .map(|c| c.map_or(median, |c| lp[c]))
-        .collect()
 }
 
 /// `v` less the knowledge base's mean, at unit length.

@@ -1,23 +1,24 @@
 //! What fitting learns from the labelled questions themselves: the
-//! prototypes (`super::super::prototypes`) and the embedding classifier
+//! prototypes (`super::super::prototypes`) and the classifiers
 //! (`super::super::classifier`) that ship in `matcher.json`, and their
 //! features under cross-validation, where no question may see a
 //! prototype or a classifier it helped make.
 
 use std::collections::BTreeMap;
 
-use super::super::classifier::{log_probs, Classifier};
+use super::super::classifier::{by_key, log_probs, normalised, word_vector, Classifier};
 use super::super::model::{ENTRY_FEATURES, QUERY_FEATURES};
 use super::super::prototypes::{Prototypes, OUT_OF_SCOPE};
 use super::super::semantic::dot;
 use super::super::similarity::{Nearest, SemanticIndex};
 use super::super::Matcher;
-use super::softmax::{self, Trained};
+use super::softmax::{self, Examples, Trained};
 use super::{Labelled, Row, FOLDS};
 
-/// The classifier's L2 penalties tried; the one with the best
+/// The classifier's L2 penalties tried, strongest first (each training
+/// starts from the previous one's solution); the one with the best
 /// out-of-fold log-likelihood is kept.
-const PENALTIES: [f64; 5] = [0.0003, 0.001, 0.003, 0.01, 0.03];
+const PENALTIES: [f64; 8] = [0.03, 0.01, 0.003, 0.001, 0.0003, 0.0001, 0.00003, 0.00001];
 
 /// The prototype features under cross-validation. A question must never
 /// see a prototype it helped make, or the feature would look far better
@@ -45,15 +46,9 @@ pub(super) struct Learning<'a> {
     sims: Vec<Vec<f32>>,
     /// Each key's name in `matcher.json`: entry ids, then out of scope.
     names: Vec<String>,
-    /// Per row, the classifier's log-probability of each key: from the
-    /// classifier trained without the row's fold, and (by fold `k`)
-    /// without its fold and fold `k`.
-    classes_out: Vec<Vec<f32>>,
-    classes_out2: Vec<Vec<Vec<f32>>>,
-    class_col: usize,
-    class_none_col: usize,
-    /// The classifier trained on every row, to ship.
-    classifier: Classifier,
+    /// The embedding classifier and the word classifier, each with its
+    /// entry and none feature columns.
+    classifiers: [(Classes, usize, usize); 2],
 }
 
 impl<'a> Learning<'a> {
@@ -122,14 +117,26 @@ impl<'a> Learning<'a> {
             .map(|e| e.id.as_str().to_owned())
             .chain([OUT_OF_SCOPE.to_owned()])
             .collect();
-        let classes = Classes::train(&raw, &keys_of, folds, n_entries + 1, &names);
+        let embedded = Examples::Dense(raw.iter().map(Vec::as_slice).collect());
+        let (word_rows, columns) = word_rows(m, items, rows);
+        let words = Examples::Sparse(word_rows.iter().map(Vec::as_slice).collect(), columns.len());
+        let train = |x: &Examples, columns: Vec<u32>| {
+            Classes::train(x, &keys_of, folds, n_entries + 1, &names, columns)
+        };
+        let cols = |entry: &str, none: &str| {
+            (
+                col(&ENTRY_FEATURES, entry).expect("a classifier feature"),
+                col(&QUERY_FEATURES, none).expect("a classifier's none feature"),
+            )
+        };
+        let (e1, n1) = cols("classifier", "classifier_none");
+        let (e2, n2) = cols("word_classifier", "word_classifier_none");
+        let classifiers = [
+            (train(&embedded, Vec::new()), e1, n1),
+            (train(&words, columns), e2, n2),
+        ];
         Self {
-            classes_out: classes.out,
-            classes_out2: classes.out2,
-            classifier: classes.shipped,
-            class_col: col(&ENTRY_FEATURES, "classifier").expect("a classifier feature"),
-            class_none_col: col(&QUERY_FEATURES, "classifier_none")
-                .expect("a classifier_none feature"),
+            classifiers,
             names,
             near_col: col(&ENTRY_FEATURES, "nearest").expect("a nearest feature"),
             near_none_col: col(&QUERY_FEATURES, "nearest_none").expect("a nearest_none feature"),
@@ -164,9 +171,13 @@ impl<'a> Learning<'a> {
         Prototypes::from_examples(self.s.dim(), &by_key)
     }
 
-    /// The classifier every labelled question teaches, to ship.
-    pub(super) fn classifier(&self) -> Classifier {
-        self.classifier.clone()
+    /// The classifiers every labelled question teaches, to ship: over
+    /// embeddings, and over words.
+    pub(super) fn classifiers(&self) -> (Classifier, Classifier) {
+        (
+            self.classifiers[0].0.shipped.clone(),
+            self.classifiers[1].0.shipped.clone(),
+        )
     }
 
     /// `rows` with their prototype features as a question held out of
@@ -206,13 +217,18 @@ impl<'a> Learning<'a> {
                     }
                 }
             }
-            let classes = match held_out {
-                Some(k) if k != self.fold[i] => &self.classes_out2[i][k],
-                _ => &self.classes_out[i],
-            };
+            for (c, entry_col, none_col) in &self.classifiers {
+                let lp = match held_out {
+                    Some(k) if k != self.fold[i] => &c.out2[i][k],
+                    _ => &c.out[i],
+                };
+                for (x, &e) in r.f.x.iter_mut().zip(&r.f.entries) {
+                    // A topic is an out-of-scope key.
+                    x[*entry_col] = lp[e.min(self.n_entries)];
+                }
+                r.f.z[*none_col] = lp[self.n_entries];
+            }
             for (x, (&e, &topic)) in r.f.x.iter_mut().zip(r.f.entries.iter().zip(&r.f.topic)) {
-                // A topic is an out-of-scope key.
-                x[self.class_col] = classes[e.min(self.n_entries)];
                 if !topic {
                     let phrasing = self.s.best_phrasing(e, &q);
                     x[self.entry_col] = feature(e);
@@ -223,7 +239,6 @@ impl<'a> Learning<'a> {
             r.f.z[self.none_col] = feature(self.n_entries);
             r.f.z[self.near_none_col] = near.none();
             r.f.z[self.near_none_col + 1] = near.none_gap();
-            r.f.z[self.class_none_col] = classes[self.n_entries];
         }
         out
     }
@@ -238,48 +253,48 @@ struct Classes {
 }
 
 impl Classes {
-    /// `raw` embeddings with their `keys` (classes below `n_keys`, named
-    /// `names`), rows in `folds`.
+    /// Examples `x` with their `keys` (classes below `n_keys`, named
+    /// `names`), rows in `folds`; a word classifier's `columns`.
     fn train(
-        raw: &[Vec<f32>],
+        x: &Examples,
         keys: &[Vec<usize>],
         folds: &[usize],
         n_keys: usize,
         names: &[String],
+        columns: Vec<u32>,
     ) -> Self {
-        let dim = raw.first().map_or(0, Vec::len);
         // The training rows leaving out the folds in `without`.
-        let fit_without = |without: &[usize], l2: f64| -> Trained {
-            let (x, y): (Vec<&[f32]>, Vec<&[usize]>) = raw
-                .iter()
-                .zip(keys)
-                .zip(folds)
-                .filter(|((_, k), f)| !k.is_empty() && !without.contains(f))
-                .map(|((v, k), _)| (v.as_slice(), k.as_slice()))
-                .unzip();
-            softmax::train(&x, &y, n_keys, l2)
+        let fit_without = |without: &[usize], l2: f64, from: Option<&Trained>| -> Trained {
+            let keep: Vec<usize> = (0..keys.len())
+                .filter(|&i| !keys[i].is_empty() && !without.contains(&folds[i]))
+                .collect();
+            let y: Vec<&[usize]> = keep.iter().map(|&i| keys[i].as_slice()).collect();
+            softmax::train(&x.select(&keep), &y, n_keys, l2, from)
         };
         // The penalty: out-of-fold log-likelihood of the true keys.
-        let singles = |l2: f64| -> Vec<Trained> {
-            parallel((0..FOLDS).map(|k| vec![k]).collect(), |w| {
-                fit_without(w, l2)
+        let singles = |l2: f64, from: Option<&Vec<Trained>>| -> Vec<Trained> {
+            parallel((0..FOLDS).collect(), |&k| {
+                fit_without(&[k], l2, from.map(|f| &f[k]))
             })
         };
         let mut best: Option<(f64, f64, Vec<Trained>)> = None;
+        let mut previous: Option<Vec<Trained>> = None;
         for l2 in PENALTIES {
-            let models = singles(l2);
-            let ll: f64 = raw
-                .iter()
-                .zip(keys)
-                .zip(folds)
-                .filter(|((_, k), _)| !k.is_empty())
-                .map(|((v, k), &f)| {
-                    let lp = log_probs(&models[f].w, &models[f].b, v);
+            let models = singles(l2, previous.as_ref());
+            let ll: f64 = (0..keys.len())
+                .filter(|&i| !keys[i].is_empty())
+                .map(|i| {
+                    let lp = predict(&models[folds[i]], x, i);
+                    let k = &keys[i];
                     k.iter().map(|&c| f64::from(lp[c])).sum::<f64>() / k.len() as f64
                 })
                 .sum();
             if best.as_ref().is_none_or(|b| ll > b.0) {
-                best = Some((ll, l2, models));
+                best = Some((ll, l2, models.clone()));
+                previous = Some(models);
+            } else {
+                // Weaker penalties only fit the training folds closer.
+                break;
             }
         }
         let (_, l2, singles) = best.expect("penalties to try");
@@ -288,7 +303,7 @@ impl Classes {
             .collect();
         let mut jobs = pairs.clone();
         jobs.push(Vec::new());
-        let mut trained = parallel(jobs, |w| fit_without(w, l2));
+        let mut trained = parallel(jobs, |w| fit_without(w, l2, None));
         let all = trained.pop().expect("the full classifier");
         let pair_of = |a: usize, b: usize| {
             let i = pairs
@@ -297,28 +312,24 @@ impl Classes {
                 .expect("every pair is trained");
             &trained[i]
         };
-        let out = raw
-            .iter()
-            .zip(folds)
-            .map(|(v, &f)| log_probs(&singles[f].w, &singles[f].b, v))
+        let out = (0..keys.len())
+            .map(|i| predict(&singles[folds[i]], x, i))
             .collect();
-        let out2 = raw
-            .iter()
-            .zip(folds)
-            .map(|(v, &f)| {
+        let out2 = (0..keys.len())
+            .map(|i| {
                 (0..FOLDS)
                     .map(|k| {
-                        if k == f {
+                        if k == folds[i] {
                             Vec::new()
                         } else {
-                            let t = pair_of(f, k);
-                            log_probs(&t.w, &t.b, v)
+                            predict(pair_of(folds[i], k), x, i)
                         }
                     })
                     .collect()
             })
             .collect();
         // Ship the classes that have labelled questions.
+        let dim = all.w.len() / n_keys.max(1);
         let taught: Vec<usize> = (0..n_keys)
             .filter(|&c| keys.iter().any(|k| k.contains(&c)))
             .collect();
@@ -326,15 +337,68 @@ impl Classes {
             .iter()
             .flat_map(|&c| all.w[c * dim..(c + 1) * dim].iter().copied())
             .collect();
-        let shipped = Classifier::from_dense(
+        let mut shipped = Classifier::from_dense(
             dim,
             l2 as f32,
             taught.iter().map(|&c| names[c].clone()).collect(),
             &w,
             taught.iter().map(|&c| all.b[c]).collect(),
         );
+        shipped.columns = columns;
         Self { out, out2, shipped }
     }
+}
+
+/// Row `i` of `x`'s log-probability of each class under `t`.
+/// A class the training rows had no example of counts as one the
+/// classifier lacks, as a shipped classifier lacks an entry added after
+/// the fit (`classifier::by_key`).
+fn predict(t: &Trained, x: &Examples, i: usize) -> Vec<f32> {
+    let scores: Vec<f32> = match x {
+        Examples::Dense(rows) => log_probs(&t.w, &t.b, rows[i]),
+        Examples::Sparse(rows, d) => {
+            t.w.chunks_exact((*d).max(1))
+                .zip(&t.b)
+                .map(|(w, b)| rows[i].iter().map(|&(c, v)| w[c] * v).sum::<f32>() + b)
+                .collect()
+        }
+    };
+    let mut class_of = Vec::with_capacity(scores.len());
+    let mut taught = Vec::new();
+    for (c, s) in scores.iter().enumerate() {
+        if t.taught.get(c).copied().unwrap_or(true) {
+            class_of.push(Some(taught.len()));
+            taught.push(*s);
+        } else {
+            class_of.push(None);
+        }
+    }
+    by_key(&normalised(taught), &class_of)
+}
+
+/// Each row's analysed words as a sparse vector over the columns of every
+/// word the rows use, and those columns' word hashes.
+fn word_rows(m: &Matcher, items: &[Labelled], rows: &[Row]) -> (Vec<Vec<(usize, f32)>>, Vec<u32>) {
+    let vectors: Vec<Vec<(u32, f32)>> = rows
+        .iter()
+        .map(|r| {
+            let a = m.prep.analyze(&items[r.item].query, &m.cues);
+            word_vector(a.terms.iter().map(String::as_str))
+        })
+        .collect();
+    let columns: Vec<u32> = vectors
+        .iter()
+        .flatten()
+        .map(|&(h, _)| h)
+        .collect::<std::collections::BTreeSet<u32>>()
+        .into_iter()
+        .collect();
+    let col: BTreeMap<u32, usize> = columns.iter().enumerate().map(|(i, &h)| (h, i)).collect();
+    let sparse = vectors
+        .iter()
+        .map(|v| v.iter().map(|&(h, x)| (col[&h], x)).collect())
+        .collect();
+    (sparse, columns)
 }
 
 /// `work` on each job, spread over the machine's cores; results in job

@@ -158,7 +158,8 @@ pub fn fit(
     without: &[String],
     about: String,
 ) -> Report {
-    let (ws, cv_s, us, (prototypes, classifier)) = fit_one(semantic, items, without);
+    let (ws, cv_s, us, (prototypes, (classifier, word_classifier))) =
+        fit_one(semantic, items, without);
     let (wl, cv_l, ul, _) = fit_one(lexical, items, without);
     Report {
         fitted: Fitted {
@@ -167,6 +168,7 @@ pub fn fit(
             lexical: wl.to_params(),
             prototypes,
             classifier,
+            word_classifier,
         },
         semantic: cv_s,
         lexical: cv_l,
@@ -237,7 +239,7 @@ fn fit_one(
     Weights,
     BTreeMap<String, Scores>,
     f64,
-    (Prototypes, Classifier),
+    (Prototypes, (Classifier, Classifier)),
 ) {
     let mask = Mask::new(without);
     let rows = mask.apply(rows(m, items));
@@ -268,7 +270,7 @@ fn fit_one(
     }
     let learned = learning
         .as_ref()
-        .map(|l| (l.prototypes(), l.classifier()))
+        .map(|l| (l.prototypes(), l.classifiers()))
         .unwrap_or_default();
     let rows = match &learning {
         Some(l) => mask.apply(l.apply(&rows, None)),

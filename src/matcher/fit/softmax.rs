@@ -1,17 +1,40 @@
-//! Training the embedding classifier (`super::super::classifier`): a
-//! softmax regression with an L2 penalty over standardised embeddings,
-//! minimised by L-BFGS (the problem is smooth and convex; its tens of
+//! Training the classifiers (`super::super::classifier`): a softmax
+//! regression with an L2 penalty over standardised embeddings or over
+//! sparse word vectors, minimised by L-BFGS (the problem is smooth and convex; its tens of
 //! thousands of weights are too many for the Newton steps the ranker
 //! uses). A question labelled with several entries counts as an equal
 //! share of each.
 
 use super::super::semantic::dot;
 
-/// Weights on the raw embedding: `classes` rows of the embedding's
-/// length, and a bias each.
+/// What a classifier reads: embeddings of one length, or sparse rows of
+/// (column, value) over `dim` columns.
+pub(super) enum Examples<'a> {
+    Dense(Vec<&'a [f32]>),
+    Sparse(Vec<&'a [(usize, f32)]>, usize),
+}
+
+impl Examples<'_> {
+    /// The rows `keep`, in that order.
+    pub(super) fn select(&self, keep: &[usize]) -> Examples<'_> {
+        match self {
+            Examples::Dense(x) => Examples::Dense(keep.iter().map(|&i| x[i]).collect()),
+            Examples::Sparse(x, d) => Examples::Sparse(keep.iter().map(|&i| x[i]).collect(), *d),
+        }
+    }
+}
+
+/// Weights on the raw input: `classes` rows of its length, and a bias
+/// each.
+#[derive(Clone)]
 pub(super) struct Trained {
     pub w: Vec<f32>,
     pub b: Vec<f32>,
+    /// The solution as the optimiser holds it, to start another penalty's
+    /// training on the same examples from.
+    theta: Vec<f64>,
+    /// Which classes had an example to learn from.
+    pub taught: Vec<bool>,
 }
 
 /// L-BFGS keeps this many steps of curvature, and stops after this many
@@ -20,15 +43,59 @@ const MEMORY: usize = 10;
 const MAX_ITERATIONS: usize = 300;
 const TOLERANCE: f64 = 1e-5;
 
-/// Trains on embeddings `x` (each the same length) with `targets` (class
-/// indexes below `classes`, at least one per example) and penalty `l2`.
-pub(super) fn train(x: &[&[f32]], targets: &[&[usize]], classes: usize, l2: f64) -> Trained {
+/// Trains on `x` with `targets` (class indexes below `classes`, at least
+/// one per example) and penalty `l2`, starting from `from` (a training on
+/// the same examples with another penalty) when given.
+pub(super) fn train(
+    x: &Examples,
+    targets: &[&[usize]],
+    classes: usize,
+    l2: f64,
+    from: Option<&Trained>,
+) -> Trained {
+    let mut taught = vec![false; classes];
+    targets
+        .iter()
+        .flat_map(|t| t.iter())
+        .for_each(|&c| taught[c] = true);
+    let mut t = match x {
+        Examples::Dense(x) => train_dense(x, targets, classes, l2, from),
+        Examples::Sparse(rows, d) => {
+            let problem = Problem {
+                design: Design::Sparse(rows.as_slice(), *d),
+                classes,
+                targets,
+                l2,
+            };
+            let start = from.map_or_else(|| vec![0.0; classes * (d + 1)], |t| t.theta.clone());
+            let theta = lbfgs(&problem, start);
+            Trained {
+                w: theta[..classes * d].iter().map(|&v| v as f32).collect(),
+                b: theta[classes * d..].iter().map(|&v| v as f32).collect(),
+                theta,
+                taught: Vec::new(),
+            }
+        }
+    };
+    t.taught = taught;
+    t
+}
+
+fn train_dense(
+    x: &[&[f32]],
+    targets: &[&[usize]],
+    classes: usize,
+    l2: f64,
+    from: Option<&Trained>,
+) -> Trained {
     let n = x.len();
     let d = x.first().map_or(0, |v| v.len());
     if n == 0 || d == 0 {
         return Trained {
             w: vec![0.0; classes * d],
             b: vec![0.0; classes],
+            theta: Vec::new(),
+            taught: Vec::new(),
         };
     }
     // Standardise each dimension: the raw embeddings' variance sits in a
@@ -67,13 +134,13 @@ pub(super) fn train(x: &[&[f32]], targets: &[&[usize]], classes: usize, l2: f64)
         })
         .collect();
     let problem = Problem {
-        xs,
-        d,
+        design: Design::Dense(xs, d),
         classes,
         targets,
         l2,
     };
-    let theta = lbfgs(&problem, vec![0.0; classes * (d + 1)]);
+    let start = from.map_or_else(|| vec![0.0; classes * (d + 1)], |t| t.theta.clone());
+    let theta = lbfgs(&problem, start);
     // Back to weights on the raw embedding: w' = w ⊙ scale, b' = b - w'·mean.
     let mut w = Vec::with_capacity(classes * d);
     let mut b = Vec::with_capacity(classes);
@@ -84,33 +151,71 @@ pub(super) fn train(x: &[&[f32]], targets: &[&[usize]], classes: usize, l2: f64)
         b.push((theta[classes * d + c] - shift) as f32);
         w.extend(raw.iter().map(|&v| v as f32));
     }
-    Trained { w, b }
+    Trained {
+        w,
+        b,
+        theta,
+        taught: Vec::new(),
+    }
 }
 
 /// The penalised cross-entropy to minimise: weights (classes × d), then
 /// biases. The biases are penalised too, so a class with no example in
 /// a fold's training data settles at a low bias instead of drifting.
 struct Problem<'a> {
-    xs: Vec<f32>,
-    d: usize,
+    design: Design<'a>,
     classes: usize,
     targets: &'a [&'a [usize]],
     l2: f64,
 }
 
+/// The examples as the objective reads them: a dense row-major matrix of
+/// `d` columns, or sparse rows.
+enum Design<'a> {
+    Dense(Vec<f32>, usize),
+    Sparse(&'a [&'a [(usize, f32)]], usize),
+}
+
+impl Design<'_> {
+    fn columns(&self) -> usize {
+        match self {
+            Design::Dense(_, d) | Design::Sparse(_, d) => *d,
+        }
+    }
+
+    /// Example `i`'s dot product with weight row `w`.
+    fn dot(&self, i: usize, w: &[f32]) -> f32 {
+        match self {
+            Design::Dense(xs, d) => dot(w, &xs[i * d..(i + 1) * d]),
+            Design::Sparse(rows, _) => rows[i].iter().map(|&(c, v)| w[c] * v).sum(),
+        }
+    }
+
+    /// Adds `r` times example `i` to `g`.
+    fn add(&self, i: usize, r: f32, g: &mut [f32]) {
+        match self {
+            Design::Dense(xs, d) => g
+                .iter_mut()
+                .zip(&xs[i * d..(i + 1) * d])
+                .for_each(|(g, &x)| *g += r * x),
+            Design::Sparse(rows, _) => rows[i].iter().for_each(|&(c, v)| g[c] += r * v),
+        }
+    }
+}
+
 impl Problem<'_> {
     /// The objective and its gradient at `theta`.
     fn eval(&self, theta: &[f64]) -> (f64, Vec<f64>) {
-        let (d, k) = (self.d, self.classes);
+        let (d, k) = (self.design.columns(), self.classes);
         let w: Vec<f32> = theta[..k * d].iter().map(|&v| v as f32).collect();
         let b = &theta[k * d..];
         let mut gw = vec![0.0f32; k * d];
         let mut gb = vec![0.0f64; k];
         let mut loss = 0.0f64;
         let mut s = vec![0.0f64; k];
-        for (xi, targets) in self.xs.chunks_exact(d).zip(self.targets) {
+        for (i, targets) in self.targets.iter().enumerate() {
             for c in 0..k {
-                s[c] = f64::from(dot(&w[c * d..(c + 1) * d], xi)) + b[c];
+                s[c] = f64::from(self.design.dot(i, &w[c * d..(c + 1) * d])) + b[c];
             }
             let max = s.iter().copied().fold(f64::MIN, f64::max);
             let z: f64 = s.iter().map(|v| (v - max).exp()).sum();
@@ -123,11 +228,7 @@ impl Problem<'_> {
                     r -= share;
                 }
                 gb[c] += r;
-                let r = r as f32;
-                gw[c * d..(c + 1) * d]
-                    .iter_mut()
-                    .zip(xi)
-                    .for_each(|(g, &x)| *g += r * x);
+                self.design.add(i, r as f32, &mut gw[c * d..(c + 1) * d]);
             }
         }
         let n = self.targets.len() as f64;
@@ -241,9 +342,9 @@ mod tests {
     #[test]
     fn it_learns_separable_classes() {
         let (x, y) = data();
-        let xr: Vec<&[f32]> = x.iter().map(Vec::as_slice).collect();
+        let xr = Examples::Dense(x.iter().map(Vec::as_slice).collect());
         let yr: Vec<&[usize]> = y.iter().map(Vec::as_slice).collect();
-        let t = train(&xr, &yr, 3, 1e-3);
+        let t = train(&xr, &yr, 3, 1e-3, None);
         let right = x
             .iter()
             .zip(&y)
@@ -259,13 +360,25 @@ mod tests {
     #[test]
     fn a_stronger_penalty_gives_softer_probabilities() {
         let (x, y) = data();
-        let xr: Vec<&[f32]> = x.iter().map(Vec::as_slice).collect();
+        let xr = Examples::Dense(x.iter().map(Vec::as_slice).collect());
         let yr: Vec<&[usize]> = y.iter().map(Vec::as_slice).collect();
         let confidence = |l2: f64| {
-            let t = train(&xr, &yr, 3, l2);
+            let t = train(&xr, &yr, 3, l2, None);
             log_probs(&t.w, &t.b, &x[0])[y[0][0]].exp()
         };
         let (weak, strong) = (confidence(1e-4), confidence(1.0));
         assert!(weak > strong && strong > 1.0 / 3.0, "{weak} {strong}");
+    }
+
+    #[test]
+    fn sparse_rows_learn_which_word_marks_a_class() {
+        // Column 0 marks class 0, column 1 class 1; column 2 is noise.
+        let rows: Vec<Vec<(usize, f32)>> = (0..40).map(|i| vec![(i % 2, 0.7), (2, 0.7)]).collect();
+        let y: Vec<Vec<usize>> = (0..40).map(|i| vec![i % 2]).collect();
+        let x = Examples::Sparse(rows.iter().map(Vec::as_slice).collect(), 3);
+        let yr: Vec<&[usize]> = y.iter().map(Vec::as_slice).collect();
+        let t = train(&x, &yr, 2, 1e-2, None);
+        assert!(t.w[0] > t.w[1] && t.w[3 + 1] > t.w[3]);
+        assert!(t.w[2].abs() < t.w[0].abs());
     }
 }
