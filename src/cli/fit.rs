@@ -161,6 +161,12 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
         }
         writeln!(out)?;
     }
+    writeln!(
+        out,
+        "cross-validated, semantic for a knowledge base the labelled questions do not cover \
+         (utility {:.4} per question)\n",
+        report.unlearned_utility
+    )?;
     let json = serde_json::to_string_pretty(&report.fitted)? + "\n";
     if args.write {
         let path = kb_dir.join(FITTED_FILE);

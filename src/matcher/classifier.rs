@@ -231,9 +231,9 @@ mod tests {
         let json = serde_json::to_string(&c).expect("serializes");
         let back: Classifier = serde_json::from_str(&json).expect("parses");
         let dense = back.dense().expect("decodes");
-        for (i, (a, b)) in dense.iter().enumerate() {
+        for (i, a) in dense.iter().enumerate() {
             let want = (i as f32 * 0.7).sin();
-            assert!((a - want).abs() < 0.01 && (b - want).abs() < 0.01, "{i}");
+            assert!((a - want).abs() < 0.01, "{i}: {a} vs {want}");
         }
         let mut damaged = back.clone();
         damaged.weights[1] = "not base64!".into();

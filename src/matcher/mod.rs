@@ -160,10 +160,12 @@ impl Matcher {
             .map_err(|e| anyhow::anyhow!("the matcher's fitted parameters: {e:#}"))?;
         let semantic =
             model.map(|m| SemanticIndex::new(m, &kb, &fitted.prototypes, &fitted.classifier));
-        let weights = Weights::from(if semantic.is_some() {
-            &fitted.semantic
-        } else {
-            &fitted.lexical
+        let weights = Weights::from(match &semantic {
+            Some(s) if !s.learned_applies() => {
+                fitted.unlearned.as_ref().unwrap_or(&fitted.semantic)
+            }
+            Some(_) => &fitted.semantic,
+            None => &fitted.lexical,
         });
         let twins = twins(&kb);
         let keys: Vec<&str> = kb

@@ -94,6 +94,11 @@ pub struct Fitted {
     pub about: String,
     pub semantic: Params,
     pub lexical: Params,
+    /// The semantic set for a knowledge base that shares no entry with
+    /// the labelled questions (a freshly imported product): fitted with
+    /// what is learned from them left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlearned: Option<Params>,
     /// How customers word each entry, for the semantic set's `prototype`
     /// features (learned by `triage fit`).
     #[serde(default, skip_serializing_if = "Prototypes::is_empty")]
@@ -114,7 +119,7 @@ pub const SHIPPED: &str = include_str!("../../knowledge/matcher.json");
 impl Fitted {
     pub fn parse(json: &str) -> anyhow::Result<Self> {
         let f: Fitted = serde_json::from_str(json)?;
-        for p in [&f.semantic, &f.lexical] {
+        for p in [&f.semantic, &f.lexical].into_iter().chain(&f.unlearned) {
             for name in p.entry.keys() {
                 anyhow::ensure!(
                     ENTRY_FEATURES.contains(&name.as_str()),

@@ -58,6 +58,9 @@ pub(super) struct SemanticIndex {
     /// The learned embedding classifier; `None` when none was learned
     /// for this knowledge base.
     classifier: Option<Bound>,
+    /// The labelled questions were labelled against some of this
+    /// knowledge base's entries.
+    related: bool,
 }
 
 impl SemanticIndex {
@@ -169,6 +172,7 @@ impl SemanticIndex {
         let classifier = Bound::new(classes, &keys, Some(dim));
         Self {
             classifier,
+            related,
             model,
             dim,
             mean,
@@ -223,6 +227,12 @@ impl SemanticIndex {
 
     /// The classifier's log-probability of each key (entries, then out of
     /// scope) for a raw embedding; `None` without a classifier.
+    /// Whether what is learned from labelled questions applies: they were
+    /// labelled against some of this knowledge base's entries.
+    pub(super) fn learned_applies(&self) -> bool {
+        self.related
+    }
+
     pub(super) fn classify(&self, raw: &[f32]) -> Option<Vec<f32>> {
         Some(self.classifier.as_ref()?.embedding(raw))
     }

@@ -146,6 +146,9 @@ pub struct Report {
     /// out-of-fold probabilities (semantic, lexical): the figure the
     /// thresholds maximise, to compare fits.
     pub utility: (f64, f64),
+    /// The same for the semantic set without what is learned from the
+    /// labelled questions.
+    pub unlearned_utility: f64,
 }
 
 /// Fits both parameter sets on `items`: `semantic` must have an
@@ -159,13 +162,19 @@ pub fn fit(
     about: String,
 ) -> Report {
     let (ws, cv_s, us, (prototypes, (classifier, word_classifier))) =
-        fit_one(semantic, items, without);
-    let (wl, cv_l, ul, _) = fit_one(lexical, items, without);
+        fit_one(semantic, items, without, true);
+    let (wl, cv_l, ul, _) = fit_one(lexical, items, without, false);
+    // For a knowledge base the labelled questions do not cover: the
+    // semantic features with what is learned from them at its stand-ins
+    // (prototypes and nearest questions at the entries' own phrasings,
+    // the classifiers and the out-of-scope questions silent).
+    let (wu, _, uu, _) = fit_one(semantic, items, without, false);
     Report {
         fitted: Fitted {
             about,
             semantic: ws.to_params(),
             lexical: wl.to_params(),
+            unlearned: Some(wu.to_params()),
             prototypes,
             classifier,
             word_classifier,
@@ -173,6 +182,7 @@ pub fn fit(
         semantic: cv_s,
         lexical: cv_l,
         utility: (us, ul),
+        unlearned_utility: uu,
     }
 }
 
@@ -230,11 +240,13 @@ fn fold_of(group: &str) -> usize {
 }
 
 /// One parameter set, its cross-validated figures and utility, and the
-/// prototypes and classifier learned (none without an embedding model).
+/// prototypes and classifier learned (none without an embedding model,
+/// or without `learn`).
 fn fit_one(
     m: &Matcher,
     items: &[Labelled],
     without: &[String],
+    learn: bool,
 ) -> (
     Weights,
     BTreeMap<String, Scores>,
@@ -244,10 +256,10 @@ fn fit_one(
     let mask = Mask::new(without);
     let rows = mask.apply(rows(m, items));
     let folds: Vec<usize> = rows.iter().map(|r| fold_of(&items[r.item].group)).collect();
-    let learning = m
-        .semantic
-        .as_ref()
-        .map(|s| Learning::new(m, s, items, &rows, &folds));
+    let learning = match &m.semantic {
+        Some(s) if learn => Some(Learning::new(m, s, items, &rows, &folds)),
+        _ => None,
+    };
     // Out-of-fold probabilities for every row.
     let mut oof: Vec<Option<Probs>> = vec![None; rows.len()];
     for k in 0..FOLDS {
