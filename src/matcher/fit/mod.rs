@@ -247,12 +247,7 @@ fn fit_one(
     items: &[Labelled],
     without: &[String],
     learn: bool,
-) -> (
-    Weights,
-    BTreeMap<String, Scores>,
-    f64,
-    (Prototypes, (Classifier, Classifier)),
-) {
+) -> (Weights, BTreeMap<String, Scores>, f64, Learned) {
     let mask = Mask::new(without);
     let rows = mask.apply(rows(m, items));
     let folds: Vec<usize> = rows.iter().map(|r| fold_of(&items[r.item].group)).collect();
@@ -355,6 +350,10 @@ impl Mask {
         rows
     }
 }
+
+/// What a fit learns from the labelled questions themselves: prototypes,
+/// and the embedding and word classifiers.
+type Learned = (Prototypes, (Classifier, Classifier));
 
 /// A row's candidates ranked by probability: (entry, probability, exact).
 #[derive(Clone, Debug, Default)]
