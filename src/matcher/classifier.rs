@@ -122,13 +122,7 @@ impl Bound {
 
     /// Each key's log-probability for an embedding.
     pub(super) fn embedding(&self, x: &[f32]) -> Vec<f32> {
-        let s: Vec<f32> = self
-            .w
-            .chunks_exact(self.dim)
-            .zip(&self.b)
-            .map(|(row, b)| dot(row, x) + b)
-            .collect();
-        by_key(&normalised(s), &self.class_of)
+        by_key(&log_probs(&self.w, &self.b, x), &self.class_of)
     }
 
     /// Each key's log-probability for a word vector (`word_vector`).
@@ -137,12 +131,7 @@ impl Bound {
             .iter()
             .filter_map(|(h, v)| self.columns.get(h).map(|&c| (c, *v)))
             .collect();
-        let s: Vec<f32> = self
-            .w
-            .chunks_exact(self.dim)
-            .zip(&self.b)
-            .map(|(row, b)| cols.iter().map(|&(c, v)| row[c] * v).sum::<f32>() + b)
-            .collect();
+        let s = sparse_scores(&self.w, &self.b, self.dim, &cols);
         by_key(&normalised(s), &self.class_of)
     }
 }
@@ -175,12 +164,24 @@ pub(super) fn normalised(mut s: Vec<f32>) -> Vec<f32> {
 /// Each class's log-probability for the embedding `x`, from dense
 /// weights `w` (rows of `x.len()`) and biases `b`.
 pub(super) fn log_probs(w: &[f32], b: &[f32], x: &[f32]) -> Vec<f32> {
-    normalised(
-        w.chunks_exact(x.len())
-            .zip(b)
-            .map(|(row, b)| dot(row, x) + b)
-            .collect(),
-    )
+    normalised(dense_scores(w, b, x))
+}
+
+/// Each class's score before the softmax for the embedding `x`.
+pub(super) fn dense_scores(w: &[f32], b: &[f32], x: &[f32]) -> Vec<f32> {
+    w.chunks_exact(x.len())
+        .zip(b)
+        .map(|(row, b)| dot(row, x) + b)
+        .collect()
+}
+
+/// Each class's score before the softmax for a sparse input of (column,
+/// value) pairs, from weight rows of `dim` columns.
+pub(super) fn sparse_scores(w: &[f32], b: &[f32], dim: usize, x: &[(usize, f32)]) -> Vec<f32> {
+    w.chunks_exact(dim.max(1))
+        .zip(b)
+        .map(|(row, b)| x.iter().map(|&(c, v)| row[c] * v).sum::<f32>() + b)
+        .collect()
 }
 
 /// Per key, its class's value in `lp` (by `class_of`); a key without a

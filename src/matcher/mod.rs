@@ -168,13 +168,7 @@ impl Matcher {
             None => &fitted.lexical,
         });
         let twins = twins(&kb);
-        let keys: Vec<&str> = kb
-            .entries()
-            .iter()
-            .map(|e| e.id.as_str())
-            .chain(std::iter::once(prototypes::OUT_OF_SCOPE))
-            .collect();
-        let words = Bound::new(&fitted.word_classifier, &keys, None);
+        let words = Bound::new(&fitted.word_classifier, &prototypes::keys(&kb), None);
         Ok(Self {
             kb,
             prep,
@@ -238,9 +232,11 @@ impl Matcher {
             _ => None,
         }
         .unwrap_or_else(|| vec![0.0; n_entries + 1]);
-        let word_classes = match &self.words {
-            Some(w) => w.words(&word_vector(a.terms.iter().map(String::as_str))),
-            None => vec![0.0; n_entries + 1],
+        // Read with the semantic features only (the lexical set has no
+        // weight for it).
+        let word_classes = match (&self.semantic, &self.words) {
+            (Some(_), Some(w)) => w.words(&word_vector(a.terms.iter().map(String::as_str))),
+            _ => vec![0.0; n_entries + 1],
         };
         // Without one product, the offered ones (positions) bound the search.
         let offered: Option<Vec<usize>> = match (restrict, q.among) {

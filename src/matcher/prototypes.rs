@@ -13,10 +13,22 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+
+use crate::kb::KnowledgeBase;
 use serde::{Deserialize, Serialize};
 
 /// The key of the out-of-scope prototype.
 pub const OUT_OF_SCOPE: &str = "(out of scope)";
+
+/// The keys what is learned from labelled questions is stored under, in
+/// order: the knowledge base's entry ids, then [`OUT_OF_SCOPE`].
+pub fn keys(kb: &KnowledgeBase) -> Vec<&str> {
+    kb.entries()
+        .iter()
+        .map(|e| e.id.as_str())
+        .chain(std::iter::once(OUT_OF_SCOPE))
+        .collect()
+}
 
 /// Every labelled question's embedding, by the entry it is labelled with
 /// (or [`OUT_OF_SCOPE`]).

@@ -7,7 +7,7 @@
 use crate::kb::KnowledgeBase;
 
 use super::classifier::{Bound, Classifier};
-use super::prototypes::{self, Prototypes, OUT_OF_SCOPE};
+use super::prototypes::{self, Prototypes};
 use super::semantic::{self, dot, Semantic};
 
 /// Sentences of a question compared one by one, and the fewest words a
@@ -133,11 +133,7 @@ impl SemanticIndex {
         let mut prototype_row = vec![None; n_entries + 1];
         let mut examples = Vec::new();
         let mut example_key = Vec::new();
-        let keys = kb
-            .entries()
-            .iter()
-            .map(|e| e.id.as_str())
-            .chain(std::iter::once(OUT_OF_SCOPE));
+        let keys = prototypes::keys(kb);
         // Out of scope means "none of the entries the questions were
         // labelled against": it says nothing about a knowledge base that
         // shares none of them (another product's, freshly imported).
@@ -145,7 +141,7 @@ impl SemanticIndex {
             .entries()
             .iter()
             .any(|e| learned.entries.contains_key(e.id.as_str()));
-        for (key, name) in keys.enumerate() {
+        for (key, &name) in keys.iter().enumerate() {
             if key == n_entries && !related {
                 continue;
             }
@@ -162,12 +158,6 @@ impl SemanticIndex {
         }
         let learned: Vec<usize> = (0..n_entries)
             .filter(|&e| prototype_row[e].is_some())
-            .collect();
-        let keys: Vec<&str> = kb
-            .entries()
-            .iter()
-            .map(|e| e.id.as_str())
-            .chain(std::iter::once(OUT_OF_SCOPE))
             .collect();
         let classifier = Bound::new(classes, &keys, Some(dim));
         Self {
@@ -225,14 +215,14 @@ impl SemanticIndex {
             .fold(0.0f32, f32::max)
     }
 
-    /// The classifier's log-probability of each key (entries, then out of
-    /// scope) for a raw embedding; `None` without a classifier.
     /// Whether what is learned from labelled questions applies: they were
     /// labelled against some of this knowledge base's entries.
     pub(super) fn learned_applies(&self) -> bool {
         self.related
     }
 
+    /// The classifier's log-probability of each key (entries, then out of
+    /// scope) for a raw embedding; `None` without a classifier.
     pub(super) fn classify(&self, raw: &[f32]) -> Option<Vec<f32>> {
         Some(self.classifier.as_ref()?.embedding(raw))
     }

@@ -6,9 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use super::super::classifier::{by_key, log_probs, normalised, word_vector, Classifier};
+use super::super::classifier::{
+    by_key, dense_scores, normalised, sparse_scores, word_vector, Classifier,
+};
 use super::super::model::{ENTRY_FEATURES, QUERY_FEATURES};
-use super::super::prototypes::{Prototypes, OUT_OF_SCOPE};
+use super::super::prototypes::{self, Prototypes};
 use super::super::semantic::dot;
 use super::super::similarity::{Nearest, SemanticIndex};
 use super::super::Matcher;
@@ -110,12 +112,9 @@ impl<'a> Learning<'a> {
             .iter()
             .map(|a| centred.iter().map(|b| dot(a, b)).collect())
             .collect();
-        let names: Vec<String> = m
-            .kb()
-            .entries()
-            .iter()
-            .map(|e| e.id.as_str().to_owned())
-            .chain([OUT_OF_SCOPE.to_owned()])
+        let names: Vec<String> = prototypes::keys(m.kb())
+            .into_iter()
+            .map(str::to_owned)
             .collect();
         let embedded = Examples::Dense(raw.iter().map(Vec::as_slice).collect());
         let (word_rows, columns) = word_rows(m, items, rows);
@@ -157,7 +156,8 @@ impl<'a> Learning<'a> {
 
     /// The prototypes every labelled question teaches, to ship: each
     /// in-scope question's raw embedding counts toward each entry it
-    /// expects, each out-of-scope one toward [`OUT_OF_SCOPE`].
+    /// expects, each out-of-scope one toward
+    /// [`prototypes::OUT_OF_SCOPE`].
     pub(super) fn prototypes(&self) -> Prototypes {
         let mut by_key: BTreeMap<String, Vec<Vec<f32>>> = BTreeMap::new();
         for (raw, keys) in self.raw.iter().zip(&self.keys) {
@@ -354,14 +354,9 @@ impl Classes {
 /// classifier lacks, as a shipped classifier lacks an entry added after
 /// the fit (`classifier::by_key`).
 fn predict(t: &Trained, x: &Examples, i: usize) -> Vec<f32> {
-    let scores: Vec<f32> = match x {
-        Examples::Dense(rows) => log_probs(&t.w, &t.b, rows[i]),
-        Examples::Sparse(rows, d) => {
-            t.w.chunks_exact((*d).max(1))
-                .zip(&t.b)
-                .map(|(w, b)| rows[i].iter().map(|&(c, v)| w[c] * v).sum::<f32>() + b)
-                .collect()
-        }
+    let scores = match x {
+        Examples::Dense(rows) => dense_scores(&t.w, &t.b, rows[i]),
+        Examples::Sparse(rows, d) => sparse_scores(&t.w, &t.b, *d, rows[i]),
     };
     let mut class_of = Vec::with_capacity(scores.len());
     let mut taught = Vec::new();
@@ -431,6 +426,7 @@ fn parallel<J: Sync, T: Send>(jobs: Vec<J>, work: impl Fn(&J) -> T + Sync) -> Ve
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::prototypes::OUT_OF_SCOPE;
     use super::super::{fold_of, rows};
     use super::*;
     use crate::kb::EntryId;

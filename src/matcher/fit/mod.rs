@@ -161,14 +161,15 @@ pub fn fit(
     without: &[String],
     about: String,
 ) -> Report {
-    let (ws, cv_s, us, (prototypes, (classifier, word_classifier))) =
-        fit_one(semantic, items, without, true);
-    let (wl, cv_l, ul, _) = fit_one(lexical, items, without, false);
+    let semantic_rows = rows(semantic, items);
     // For a knowledge base the labelled questions do not cover: the
     // semantic features with what is learned from them at its stand-ins
     // (prototypes and nearest questions at the entries' own phrasings,
     // the classifiers and the out-of-scope questions silent).
-    let (wu, _, uu, _) = fit_one(semantic, items, without, false);
+    let (wu, _, uu, _) = fit_one(semantic, items, semantic_rows.clone(), without, false);
+    let (ws, cv_s, us, (prototypes, (classifier, word_classifier))) =
+        fit_one(semantic, items, semantic_rows, without, true);
+    let (wl, cv_l, ul, _) = fit_one(lexical, items, rows(lexical, items), without, false);
     Report {
         fitted: Fitted {
             about,
@@ -239,17 +240,19 @@ fn fold_of(group: &str) -> usize {
     (h % FOLDS as u64) as usize
 }
 
-/// One parameter set, its cross-validated figures and utility, and the
-/// prototypes and classifier learned (none without an embedding model,
-/// or without `learn`).
+/// One parameter set fitted on `rows` (`items`' features under `m`), its
+/// cross-validated figures and utility, and the prototypes and
+/// classifiers learned (none without an embedding model, or without
+/// `learn`).
 fn fit_one(
     m: &Matcher,
     items: &[Labelled],
+    rows: Vec<Row>,
     without: &[String],
     learn: bool,
 ) -> (Weights, BTreeMap<String, Scores>, f64, Learned) {
     let mask = Mask::new(without);
-    let rows = mask.apply(rows(m, items));
+    let rows = mask.apply(rows);
     let folds: Vec<usize> = rows.iter().map(|r| fold_of(&items[r.item].group)).collect();
     let learning = match &m.semantic {
         Some(s) if learn => Some(Learning::new(m, s, items, &rows, &folds)),
