@@ -220,7 +220,13 @@ impl Matcher {
         }
         let a = self.prep.analyze(text, &self.cues);
         let n_entries = self.prep.n_entries;
-        let raw = self.semantic.as_ref().map(|s| s.embed_raw(text));
+        let (raw, sentences) = match &self.semantic {
+            Some(s) => {
+                let (raw, sentences) = s.embed_question(text);
+                (Some(raw), sentences)
+            }
+            None => (None, Vec::new()),
+        };
         let q_emb = match (&self.semantic, &raw) {
             (Some(s), Some(r)) => Some(s.centre(r)),
             _ => None,
@@ -283,10 +289,6 @@ impl Matcher {
         let mut lex = self.prep.lexical(&a, restrict, &extra);
         // Out-of-scope topics (past the entries) stay whatever is offered.
         lex.retain(|l| l.entry >= n_entries || offers(l.entry));
-        let sentences = match &self.semantic {
-            Some(s) => s.sentences(text),
-            None => Vec::new(),
-        };
         let nearest = match (&self.semantic, &q_emb) {
             (Some(s), Some(v)) => s.nearest(v),
             _ => Nearest(Vec::new()),
@@ -295,7 +297,8 @@ impl Matcher {
             .iter()
             .map(|l| match (&self.semantic, &q_emb) {
                 (Some(s), Some(v)) => {
-                    let phrasing = s.best_phrasing(l.entry, v);
+                    let (phrasing, sentence) =
+                        s.best_phrasing_and_sentence(l.entry, v, &sentences);
                     let entry = l.entry < n_entries;
                     Semantics {
                         phrasing,
@@ -313,10 +316,7 @@ impl Matcher {
                         // A topic is an out-of-scope key.
                         classifier: classes[l.entry.min(n_entries)],
                         word_classifier: word_classes[l.entry.min(n_entries)],
-                        sentence: sentences
-                            .iter()
-                            .map(|q| s.best_phrasing(l.entry, q))
-                            .fold(0.0f32, f32::max),
+                        sentence,
                     }
                 }
                 _ => Semantics::default(),

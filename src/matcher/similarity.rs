@@ -51,9 +51,11 @@ pub(super) struct SemanticIndex {
     prototype_row: Vec<Option<usize>>,
     /// The entries with a learned prototype.
     learned: Vec<usize>,
-    /// Every labelled question's embedding, centred, and its key (entry
-    /// index, or the entry count for out of scope).
-    examples: Vec<f32>,
+    /// Every labelled question's embedding, centred and quantized (rows
+    /// of `dim`, each with its scale), and its key (entry index, or the
+    /// entry count for out of scope).
+    examples: Vec<i8>,
+    example_scale: Vec<f32>,
     example_key: Vec<usize>,
     /// The learned embedding classifier; `None` when none was learned
     /// for this knowledge base.
@@ -79,34 +81,35 @@ impl SemanticIndex {
             .iter()
             .map(|e| (&e.title, &e.symptoms))
             .chain(kb.out_of_scope().iter().map(|t| (&t.title, &t.phrasings)));
+        let mut texts: Vec<&str> = Vec::new();
         for (title, symptoms) in docs {
-            let start = rows.len() / dim;
-            let texts: Vec<&String> = std::iter::once(title).chain(symptoms).collect();
-            for t in &texts {
-                rows.extend(model.embed(t));
-            }
-            spans.push((start, texts.len()));
+            spans.push((texts.len(), symptoms.len() + 1));
+            texts.extend(std::iter::once(title).chain(symptoms).map(String::as_str));
         }
+        rows.extend(model.embed_all(&texts).into_iter().flatten());
         let mut check_spans = Vec::new();
-        let mut check_rows: Vec<f32> = Vec::new();
+        let mut checks: Vec<String> = Vec::new();
         for e in kb.entries() {
-            let start = check_rows.len() / dim;
-            for c in &e.checks {
-                check_rows.extend(model.embed(&format!("{} {}", c.cause, c.signals.join(", "))));
-            }
-            check_spans.push((start, e.checks.len()));
+            check_spans.push((checks.len(), e.checks.len()));
+            checks.extend(
+                e.checks
+                    .iter()
+                    .map(|c| format!("{} {}", c.cause, c.signals.join(", "))),
+            );
         }
+        let checks: Vec<&str> = checks.iter().map(String::as_str).collect();
+        let mut check_rows: Vec<f32> = model.embed_all(&checks).into_iter().flatten().collect();
         check_spans.extend(
             kb.out_of_scope()
                 .iter()
                 .map(|_| (check_rows.len() / dim, 0)),
         );
-        let mut topics: Vec<f32> = kb
+        let topic_texts: Vec<&str> = kb
             .out_of_scope()
             .iter()
-            .flat_map(|t| t.phrasings.iter())
-            .flat_map(|p| model.embed(p))
+            .flat_map(|t| t.phrasings.iter().map(String::as_str))
             .collect();
+        let mut topics: Vec<f32> = model.embed_all(&topic_texts).into_iter().flatten().collect();
         let mut mean = vec![0.0f32; dim];
         let n = (rows.len() / dim).max(1) as f32;
         for r in rows.chunks_exact(dim) {
@@ -132,6 +135,7 @@ impl SemanticIndex {
         let mut prototypes = Vec::new();
         let mut prototype_row = vec![None; n_entries + 1];
         let mut examples = Vec::new();
+        let mut example_scale = Vec::new();
         let mut example_key = Vec::new();
         let keys = prototypes::keys(kb);
         // Out of scope means "none of the entries the questions were
@@ -152,7 +156,9 @@ impl SemanticIndex {
             prototype_row[key] = Some(prototypes.len() / dim);
             prototypes.extend(centred(&prototypes::mean(&learned), &mean));
             for v in &learned {
-                examples.extend(centred(v, &mean));
+                let (q, scale) = semantic::quantize(&centred(v, &mean));
+                examples.extend(q);
+                example_scale.push(scale);
                 example_key.push(key);
             }
         }
@@ -176,13 +182,9 @@ impl SemanticIndex {
             prototype_row,
             learned,
             examples,
+            example_scale,
             example_key,
         }
-    }
-
-    /// A question's embedding, centred like the knowledge base's.
-    pub(super) fn embed(&self, text: &str) -> Vec<f32> {
-        centred(&self.model.embed(text), &self.mean)
     }
 
     pub(super) fn centroid(&self, e: usize, q: &[f32]) -> f32 {
@@ -193,19 +195,43 @@ impl SemanticIndex {
         best_row(&self.rows, self.spans[e], self.dim, q)
     }
 
+    /// Entry `e`'s best phrasing for the question `q`, and the best for
+    /// any of its sentences (0 without any): each phrasing is read once
+    /// for all of them.
+    pub(super) fn best_phrasing_and_sentence(
+        &self,
+        e: usize,
+        q: &[f32],
+        sentences: &[Vec<f32>],
+    ) -> (f32, f32) {
+        let (start, n) = self.spans[e];
+        let rows = self.rows[start * self.dim..(start + n) * self.dim].chunks_exact(self.dim);
+        rows.fold((0.0f32, 0.0f32), |(best, sentence), r| {
+            let s = sentences.iter().map(|v| dot(r, v)).fold(sentence, f32::max);
+            (best.max(dot(r, q)), s)
+        })
+    }
+
     pub(super) fn best_check(&self, e: usize, q: &[f32]) -> f32 {
         best_row(&self.check_rows, self.check_spans[e], self.dim, q)
     }
 
-    /// The question's sentences (lines, or text between full stops),
-    /// embedded: a long report often states its symptom in one of them.
-    pub(super) fn sentences(&self, text: &str) -> Vec<Vec<f32>> {
-        text.split(['\n', '.', '!', '?'])
-            .map(str::trim)
-            .filter(|s| s.split_whitespace().count() >= MIN_SENTENCE_WORDS)
-            .take(MAX_SENTENCES)
-            .map(|s| self.embed(s))
-            .collect()
+    /// The question's raw embedding (not centred, as prototypes are
+    /// learned from), and its sentences' (lines, or text between full
+    /// stops), centred: a long report often states its symptom in one of
+    /// them. All are embedded in one call.
+    pub(super) fn embed_question(&self, text: &str) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let texts: Vec<&str> = std::iter::once(text)
+            .chain(
+                text.split(['\n', '.', '!', '?'])
+                    .map(str::trim)
+                    .filter(|s| s.split_whitespace().count() >= MIN_SENTENCE_WORDS)
+                    .take(MAX_SENTENCES),
+            )
+            .collect();
+        let mut all = self.model.embed_all(&texts).into_iter();
+        let raw = all.next().unwrap_or_default();
+        (raw, all.map(|v| centred(&v, &self.mean)).collect())
     }
 
     pub(super) fn best_topic(&self, q: &[f32]) -> f32 {
@@ -227,10 +253,10 @@ impl SemanticIndex {
         Some(self.classifier.as_ref()?.embedding(raw))
     }
 
-    /// The question's raw embedding (not centred), as prototypes are
-    /// learned from.
-    pub(super) fn embed_raw(&self, text: &str) -> Vec<f32> {
-        self.model.embed(text)
+    /// The raw embedding (not centred, as prototypes are learned from)
+    /// of each of `texts`, embedded together.
+    pub(super) fn embed_raw_all(&self, texts: &[&str]) -> Vec<Vec<f32>> {
+        self.model.embed_all(texts)
     }
 
     /// A raw embedding centred like the knowledge base's.
@@ -278,8 +304,10 @@ impl SemanticIndex {
     /// labelled questions.
     pub(super) fn nearest(&self, q: &[f32]) -> Nearest {
         let mut near = Nearest(vec![None; self.prototype_row.len()]);
-        for (v, &k) in self.examples.chunks_exact(self.dim).zip(&self.example_key) {
-            near.see(k, dot(v, q));
+        let (q, q_scale) = semantic::quantize(q);
+        let rows = self.examples.chunks_exact(self.dim);
+        for ((v, &scale), &k) in rows.zip(&self.example_scale).zip(&self.example_key) {
+            near.see(k, semantic::dot_i8(v, &q) as f32 * scale * q_scale);
         }
         near
     }

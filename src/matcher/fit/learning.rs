@@ -78,11 +78,12 @@ impl<'a> Learning<'a> {
         let mut raw = Vec::with_capacity(rows.len());
         let mut group = Vec::with_capacity(rows.len());
         let mut keys_of: Vec<Vec<usize>> = Vec::new();
-        for (r, &k) in rows.iter().zip(folds) {
+        let queries: Vec<&str> = rows.iter().map(|r| items[r.item].query.as_str()).collect();
+        let embedded = s.embed_raw_all(&queries);
+        for ((r, &k), v) in rows.iter().zip(folds).zip(embedded) {
             let it = &items[r.item];
             let n = groups.len();
             let g = *groups.entry(it.group.as_str()).or_insert(n);
-            let v = s.embed_raw(&it.query);
             let keys: Vec<usize> = if it.expect.is_empty() {
                 vec![n_entries]
             } else {
