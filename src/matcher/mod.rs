@@ -291,14 +291,13 @@ impl Matcher {
         lex.retain(|l| l.entry >= n_entries || offers(l.entry));
         let nearest = match (&self.semantic, &q_emb) {
             (Some(s), Some(v)) => s.nearest(v),
-            _ => Nearest(Vec::new()),
+            _ => Nearest::default(),
         };
         let sem: Vec<Semantics> = lex
             .iter()
             .map(|l| match (&self.semantic, &q_emb) {
                 (Some(s), Some(v)) => {
-                    let (phrasing, sentence) =
-                        s.best_phrasing_and_sentence(l.entry, v, &sentences);
+                    let (phrasing, sentence) = s.best_phrasing_and_sentence(l.entry, v, &sentences);
                     let entry = l.entry < n_entries;
                     Semantics {
                         phrasing,
@@ -316,6 +315,7 @@ impl Matcher {
                         // A topic is an out-of-scope key.
                         classifier: classes[l.entry.min(n_entries)],
                         word_classifier: word_classes[l.entry.min(n_entries)],
+                        neighbours: nearest.neighbours(l.entry.min(n_entries)),
                         sentence,
                     }
                 }
@@ -344,8 +344,13 @@ impl Matcher {
             _ => 0.0,
         };
         let outside = match (&self.semantic, &q_emb) {
-            (Some(s), Some(v)) => (s.prototype_outside(v), nearest.none(), nearest.none_gap()),
-            _ => (0.0, 0.0, 0.0),
+            (Some(s), Some(v)) => (
+                s.prototype_outside(v),
+                nearest.none(),
+                nearest.none_gap(),
+                nearest.neighbours(n_entries),
+            ),
+            _ => (0.0, 0.0, 0.0, 0.0),
         };
         let z = query_features(
             &a,
@@ -553,6 +558,8 @@ struct Semantics {
     nearest: f32,
     /// That less the nearest labelled question of all.
     nearest_gap: f32,
+    /// The share of the nearest labelled questions labelled with it.
+    neighbours: f32,
     /// The classifiers' log-probability of the entry: from the
     /// embedding, from the words.
     classifier: f32,
@@ -587,6 +594,7 @@ fn entry_features(l: &Lexical, s: &Semantics, best_phrasing: f32, content: f32) 
         b(l.status || l.status_bare) * (1.0 - content),
         s.classifier,
         s.word_classifier,
+        s.neighbours,
     ]
 }
 
@@ -595,7 +603,7 @@ fn query_features(
     a: &Analysis,
     topic: f32,
     topic_sem: f32,
-    outside: (f32, f32, f32),
+    outside: (f32, f32, f32, f32),
     classifier_none: (f32, f32),
 ) -> [f32; N_QUERY] {
     let b = |x: bool| if x { 1.0 } else { 0.0 };
@@ -628,6 +636,8 @@ fn query_features(
         outside.2,
         classifier_none.0,
         classifier_none.1,
+        // The share of the nearest labelled questions out of scope.
+        outside.3,
     ]
 }
 

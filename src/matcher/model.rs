@@ -14,7 +14,7 @@ use super::classifier::Classifier;
 use super::prototypes::Prototypes;
 
 /// The entry features, in vector order.
-pub const ENTRY_FEATURES: [&str; 22] = [
+pub const ENTRY_FEATURES: [&str; 23] = [
     "coverage",
     "absolute",
     "symptom",
@@ -37,11 +37,12 @@ pub const ENTRY_FEATURES: [&str; 22] = [
     "status_alone",
     "classifier",
     "word_classifier",
+    "neighbours",
 ];
 pub const N_ENTRY: usize = ENTRY_FEATURES.len();
 
 /// The question features of the "none of them" option, in vector order.
-pub const QUERY_FEATURES: [&str; 21] = [
+pub const QUERY_FEATURES: [&str; 22] = [
     "bias",
     "no_trouble",
     "failure",
@@ -63,6 +64,7 @@ pub const QUERY_FEATURES: [&str; 21] = [
     "nearest_none_gap",
     "classifier_none",
     "word_classifier_none",
+    "neighbours_none",
 ];
 pub const N_QUERY: usize = QUERY_FEATURES.len();
 

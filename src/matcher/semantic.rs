@@ -79,7 +79,10 @@ impl Semantic {
     pub fn embed_all(&self, texts: &[&str]) -> Vec<Vec<f32>> {
         let texts: Vec<String> = texts.iter().map(|t| without_numbers(t)).collect();
         let scale = 1.0 / (self.models.len() as f32).sqrt();
-        let mut out: Vec<Vec<f32>> = texts.iter().map(|_| Vec::with_capacity(self.dim())).collect();
+        let mut out: Vec<Vec<f32>> = texts
+            .iter()
+            .map(|_| Vec::with_capacity(self.dim()))
+            .collect();
         for m in &self.models {
             let vs = m.encode_with_args(&texts, Some(MAX_TOKENS), texts.len().max(1));
             for (o, mut v) in out.iter_mut().zip(vs) {

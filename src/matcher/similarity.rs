@@ -109,7 +109,11 @@ impl SemanticIndex {
             .iter()
             .flat_map(|t| t.phrasings.iter().map(String::as_str))
             .collect();
-        let mut topics: Vec<f32> = model.embed_all(&topic_texts).into_iter().flatten().collect();
+        let mut topics: Vec<f32> = model
+            .embed_all(&topic_texts)
+            .into_iter()
+            .flatten()
+            .collect();
         let mut mean = vec![0.0f32; dim];
         let n = (rows.len() / dim).max(1) as f32;
         for r in rows.chunks_exact(dim) {
@@ -303,13 +307,13 @@ impl SemanticIndex {
     /// question (entries, then out of scope); `None` for a key without
     /// labelled questions.
     pub(super) fn nearest(&self, q: &[f32]) -> Nearest {
-        let mut near = Nearest(vec![None; self.prototype_row.len()]);
+        let mut near = Nearest::new(self.prototype_row.len());
         let (q, q_scale) = semantic::quantize(q);
         let rows = self.examples.chunks_exact(self.dim);
         for ((v, &scale), &k) in rows.zip(&self.example_scale).zip(&self.example_key) {
             near.see(k, semantic::dot_i8(v, &q) as f32 * scale * q_scale);
         }
-        near
+        near.done()
     }
 
     /// A prototype from the raw embeddings' sum of `n` questions, centred
@@ -328,19 +332,60 @@ impl SemanticIndex {
 }
 
 /// A question's similarity with each key's nearest labelled question
-/// (entries, then out of scope; `None`: no labelled question), and the
-/// features read from it.
-#[derive(Clone, Debug)]
-pub(super) struct Nearest(pub Vec<Option<f32>>);
+/// (entries, then out of scope; `None`: no labelled question), the share
+/// of its `NEIGHBOURS` nearest labelled questions that carry each key,
+/// and the features read from them.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Nearest {
+    best: Vec<Option<f32>>,
+    /// Every (similarity, key) seen, until `done` turns them into `votes`.
+    seen: Vec<(f32, usize)>,
+    votes: Vec<f32>,
+}
+
+/// How many nearest labelled questions vote in `Nearest::neighbours`.
+const NEIGHBOURS: usize = 20;
 
 impl Nearest {
+    /// Nothing seen yet, for `keys` keys.
+    pub(super) fn new(keys: usize) -> Self {
+        Self {
+            best: vec![None; keys],
+            seen: Vec::new(),
+            votes: vec![0.0; keys],
+        }
+    }
+
+    /// A labelled question of `key` at similarity `x`.
     pub(super) fn see(&mut self, key: usize, x: f32) {
-        let k = &mut self.0[key];
+        let k = &mut self.best[key];
         *k = Some(k.map_or(x, |n| n.max(x)));
+        self.seen.push((x, key));
+    }
+
+    /// Counts the nearest questions' votes; call once all are seen.
+    pub(super) fn done(mut self) -> Self {
+        let k = NEIGHBOURS.min(self.seen.len());
+        if k > 0 {
+            self.seen
+                .select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
+            for &(_, key) in &self.seen[..k] {
+                self.votes[key] += 1.0 / NEIGHBOURS as f32;
+            }
+        }
+        self.seen = Vec::new();
+        self
+    }
+
+    /// The share of the nearest labelled questions that carry key `key`
+    /// (an entry, or out of scope at the entry count); 0 past the keys
+    /// (an out-of-scope topic).
+    pub(super) fn neighbours(&self, key: usize) -> f32 {
+        self.votes.get(key).copied().unwrap_or(0.0)
     }
 
     fn best(&self, keys: std::ops::Range<usize>) -> f32 {
-        self.0[keys]
+        self.best[keys]
             .iter()
             .flatten()
             .copied()
@@ -351,8 +396,8 @@ impl Nearest {
     /// Entry `e`'s nearest question, or its best phrasing without one
     /// (and for an out-of-scope topic, past the entries).
     pub(super) fn entry(&self, e: usize, phrasing: f32) -> f32 {
-        let n_entries = self.0.len().saturating_sub(1);
-        self.0[..n_entries]
+        let n_entries = self.best.len().saturating_sub(1);
+        self.best[..n_entries]
             .get(e)
             .copied()
             .flatten()
@@ -362,17 +407,17 @@ impl Nearest {
     /// Entry `e`'s nearest question less the nearest question of all
     /// (0 when it is the nearest).
     pub(super) fn entry_gap(&self, e: usize, phrasing: f32) -> f32 {
-        self.entry(e, phrasing) - self.best(0..self.0.len())
+        self.entry(e, phrasing) - self.best(0..self.best.len())
     }
 
     /// The nearest out-of-scope question (0 without any).
     pub(super) fn none(&self) -> f32 {
-        self.0.last().copied().flatten().unwrap_or(0.0)
+        self.best.last().copied().flatten().unwrap_or(0.0)
     }
 
     /// The nearest out-of-scope question less the nearest in-scope one.
     pub(super) fn none_gap(&self) -> f32 {
-        self.none() - self.best(0..self.0.len().saturating_sub(1))
+        self.none() - self.best(0..self.best.len().saturating_sub(1))
     }
 }
 

@@ -43,6 +43,8 @@ pub(super) struct Learning<'a> {
     none_col: usize,
     near_col: usize,
     near_none_col: usize,
+    neighbours_col: usize,
+    neighbours_none_col: usize,
     /// Per row: its keys; the rows' centred embeddings' similarities.
     keys: Vec<Vec<usize>>,
     sims: Vec<Vec<f32>>,
@@ -140,6 +142,9 @@ impl<'a> Learning<'a> {
             names,
             near_col: col(&ENTRY_FEATURES, "nearest").expect("a nearest feature"),
             near_none_col: col(&QUERY_FEATURES, "nearest_none").expect("a nearest_none feature"),
+            neighbours_col: col(&ENTRY_FEATURES, "neighbours").expect("a neighbours feature"),
+            neighbours_none_col: col(&QUERY_FEATURES, "neighbours_none")
+                .expect("a neighbours_none feature"),
             keys: keys_of,
             sims,
             s,
@@ -207,7 +212,7 @@ impl<'a> Learning<'a> {
                 dot(&self.s.prototype_from(&sum, n, entry), &q)
             };
             // The nearest question of each key the row may see.
-            let mut near = Nearest(vec![None; self.n_entries + 1]);
+            let mut near = Nearest::new(self.n_entries + 1);
             for j in 0..self.raw.len() {
                 let visible = j != i
                     && held_out.is_none_or(|k| self.fold[j] != k)
@@ -218,6 +223,12 @@ impl<'a> Learning<'a> {
                     }
                 }
             }
+            let near = near.done();
+            for (x, &e) in r.f.x.iter_mut().zip(&r.f.entries) {
+                // A topic is an out-of-scope key.
+                x[self.neighbours_col] = near.neighbours(e.min(self.n_entries));
+            }
+            r.f.z[self.neighbours_none_col] = near.neighbours(self.n_entries);
             for (c, entry_col, none_col) in &self.classifiers {
                 let lp = match held_out {
                     Some(k) if k != self.fold[i] => &c.out2[i][k],
