@@ -36,6 +36,9 @@ const SHIPPED: [Shipped; 2] = [
 /// Tokens of a question that count; a 10,000-character paste is cut here.
 const MAX_TOKENS: usize = 256;
 
+/// Texts per thread's turn in `embed_many`.
+const BATCH: usize = 64;
+
 /// One or more static embedding models used together.
 pub struct Semantic {
     models: Vec<StaticModel>,
@@ -53,6 +56,10 @@ impl std::fmt::Debug for Semantic {
 impl Semantic {
     /// The models compiled into the binary.
     pub fn shipped() -> anyhow::Result<Self> {
+        // The models' tokenizers would spread every call over a thread
+        // pool: one question's few texts cost more in hand-offs than they
+        // gain. Large batches are spread here instead (`embed_many`).
+        tokenizers::utils::parallelism::set_parallelism(false);
         let models = SHIPPED
             .iter()
             .map(|m| StaticModel::from_bytes(m.tokenizer, m.weights, m.config, Some(true)))
@@ -74,8 +81,18 @@ impl Semantic {
         self.embed_all(&[text]).pop().unwrap_or_default()
     }
 
-    /// `embed` of each of `texts`, in order; the models tokenize them in
-    /// parallel on the machine's cores.
+    /// `embed` of each of `texts`, in order, on the machine's cores: for
+    /// a knowledge base's phrasings or a training set.
+    pub fn embed_many(&self, texts: &[&str]) -> Vec<Vec<f32>> {
+        use rayon::prelude::*;
+        texts
+            .par_chunks(BATCH)
+            .flat_map_iter(|batch| self.embed_all(batch))
+            .collect()
+    }
+
+    /// `embed` of each of `texts`, in order, on this thread: for a
+    /// question and its sentences.
     pub fn embed_all(&self, texts: &[&str]) -> Vec<Vec<f32>> {
         let texts: Vec<String> = texts.iter().map(|t| without_numbers(t)).collect();
         let scale = 1.0 / (self.models.len() as f32).sqrt();

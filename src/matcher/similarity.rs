@@ -86,7 +86,7 @@ impl SemanticIndex {
             spans.push((texts.len(), symptoms.len() + 1));
             texts.extend(std::iter::once(title).chain(symptoms).map(String::as_str));
         }
-        rows.extend(model.embed_all(&texts).into_iter().flatten());
+        rows.extend(model.embed_many(&texts).into_iter().flatten());
         let mut check_spans = Vec::new();
         let mut checks: Vec<String> = Vec::new();
         for e in kb.entries() {
@@ -98,7 +98,7 @@ impl SemanticIndex {
             );
         }
         let checks: Vec<&str> = checks.iter().map(String::as_str).collect();
-        let mut check_rows: Vec<f32> = model.embed_all(&checks).into_iter().flatten().collect();
+        let mut check_rows: Vec<f32> = model.embed_many(&checks).into_iter().flatten().collect();
         check_spans.extend(
             kb.out_of_scope()
                 .iter()
@@ -110,7 +110,7 @@ impl SemanticIndex {
             .flat_map(|t| t.phrasings.iter().map(String::as_str))
             .collect();
         let mut topics: Vec<f32> = model
-            .embed_all(&topic_texts)
+            .embed_many(&topic_texts)
             .into_iter()
             .flatten()
             .collect();
@@ -260,7 +260,7 @@ impl SemanticIndex {
     /// The raw embedding (not centred, as prototypes are learned from)
     /// of each of `texts`, embedded together.
     pub(super) fn embed_raw_all(&self, texts: &[&str]) -> Vec<Vec<f32>> {
-        self.model.embed_all(texts)
+        self.model.embed_many(texts)
     }
 
     /// A raw embedding centred like the knowledge base's.
