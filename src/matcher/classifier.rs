@@ -153,13 +153,20 @@ pub fn word_vector<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<(u32, f3
     hashes.into_iter().map(|h| (h, v)).collect()
 }
 
-/// Scores less their log-sum-exp: log-probabilities.
+/// Scores less their log-sum-exp: log-probabilities, none below
+/// `LOG_PROB_FLOOR`. A linear classifier read far from its training
+/// questions (a long paste of logs around one error line) extrapolates to
+/// any certainty; below one chance in ten thousand, how unlikely a key is
+/// says nothing more.
 pub(super) fn normalised(mut s: Vec<f32>) -> Vec<f32> {
     let max = s.iter().copied().fold(f32::MIN, f32::max);
     let z = s.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
-    s.iter_mut().for_each(|v| *v -= z);
+    s.iter_mut().for_each(|v| *v = (*v - z).max(LOG_PROB_FLOOR));
     s
 }
+
+/// ln(1e-4): the least log-probability a classifier gives.
+const LOG_PROB_FLOOR: f32 = -9.21;
 
 /// Each class's log-probability for the embedding `x`, from dense
 /// weights `w` (rows of `x.len()`) and biases `b`.
