@@ -223,19 +223,31 @@ impl SemanticIndex {
     /// The question's raw embedding (not centred, as prototypes are
     /// learned from), and its sentences' (lines, or text between full
     /// stops), centred: a long report often states its symptom in one of
-    /// them. All are embedded in one call.
+    /// them. All are embedded in one call; a sentence that is the whole
+    /// question (most short ones) reuses its embedding.
     pub(super) fn embed_question(&self, text: &str) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let sentences: Vec<&str> = text
+            .split(['\n', '.', '!', '?'])
+            .map(str::trim)
+            .filter(|s| s.split_whitespace().count() >= MIN_SENTENCE_WORDS)
+            .take(MAX_SENTENCES)
+            .collect();
         let texts: Vec<&str> = std::iter::once(text)
-            .chain(
-                text.split(['\n', '.', '!', '?'])
-                    .map(str::trim)
-                    .filter(|s| s.split_whitespace().count() >= MIN_SENTENCE_WORDS)
-                    .take(MAX_SENTENCES),
-            )
+            .chain(sentences.iter().copied().filter(|s| *s != text))
             .collect();
         let mut all = self.model.embed_all(&texts).into_iter();
         let raw = all.next().unwrap_or_default();
-        (raw, all.map(|v| centred(&v, &self.mean)).collect())
+        let sentences = sentences
+            .iter()
+            .map(|s| {
+                if *s == text {
+                    centred(&raw, &self.mean)
+                } else {
+                    centred(&all.next().unwrap_or_default(), &self.mean)
+                }
+            })
+            .collect();
+        (raw, sentences)
     }
 
     pub(super) fn best_topic(&self, q: &[f32]) -> f32 {
