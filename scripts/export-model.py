@@ -21,7 +21,6 @@ similarity alone 0.683 against 0.685).
 """
 import json
 import pathlib
-import shutil
 
 import numpy as np
 import wordllama
@@ -38,7 +37,20 @@ def main() -> None:
     quantised = np.clip(np.round(table / scale), -127, 127).astype(np.int8)
     OUT.mkdir(parents=True, exist_ok=True)
     save_file({"embeddings": quantised}, str(OUT / "model.safetensors"))
-    shutil.copy(SOURCE / "tokenizers" / "l2_supercat_tokenizer_config.json", OUT / "tokenizer.json")
+    tokenizer = json.loads((SOURCE / "tokenizers" / "l2_supercat_tokenizer_config.json").read_text(encoding="utf-8"))
+    # Llama 2's tokenizer has no pre-tokenizer: the whole text is one word
+    # to the BPE merges (O(n log n) in the text, never cached). Cut it
+    # before each run of "\u2581" (the space); no vocabulary token has one
+    # after another character, so no merge crosses a cut and the token ids
+    # are unchanged (src/matcher/semantic.rs tests this).
+    tokenizer["pre_tokenizer"] = {
+        "type": "Split",
+        "pattern": {"Regex": "\u2581+[^\u2581]*"},
+        "behavior": "Isolated",
+        "invert": False,
+    }
+    text = json.dumps(tokenizer, indent=2, ensure_ascii=False) + "\n"
+    (OUT / "tokenizer.json").write_text(text, encoding="utf-8")
     config = {"model_type": "model2vec", "normalize": True, "hidden_dim": int(table.shape[1])}
     (OUT / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     for p in sorted(OUT.iterdir()):

@@ -210,6 +210,58 @@ mod tests {
         assert!((dot(&a, &b) - 1.0).abs() < 1e-5);
     }
 
+    /// WordLlama's tokenizer (Llama 2's) reads the whole text as one
+    /// word, so its merges cost O(n log n) in the text and nothing is
+    /// cached. The shipped tokenizer.json splits it before each run of
+    /// "▁" (space), which no vocabulary token has after another character:
+    /// no merge can cross the cut, so the token ids must be the same.
+    fn wordllama_tokenizers() -> &'static (tokenizers::Tokenizer, tokenizers::Tokenizer) {
+        static BOTH: std::sync::OnceLock<(tokenizers::Tokenizer, tokenizers::Tokenizer)> =
+            std::sync::OnceLock::new();
+        BOTH.get_or_init(|| {
+            let bytes = SHIPPED[1].tokenizer;
+            let shipped = tokenizers::Tokenizer::from_bytes(bytes).expect("shipped tokenizer");
+            let mut json: serde_json::Value = serde_json::from_slice(bytes).expect("json");
+            json["pre_tokenizer"] = serde_json::Value::Null;
+            let whole =
+                tokenizers::Tokenizer::from_bytes(json.to_string().as_bytes()).expect("tokenizer");
+            (shipped, whole)
+        })
+    }
+
+    fn ids(t: &tokenizers::Tokenizer, text: &str) -> Vec<u32> {
+        t.encode_fast(text, false)
+            .expect("encodes")
+            .get_ids()
+            .to_vec()
+    }
+
+    #[test]
+    fn split_wordllama_tokenizer_gives_the_whole_text_tokens() {
+        let (shipped, whole) = wordllama_tokenizers();
+        for text in [
+            "",
+            " ",
+            "the widget doesnt load",
+            "  two  spaces   and    more\tand a tab",
+            "Uncaught TypeError: Cannot read properties of null (reading 'appendChild')\n    at init (widget.js:1:2034)",
+            "el micrófono no funciona — ¿qué hago? 🙏",
+            "Der Anrufer hört mich nicht.\r\n\r\nGrüße",
+            "https://example.com/a?b=c&d=e#f 403 Forbidden",
+            "日本語のテキスト mixed with English",
+        ] {
+            assert_eq!(ids(shipped, text), ids(whole, text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_wordllama_tokenizer_agrees_on_any_text(text in "[ a-zA-Z0-9.,:;!?'\"()/_\\n\\t-]{0,120}|\\PC{0,60}") {
+            let (shipped, whole) = wordllama_tokenizers();
+            proptest::prop_assert_eq!(ids(shipped, &text), ids(whole, &text));
+        }
+    }
+
     #[test]
     fn dot_matches_the_plain_sum() {
         let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5).collect();
