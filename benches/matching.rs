@@ -141,7 +141,7 @@ fn percentiles(
     medians.sort_unstable_by(|a, b| b.cmp(a));
     let slowest = medians
         .iter()
-        .take(3)
+        .take(6)
         .map(|&(d, i)| {
             let text: String = qs[i].0.chars().take(50).collect();
             format!(
