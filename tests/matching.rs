@@ -683,6 +683,24 @@ fn fitting_learns_to_rank_and_to_abstain_from_labelled_questions() {
         all.row()
     );
     assert!(report.fitted.semantic.answer_min >= report.fitted.semantic.suggest_min);
+    // Each item's out-of-fold outcome is there, and they add up to the
+    // cross-validated figures.
+    assert_eq!(report.out_of_fold.len(), items.len());
+    let missed = report
+        .out_of_fold
+        .iter()
+        .filter(|o| o.missed(&items[o.item].expect))
+        .count();
+    assert_eq!(
+        missed,
+        (all.items - all.negatives - all.top1) + (all.negatives - all.abstained),
+        "{}",
+        all.row()
+    );
+    assert!(report
+        .out_of_fold
+        .iter()
+        .all(|o| o.ranked.len() <= 3 && o.ranked.windows(2).all(|w| w[0].0 != w[1].0)));
     // The fitted parameters load into a matcher.
     let mut kb2 = (*kb).clone();
     kb2.set_fitted(Some(

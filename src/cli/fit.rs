@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::kb::{EntryId, FITTED_FILE};
 use crate::matcher::classifier::Classifier;
-use crate::matcher::fit::{self, Labelled, Scores};
+use crate::matcher::fit::{self, Labelled, OutOfFold, Scores};
 use crate::matcher::model::{self, Fitted};
 use crate::matcher::prototypes::Prototypes;
 use crate::matcher::Matcher;
@@ -33,6 +33,13 @@ pub struct FitArgs {
     /// what a feature adds to the cross-validated figures.
     #[arg(long, value_name = "FEATURE")]
     pub without: Vec<String>,
+    /// Write every labelled question's cross-validated outcome to this
+    /// file, one JSON object per line (its set, text, expected ids, the
+    /// decision, the first three entries with their probabilities, and
+    /// whether it counts as a miss): to see which questions the model
+    /// gets wrong without being fitted on them.
+    #[arg(long, value_name = "PATH")]
+    pub out_of_fold: Option<PathBuf>,
 }
 
 /// One labelled item as the files hold it.
@@ -146,6 +153,9 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
         format!("{about} Without: {}.", args.without.join(", "))
     };
     let report = fit::fit(&semantic, &lexical, &items, &args.without, about);
+    if let Some(path) = &args.out_of_fold {
+        write_out_of_fold(path, &items, &report.out_of_fold)?;
+    }
     let mut out = std::io::stdout().lock();
     for (name, table, utility) in [
         ("semantic", &report.semantic, report.utility.0),
@@ -180,4 +190,32 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes each item's cross-validated outcome as a JSON line.
+fn write_out_of_fold(
+    path: &Path,
+    items: &[Labelled],
+    outcomes: &[OutOfFold],
+) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    for o in outcomes {
+        let it = &items[o.item];
+        let line = serde_json::json!({
+            "set": it.set,
+            "query": it.query,
+            "expect": it.expect.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+            "decision": o.decision,
+            "ranked": o.ranked.iter().map(|(id, p)| serde_json::json!({
+                "id": id.as_str(),
+                "probability": (f64::from(*p) * 1e4).round() / 1e4,
+            })).collect::<Vec<_>>(),
+            "miss": o.missed(&it.expect),
+        });
+        writeln!(w, "{line}")?;
+    }
+    w.flush()
+        .with_context(|| format!("writing {}", path.display()))
 }

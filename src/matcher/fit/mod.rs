@@ -105,6 +105,31 @@ impl Scores {
     pub const HEADER: &'static str = "items   neg  top-1  ans-ok  conf-wrong  abstain  false-none";
 }
 
+/// One labelled item under cross-validation: what the matcher decided
+/// for it and how it ranked the entries, fitted without the item's fold.
+/// For an editor to see which questions the model gets wrong and why.
+#[derive(Clone, Debug)]
+pub struct OutOfFold {
+    /// Index into the labelled items.
+    pub item: usize,
+    pub decision: Decision,
+    /// The first few entries with their probabilities, best first.
+    pub ranked: Vec<(EntryId, f32)>,
+}
+
+impl OutOfFold {
+    /// Whether the item counts against the figures: an in-scope item not
+    /// ranked right first or refused, an out-of-scope one not refused.
+    pub fn missed(&self, expect: &[EntryId]) -> bool {
+        let right = self.ranked.first().is_some_and(|(t, _)| expect.contains(t));
+        match (expect.is_empty(), self.decision) {
+            (true, d) => d != Decision::None,
+            (false, Decision::None) => true,
+            (false, _) => !right,
+        }
+    }
+}
+
 /// How a decision is valued when choosing thresholds: the costs a support
 /// channel pays, with a right answer and a right refusal worth 1 and a
 /// wrong refusal -1. A wrong answer outright is the worst outcome (the
@@ -138,6 +163,9 @@ struct Row {
 /// What `fit` returns: the parameters and the cross-validated figures.
 pub struct Report {
     pub fitted: Fitted,
+    /// Every item's cross-validated outcome with the semantic features,
+    /// in item order.
+    pub out_of_fold: Vec<OutOfFold>,
     /// Per set (and "all"), cross-validated, with the semantic features.
     pub semantic: BTreeMap<String, Scores>,
     /// The same, lexical only.
@@ -166,11 +194,12 @@ pub fn fit(
     // semantic features with what is learned from them at its stand-ins
     // (prototypes and nearest questions at the entries' own phrasings,
     // the classifiers and the out-of-scope questions silent).
-    let (wu, _, uu, _) = fit_one(semantic, items, semantic_rows.clone(), without, false);
-    let (ws, cv_s, us, (prototypes, (classifier, word_classifier))) =
+    let (wu, _, uu, _, _) = fit_one(semantic, items, semantic_rows.clone(), without, false);
+    let (ws, cv_s, us, (prototypes, (classifier, word_classifier)), out_of_fold) =
         fit_one(semantic, items, semantic_rows, without, true);
-    let (wl, cv_l, ul, _) = fit_one(lexical, items, rows(lexical, items), without, false);
+    let (wl, cv_l, ul, _, _) = fit_one(lexical, items, rows(lexical, items), without, false);
     Report {
+        out_of_fold,
         fitted: Fitted {
             about,
             semantic: ws.to_params(),
@@ -250,7 +279,13 @@ fn fit_one(
     rows: Vec<Row>,
     without: &[String],
     learn: bool,
-) -> (Weights, BTreeMap<String, Scores>, f64, Learned) {
+) -> (
+    Weights,
+    BTreeMap<String, Scores>,
+    f64,
+    Learned,
+    Vec<OutOfFold>,
+) {
     let mask = Mask::new(without);
     let rows = mask.apply(rows);
     let folds: Vec<usize> = rows.iter().map(|r| fold_of(&items[r.item].group)).collect();
@@ -294,10 +329,27 @@ fn fit_one(
     let mut cv: BTreeMap<String, Scores> = BTreeMap::new();
     let entries = m.kb().entries();
     let mut seen = vec![false; items.len()];
+    let mut outcomes: Vec<OutOfFold> = (0..items.len())
+        .map(|item| OutOfFold {
+            item,
+            decision: Decision::None,
+            ranked: Vec::new(),
+        })
+        .collect();
     for (r, p) in rows.iter().zip(&oof) {
         seen[r.item] = true;
         let (decision, top) =
             decide_ranked(&thresholds, &p.order, r.f.product_known, twins, &product_of);
+        outcomes[r.item].decision = decision;
+        outcomes[r.item].ranked = top
+            .into_iter()
+            .chain(p.order.iter().map(|o| o.0).filter(|&e| Some(e) != top))
+            .take(SHOWN)
+            .map(|e| {
+                let prob = p.order.iter().find(|o| o.0 == e).map_or(0.0, |o| o.1);
+                (entries[e].id.clone(), prob)
+            })
+            .collect();
         let top = top.map(|e| &entries[e].id);
         let it = &items[r.item];
         for key in [it.set.clone(), "all".to_owned()] {
@@ -318,7 +370,7 @@ fn fit_one(
     let mut w = thresholds;
     w.entry = we.map(|x| x as f32);
     w.none = wn.map(|x| x as f32);
-    (w, cv, utility / rows.len().max(1) as f64, learned)
+    (w, cv, utility / rows.len().max(1) as f64, learned, outcomes)
 }
 
 /// The feature columns a fit leaves out (held at 0, so their weight is 0).
