@@ -341,14 +341,13 @@ fn fit_one(
         let (decision, top) =
             decide_ranked(&thresholds, &p.order, r.f.product_known, twins, &product_of);
         outcomes[r.item].decision = decision;
-        outcomes[r.item].ranked = top
+        // The entry shown first, then the others by probability.
+        let shown = top.and_then(|t| p.order.iter().find(|o| o.0 == t));
+        outcomes[r.item].ranked = shown
             .into_iter()
-            .chain(p.order.iter().map(|o| o.0).filter(|&e| Some(e) != top))
+            .chain(p.order.iter().filter(|o| Some(o.0) != top))
             .take(SHOWN)
-            .map(|e| {
-                let prob = p.order.iter().find(|o| o.0 == e).map_or(0.0, |o| o.1);
-                (entries[e].id.clone(), prob)
-            })
+            .map(|o| (entries[o.0].id.clone(), o.1))
             .collect();
         let top = top.map(|e| &entries[e].id);
         let it = &items[r.item];
