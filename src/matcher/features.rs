@@ -75,6 +75,14 @@ pub(super) struct Analysis {
     pub terms: Vec<String>,
 }
 
+/// The entries a question's exact evidence points at: by error message
+/// (with its strength), by status in context, and by a bare number.
+struct ExactHits {
+    error: HashMap<usize, f32>,
+    status: HashSet<usize>,
+    bare: HashSet<usize>,
+}
+
 /// One candidate's lexical evidence.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Lexical {
@@ -255,26 +263,14 @@ impl Prepared {
         if restrict_name.is_some() {
             recalled.extend(search(Some(TOPIC_PRODUCT), RECALL_LIMIT));
         }
-        let best_bm25 = recalled.iter().map(|&(_, s)| s).fold(0.0f32, f32::max);
-        let bm25: HashMap<usize, f32> = recalled.iter().copied().collect();
         let mut cands: Vec<usize> = recalled.iter().map(|&(ord, _)| ord).collect();
-
         // Exact signals: their entries are candidates whatever BM25 says.
-        let error_hits = self.errors.hits(&a.words);
-        let hits_of = |codes: &[u16]| -> HashSet<usize> {
-            codes
-                .iter()
-                .filter_map(|s| self.by_status.get(s))
-                .flatten()
-                .copied()
-                .collect()
-        };
-        let status_hits = hits_of(&a.statuses);
-        let bare_hits = hits_of(&a.bare);
-        for &e in error_hits
+        let exact = self.exact_hits(a);
+        for &e in exact
+            .error
             .keys()
-            .chain(status_hits.iter())
-            .chain(bare_hits.iter())
+            .chain(exact.status.iter())
+            .chain(exact.bare.iter())
             .chain(extra)
         {
             if !cands.contains(&e) {
@@ -284,7 +280,51 @@ impl Prepared {
         if let Some(p) = restrict {
             cands.retain(|&e| self.profiles[e].product == p || e >= self.n_entries);
         }
+        self.score(a, restrict, cands, &recalled, &exact)
+    }
 
+    /// `lexical`'s evidence for `entries` that its recall left out (so
+    /// with no BM25 score), in order: the candidates that only sentence
+    /// similarity finds, scored once the embedding is ready.
+    pub fn lexical_of(
+        &self,
+        a: &Analysis,
+        restrict: Option<usize>,
+        entries: &[usize],
+    ) -> Vec<Lexical> {
+        self.score(a, restrict, entries.to_vec(), &[], &self.exact_hits(a))
+    }
+
+    /// The entries that `a`'s exact errors and statuses point at.
+    fn exact_hits(&self, a: &Analysis) -> ExactHits {
+        let hits_of = |codes: &[u16]| -> HashSet<usize> {
+            codes
+                .iter()
+                .filter_map(|s| self.by_status.get(s))
+                .flatten()
+                .copied()
+                .collect()
+        };
+        ExactHits {
+            error: self.errors.hits(&a.words),
+            status: hits_of(&a.statuses),
+            bare: hits_of(&a.bare),
+        }
+    }
+
+    /// Each of `cands`' lexical evidence; `recalled` holds tantivy's BM25
+    /// scores.
+    fn score(
+        &self,
+        a: &Analysis,
+        restrict: Option<usize>,
+        cands: Vec<usize>,
+        recalled: &[(usize, f32)],
+        exact: &ExactHits,
+    ) -> Vec<Lexical> {
+        let best_bm25 = recalled.iter().map(|&(_, s)| s).fold(0.0f32, f32::max);
+        let bm25: HashMap<usize, f32> = recalled.iter().copied().collect();
+        let (error_hits, status_hits, bare_hits) = (&exact.error, &exact.status, &exact.bare);
         let mut query_bigrams: Vec<(u32, u32)> = a
             .seq
             .windows(2)

@@ -218,26 +218,31 @@ impl Matcher {
         if text.trim().is_empty() {
             return None;
         }
-        let a = self.prep.analyze(text, &self.cues);
-        let n_entries = self.prep.n_entries;
-        let (raw, sentences) = match &self.semantic {
-            Some(s) => {
+        // The words and the embedding are independent readings of the
+        // text: a long paste's two halves of the work run side by side.
+        let mut analysis = None;
+        let embedded = rayon::in_place_scope(|scope| {
+            scope.spawn(|_| {
+                let a = self.prep.analyze(text, &self.cues);
+                let lex = self.prep.lexical(&a, restrict, &[]);
+                analysis = Some((a, lex));
+            });
+            self.semantic.as_ref().map(|s| {
                 let (raw, sentences) = s.embed_question(text);
-                (Some(raw), sentences)
-            }
-            None => (None, Vec::new()),
-        };
-        let q_emb = match (&self.semantic, &raw) {
-            (Some(s), Some(r)) => Some(s.centre(r)),
-            _ => None,
+                let q = s.centre(&raw);
+                let nearest = s.nearest(&q);
+                (sentences, q, nearest, s.classify(&raw))
+            })
+        });
+        let (a, mut lex) = analysis.expect("the scope ran the analysis");
+        let n_entries = self.prep.n_entries;
+        let (sentences, q_emb, nearest, classes) = match embedded {
+            Some((sentences, q, nearest, classes)) => (sentences, Some(q), nearest, classes),
+            None => (Vec::new(), None, Nearest::default(), None),
         };
         // The classifier's log-probability per key (entries, then out of
         // scope); all zeros without one, which no option can tell apart.
-        let classes = match (&self.semantic, &raw) {
-            (Some(s), Some(r)) => s.classify(r),
-            _ => None,
-        }
-        .unwrap_or_else(|| vec![0.0; n_entries + 1]);
+        let classes = classes.unwrap_or_else(|| vec![0.0; n_entries + 1]);
         // Read with the semantic features only (the lexical set has no
         // weight for it).
         let word_classes = match (&self.semantic, &self.words) {
@@ -286,13 +291,11 @@ impl Matcher {
             extra.sort_unstable();
             extra.dedup();
         }
-        let mut lex = self.prep.lexical(&a, restrict, &extra);
+        // The candidates only sentence similarity recalled join last.
+        extra.retain(|e| !lex.iter().any(|l| l.entry == *e));
+        lex.extend(self.prep.lexical_of(&a, restrict, &extra));
         // Out-of-scope topics (past the entries) stay whatever is offered.
         lex.retain(|l| l.entry >= n_entries || offers(l.entry));
-        let nearest = match (&self.semantic, &q_emb) {
-            (Some(s), Some(v)) => s.nearest(v),
-            _ => Nearest::default(),
-        };
         let sem: Vec<Semantics> = lex
             .iter()
             .map(|l| match (&self.semantic, &q_emb) {

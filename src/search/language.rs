@@ -169,9 +169,26 @@ impl Detector {
     /// German question around a pasted English log is German. A text with
     /// no function words (most short ones) stays English.
     pub fn detect(&self, text: &str, words: &[String]) -> Language {
+        let count = |set: &HashSet<String>| words.iter().filter(|w| set.contains(*w)).count();
+        let margins: Vec<(Language, i64)> = Language::ALL[1..]
+            .iter()
+            .map(|&l| {
+                let m = count(&self.distinct[l.index()]) as i64
+                    - count(&self.english[l.index()]) as i64;
+                (l, m)
+            })
+            .collect();
+        // Only a language ahead on function words can win, whatever
+        // whatlang says: most questions (English) never need its
+        // trigram count, the slowest part of reading a long paste.
+        if margins.iter().all(|&(_, m)| m <= 0) {
+            return Language::English;
+        }
         let margin = |lang: Language| {
-            let count = |set: &HashSet<String>| words.iter().filter(|w| set.contains(*w)).count();
-            count(&self.distinct[lang.index()]) as i64 - count(&self.english[lang.index()]) as i64
+            margins
+                .iter()
+                .find(|&&(l, _)| l == lang)
+                .map_or(0, |&(_, m)| m)
         };
         let guess = self
             .detector
@@ -183,10 +200,9 @@ impl Detector {
             }
         }
         let mut best = (0, Language::English);
-        for lang in &Language::ALL[1..] {
-            let m = margin(*lang);
+        for &(lang, m) in &margins {
             if m > best.0 {
-                best = (m, *lang);
+                best = (m, lang);
             }
         }
         best.1
