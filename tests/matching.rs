@@ -719,6 +719,48 @@ fn fitting_learns_to_rank_and_to_abstain_from_labelled_questions() {
     );
 }
 
+/// Labelled questions where one in eight carries another entry's label
+/// (a mislabelled copy of a symptom phrasing, from a source of its own):
+/// answering freely would answer those wrong. The chosen thresholds still
+/// answer no more than 2 % of the set wrong, out of fold.
+#[test]
+fn fitted_thresholds_keep_wrong_answers_within_the_budget() {
+    use triage::matcher::fit::{self, Labelled};
+    let kb = Arc::new(kb::load_dir(&knowledge()).expect("shipped knowledge base loads"));
+    let semantic = Matcher::new(Arc::clone(&kb)).expect("builds");
+    let lexical = Matcher::with_model(Arc::clone(&kb), None).expect("builds");
+    let entries = kb.entries();
+    let mut items = Vec::new();
+    for (n, e) in entries.iter().enumerate() {
+        for (i, s) in e.symptoms.iter().enumerate() {
+            items.push(Labelled {
+                query: s.clone(),
+                product: None,
+                expect: vec![e.id.clone()],
+                group: format!("{}#{i}", e.id),
+                set: "noisy".into(),
+            });
+            if i % 8 == 0 {
+                items.push(Labelled {
+                    query: s.clone(),
+                    product: None,
+                    expect: vec![entries[(n + 7) % entries.len()].id.clone()],
+                    group: format!("{}#{i}-mislabelled", e.id),
+                    set: "noisy".into(),
+                });
+            }
+        }
+    }
+    let report = fit::fit(&semantic, &lexical, &items, &[], "test".into());
+    for (name, s) in report.semantic.iter().chain(&report.lexical) {
+        assert!(
+            s.confidently_wrong as f64 <= 0.02 * s.items as f64,
+            "{name}: {}",
+            s.row()
+        );
+    }
+}
+
 #[test]
 fn a_server_offering_some_products_gets_only_their_entries() {
     // Every entry's own title, asked where its product is not offered,

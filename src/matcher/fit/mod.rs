@@ -140,6 +140,10 @@ const SUGGEST_RIGHT: f64 = 0.4;
 const SUGGEST_WRONG: f64 = -0.3;
 /// Thresholds are searched on a grid of this step over 0..1.
 const STEP: f32 = 0.025;
+/// The share of a set's questions that may be answered wrong outright
+/// (the hidden sets' target): thresholds that exceed it on any labelled
+/// set, out of fold, are not chosen, whatever their utility.
+const WRONG_BUDGET: f64 = 0.02;
 
 /// The L2 penalty on the weights: keeps rare features (a cue three
 /// questions show) from taking extreme weights.
@@ -440,16 +444,29 @@ fn choose_thresholds(
     product_of: &impl Fn(usize) -> usize,
 ) -> (Weights, f64) {
     let entries = m.kb().entries();
+    let mut sets: Vec<&str> = items.iter().map(|it| it.set.as_str()).collect();
+    sets.sort_unstable();
+    sets.dedup();
+    let set_of: Vec<usize> = items
+        .iter()
+        .map(|it| sets.binary_search(&it.set.as_str()).unwrap_or(0))
+        .collect();
+    let mut set_items = vec![0usize; sets.len()];
+    rows.iter().for_each(|r| set_items[set_of[r.item]] += 1);
     let utility = |w: &Weights| -> f64 {
         if w.answer_min < w.suggest_min {
             return f64::MIN;
         }
         let mut u = 0.0;
+        let mut wrong = vec![0usize; sets.len()];
         for (r, p) in rows.iter().zip(oof) {
             let it = &items[r.item];
             let (d, top) = decide_ranked(w, &p.order, r.f.product_known, twins, product_of);
             let right = |e: usize| it.expect.contains(&entries[e].id);
             let shown_right = p.order.iter().take(SHOWN).any(|o| right(o.0));
+            if d == Decision::Answer && (it.expect.is_empty() || !top.is_some_and(right)) {
+                wrong[set_of[r.item]] += 1;
+            }
             u += match (it.expect.is_empty(), d) {
                 (true, Decision::None) => 1.0,
                 (true, Decision::Suggest) => -1.0,
@@ -461,7 +478,15 @@ fn choose_thresholds(
                 (false, Decision::Suggest) => SUGGEST_WRONG,
             };
         }
-        u
+        let over = wrong
+            .iter()
+            .zip(&set_items)
+            .any(|(&k, &n)| k as f64 > WRONG_BUDGET * n as f64);
+        if over {
+            f64::MIN
+        } else {
+            u
+        }
     };
     let grid: Vec<f32> = (0..)
         .map(|i| i as f32 * STEP)
@@ -476,6 +501,11 @@ fn choose_thresholds(
         suggest_min: 0.5,
         twin_ratio: 0.5,
     };
+    // Answering nothing keeps every set within the wrong-answer budget:
+    // the start when the middle does not.
+    if utility(&w) == f64::MIN {
+        w.answer_min = grid[grid.len() - 1];
+    }
     let mut best = utility(&w);
     loop {
         let before = best;
