@@ -18,6 +18,7 @@ pub mod prototypes;
 pub mod semantic;
 mod similarity;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -644,27 +645,42 @@ fn query_features(
     ]
 }
 
-/// For each entry, the entries of other products that are the same symptom.
+/// For each entry, the entries of other products that are the same symptom:
+/// the same name after the product, or `related` either way. Found by
+/// name and id lookups, not by comparing every pair (10,000 entries).
 fn twins(kb: &KnowledgeBase) -> Vec<Vec<usize>> {
     let entries = kb.entries();
-    let slug = |id: &EntryId| {
+    fn slug(id: &EntryId) -> &str {
         let s = id.as_str();
-        s.split_once('/').map_or(s, |(_, rest)| rest).to_owned()
-    };
+        s.split_once('/').map_or(s, |(_, rest)| rest)
+    }
+    let mut by_slug: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    let mut related_to: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        by_slug.entry(slug(&e.id)).or_default().push(i);
+        by_id.insert(e.id.as_str(), i);
+        for r in &e.related {
+            related_to.entry(r.as_str()).or_default().push(i);
+        }
+    }
     entries
         .iter()
         .map(|e| {
-            entries
+            let mut out: Vec<usize> = by_slug[slug(&e.id)]
                 .iter()
-                .enumerate()
-                .filter(|(_, o)| o.id.product() != e.id.product())
-                .filter(|(_, o)| {
-                    slug(&o.id) == slug(&e.id)
-                        || e.related.contains(&o.id)
-                        || o.related.contains(&e.id)
-                })
-                .map(|(i, _)| i)
-                .collect()
+                .copied()
+                .chain(
+                    e.related
+                        .iter()
+                        .filter_map(|r| by_id.get(r.as_str()).copied()),
+                )
+                .chain(related_to.get(e.id.as_str()).into_iter().flatten().copied())
+                .filter(|&o| entries[o].id.product() != e.id.product())
+                .collect();
+            out.sort_unstable();
+            out.dedup();
+            out
         })
         .collect()
 }
@@ -673,5 +689,41 @@ fn truncate_chars(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `twins` by its definition: every pair compared.
+    fn twins_pairwise(kb: &KnowledgeBase) -> Vec<Vec<usize>> {
+        let entries = kb.entries();
+        let slug = |id: &EntryId| id.as_str().split_once('/').map(|(_, r)| r.to_owned());
+        entries
+            .iter()
+            .map(|e| {
+                (0..entries.len())
+                    .filter(|&i| {
+                        let o = &entries[i];
+                        o.id.product() != e.id.product()
+                            && (slug(&o.id) == slug(&e.id)
+                                || e.related.contains(&o.id)
+                                || o.related.contains(&e.id))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn twins_by_lookup_are_the_pairwise_twins() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+        let kb = crate::kb::load_dir(&dir).expect("the shipped knowledge base loads");
+        let twins = twins(&kb);
+        assert_eq!(twins, twins_pairwise(&kb));
+        // The shipped base has twins by name, and entries with `related`.
+        assert!(twins.iter().any(|t| !t.is_empty()), "{twins:?}");
+        assert!(kb.entries().iter().any(|e| !e.related.is_empty()));
     }
 }
