@@ -221,21 +221,20 @@ impl Matcher {
         }
         // The words and the embedding are independent readings of the
         // text: a long paste's two halves of the work run side by side.
-        let mut analysis = None;
-        let embedded = rayon::in_place_scope(|scope| {
-            scope.spawn(|_| {
-                let a = self.prep.analyze(text, &self.cues);
-                let lex = self.prep.lexical(&a, restrict, &[]);
-                analysis = Some((a, lex));
-            });
-            self.semantic.as_ref().map(|s| {
-                let (raw, sentences) = s.embed_question(text);
-                let q = s.centre(&raw);
-                let nearest = s.nearest(&q);
-                (sentences, q, nearest, s.classify(&raw))
-            })
+        let mut embedded = None;
+        let (a, mut lex) = rayon::in_place_scope(|scope| {
+            if let Some(s) = &self.semantic {
+                scope.spawn(|_| {
+                    let (raw, sentences) = s.embed_question(text);
+                    let q = s.centre(&raw);
+                    let nearest = s.nearest(&q);
+                    embedded = Some((sentences, q, nearest, s.classify(&raw)));
+                });
+            }
+            let a = self.prep.analyze(text, &self.cues);
+            let lex = self.prep.lexical(&a, restrict, &[]);
+            (a, lex)
         });
-        let (a, mut lex) = analysis.expect("the scope ran the analysis");
         let n_entries = self.prep.n_entries;
         let (sentences, q_emb, nearest, classes) = match embedded {
             Some((sentences, q, nearest, classes)) => (sentences, Some(q), nearest, classes),
