@@ -153,7 +153,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// Running sums in `dot` and `dot_i8`.
+/// Running sums in `dot`.
 const LANES: usize = 16;
 
 /// `dot` of two quantized vectors (`quantize`), before their scales are
