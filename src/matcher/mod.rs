@@ -155,12 +155,27 @@ impl Matcher {
 
     /// A matcher with the given embedding model, or lexical only.
     pub fn with_model(kb: Arc<KnowledgeBase>, model: Option<Semantic>) -> anyhow::Result<Self> {
-        let prep = Prepared::new(&kb)?;
-        let cues = CueSet::new(kb.cues());
         let fitted = Fitted::parse(kb.fitted().unwrap_or(model::SHIPPED))
             .map_err(|e| anyhow::anyhow!("the matcher's fitted parameters: {e:#}"))?;
-        let semantic =
-            model.map(|m| SemanticIndex::new(m, &kb, &fitted.prototypes, &fitted.classifier));
+        // The knowledge base's words and its embeddings are built side by
+        // side: the words on this thread (mostly one thread's work), the
+        // embeddings on the pool.
+        let mut semantic = None;
+        let prep = rayon::in_place_scope(|scope| {
+            if let Some(m) = model {
+                let (kb, fitted, semantic) = (&kb, &fitted, &mut semantic);
+                scope.spawn(move |_| {
+                    *semantic = Some(SemanticIndex::new(
+                        m,
+                        kb,
+                        &fitted.prototypes,
+                        &fitted.classifier,
+                    ));
+                });
+            }
+            Prepared::new(&kb)
+        })?;
+        let cues = CueSet::new(kb.cues());
         let weights = Weights::from(match &semantic {
             Some(s) if !s.learned_applies() => {
                 fitted.unlearned.as_ref().unwrap_or(&fitted.semantic)

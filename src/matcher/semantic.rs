@@ -81,14 +81,34 @@ impl Semantic {
         self.embed_all(&[text]).pop().unwrap_or_default()
     }
 
-    /// `embed` of each of `texts`, in order, on the machine's cores: for
-    /// a knowledge base's phrasings or a training set.
-    pub fn embed_many(&self, texts: &[&str]) -> Vec<Vec<f32>> {
+    /// `embed` of each of `texts`, in order, on the machine's cores, as
+    /// one row of `dim` numbers per text: for a knowledge base's phrasings
+    /// or a training set. A text that comes again (a check shared by
+    /// entries, a phrasing in two products) is embedded once.
+    pub fn embed_many(&self, texts: &[&str]) -> Vec<f32> {
         use rayon::prelude::*;
-        texts
+        let mut first: std::collections::HashMap<&str, usize> = Default::default();
+        let slots: Vec<usize> = texts
+            .iter()
+            .map(|&t| {
+                let next = first.len();
+                *first.entry(t).or_insert(next)
+            })
+            .collect();
+        let mut distinct = vec![""; first.len()];
+        for (t, i) in first {
+            distinct[i] = t;
+        }
+        let rows: Vec<f32> = distinct
             .par_chunks(BATCH)
-            .flat_map_iter(|batch| self.embed_all(batch))
-            .collect()
+            .flat_map_iter(|batch| self.embed_all(batch).into_iter().flatten())
+            .collect();
+        let dim = self.dim();
+        let mut out = Vec::with_capacity(texts.len() * dim);
+        for i in slots {
+            out.extend_from_slice(&rows[i * dim..(i + 1) * dim]);
+        }
+        out
     }
 
     /// `embed` of each of `texts`, in order, on this thread: for a

@@ -86,7 +86,7 @@ impl SemanticIndex {
             spans.push((texts.len(), symptoms.len() + 1));
             texts.extend(std::iter::once(title).chain(symptoms).map(String::as_str));
         }
-        rows.extend(model.embed_many(&texts).into_iter().flatten());
+        rows.extend(model.embed_many(&texts));
         let mut check_spans = Vec::new();
         let mut checks: Vec<String> = Vec::new();
         for e in kb.entries() {
@@ -98,7 +98,7 @@ impl SemanticIndex {
             );
         }
         let checks: Vec<&str> = checks.iter().map(String::as_str).collect();
-        let mut check_rows: Vec<f32> = model.embed_many(&checks).into_iter().flatten().collect();
+        let mut check_rows: Vec<f32> = model.embed_many(&checks);
         check_spans.extend(
             kb.out_of_scope()
                 .iter()
@@ -109,11 +109,7 @@ impl SemanticIndex {
             .iter()
             .flat_map(|t| t.phrasings.iter().map(String::as_str))
             .collect();
-        let mut topics: Vec<f32> = model
-            .embed_many(&topic_texts)
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut topics: Vec<f32> = model.embed_many(&topic_texts);
         let mut mean = vec![0.0f32; dim];
         let n = (rows.len() / dim).max(1) as f32;
         for r in rows.chunks_exact(dim) {
@@ -272,7 +268,11 @@ impl SemanticIndex {
     /// The raw embedding (not centred, as prototypes are learned from)
     /// of each of `texts`, embedded together.
     pub(super) fn embed_raw_all(&self, texts: &[&str]) -> Vec<Vec<f32>> {
-        self.model.embed_many(texts)
+        self.model
+            .embed_many(texts)
+            .chunks_exact(self.dim)
+            .map(<[f32]>::to_vec)
+            .collect()
     }
 
     /// A raw embedding centred like the knowledge base's.
