@@ -252,6 +252,24 @@ mod tests {
     }
 
     #[test]
+    fn embed_many_gives_each_text_its_own_row_in_order() {
+        let s = Semantic::shipped().expect("the shipped model loads");
+        let texts = [
+            "the chat bubble never shows up",
+            "no sound on calls",
+            "the chat bubble never shows up",
+            "",
+            "no sound on calls",
+            "webhooks stopped arriving",
+        ];
+        let rows = s.embed_many(&texts);
+        assert_eq!(rows.len(), texts.len() * s.dim());
+        for (row, text) in rows.chunks_exact(s.dim()).zip(texts) {
+            assert_eq!(row, s.embed(text).as_slice(), "{text:?}");
+        }
+    }
+
+    #[test]
     fn numbers_do_not_count_as_similarity() {
         let s = Semantic::shipped().expect("the shipped model loads");
         let a = s.embed("the request failed with 403");
