@@ -4,6 +4,8 @@
 //! on the knowledge base's mean phrasing. Only built when an embedding
 //! model is loaded.
 
+use std::collections::HashSet;
+
 use crate::kb::KnowledgeBase;
 
 use super::classifier::{Bound, Classifier};
@@ -43,6 +45,9 @@ pub(super) struct SemanticIndex {
     check_rows: Vec<f32>,
     /// Every out-of-scope topic phrasing.
     topics: Vec<f32>,
+    /// Every word of the texts embedded above, lowercased: which of a
+    /// long question's sentences speak the knowledge base's language.
+    vocabulary: HashSet<String>,
     /// The learned prototypes, centred, for the keys that have labelled
     /// questions (entries, then out of scope), and each key's row in it.
     /// An entry without one is represented by its phrasing centroid,
@@ -98,6 +103,11 @@ impl SemanticIndex {
             );
         }
         let checks: Vec<&str> = checks.iter().map(String::as_str).collect();
+        let vocabulary = texts
+            .iter()
+            .chain(&checks)
+            .flat_map(|t| words_of(t))
+            .collect();
         let mut check_rows: Vec<f32> = model.embed_many(&checks);
         check_spans.extend(
             kb.out_of_scope()
@@ -167,6 +177,7 @@ impl SemanticIndex {
             .collect();
         let classifier = Bound::new(classes, &keys, Some(dim));
         Self {
+            vocabulary,
             classifier,
             related,
             model,
@@ -222,12 +233,7 @@ impl SemanticIndex {
     /// them. All are embedded in one call; a sentence that is the whole
     /// question (most short ones) reuses its embedding.
     pub(super) fn embed_question(&self, text: &str) -> (Vec<f32>, Vec<Vec<f32>>) {
-        let sentences: Vec<&str> = text
-            .split(['\n', '.', '!', '?'])
-            .map(str::trim)
-            .filter(|s| s.split_whitespace().count() >= MIN_SENTENCE_WORDS)
-            .take(MAX_SENTENCES)
-            .collect();
+        let sentences = sentences(text, &self.vocabulary);
         let texts: Vec<&str> = std::iter::once(text)
             .chain(sentences.iter().copied().filter(|s| *s != text))
             .collect();
@@ -438,4 +444,100 @@ fn centred(v: &[f32], mean: &[f32]) -> Vec<f32> {
     let mut c: Vec<f32> = v.iter().zip(mean).map(|(x, m)| x - m).collect();
     semantic::normalize(&mut c);
     c
+}
+
+/// The sentences of `text` read on their own: lines, or text between
+/// full stops, of at least `MIN_SENTENCE_WORDS` words. Of a longer
+/// question, the `MAX_SENTENCES` that share the most words with the
+/// knowledge base (`vocabulary`), the earlier first on a tie, in the
+/// question's order: the one line of a log paste that names the trouble,
+/// not its first lines.
+fn sentences<'a>(text: &'a str, vocabulary: &HashSet<String>) -> Vec<&'a str> {
+    let all: Vec<&str> = text
+        .split(['\n', '.', '!', '?'])
+        .map(str::trim)
+        .filter(|s| s.split_whitespace().count() >= MIN_SENTENCE_WORDS)
+        .collect();
+    if all.len() <= MAX_SENTENCES {
+        return all;
+    }
+    let known = |s: &str| {
+        let mut w: Vec<String> = words_of(s).collect();
+        w.sort_unstable();
+        w.dedup();
+        w.iter().filter(|w| vocabulary.contains(*w)).count()
+    };
+    let mut chosen: Vec<(usize, usize)> = all.iter().map(|s| known(s)).enumerate().collect();
+    chosen.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    chosen.truncate(MAX_SENTENCES);
+    chosen.sort_unstable();
+    chosen.into_iter().map(|(i, _)| all[i]).collect()
+}
+
+/// The words of `text` that can say something: runs of letters or
+/// digits of three characters or more, lowercased.
+fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 3)
+        .map(str::to_lowercase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vocabulary(words: &[&str]) -> HashSet<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_short_question_keeps_every_sentence_in_order() {
+        let v = vocabulary(&["widget", "load"]);
+        let text = "Hi all. The widget does not load! Any idea what to check?";
+        assert_eq!(
+            sentences(text, &v),
+            ["The widget does not load", "Any idea what to check"]
+        );
+    }
+
+    #[test]
+    fn a_long_paste_keeps_the_lines_in_the_knowledge_base_s_words() {
+        let v = vocabulary(&["cannot", "join", "queue", "call", "agent", "while"]);
+        let mut text = String::from(
+            "here is the whole console output
+",
+        );
+        for i in 0..40 {
+            text.push_str(&format!(
+                "[{i}] GET https://cdn.example.com/chunk-{i}.js 200 OK
+"
+            ));
+        }
+        text.push_str(
+            "Error: Cannot join queue while in call or assigned to agent
+",
+        );
+        for i in 0..10 {
+            text.push_str(&format!(
+                "[analytics] event {i} flushed
+"
+            ));
+        }
+        let chosen = sentences(&text, &v);
+        assert_eq!(chosen.len(), MAX_SENTENCES);
+        assert!(chosen.contains(&"Error: Cannot join queue while in call or assigned to agent"));
+        // The rest are the earliest of the tied lines, in text order.
+        let mut order: Vec<usize> = chosen
+            .iter()
+            .map(|c| text.find(c).expect("a sentence of the text"))
+            .collect();
+        let sorted = {
+            let mut o = order.clone();
+            o.sort_unstable();
+            o
+        };
+        assert_eq!(order, sorted);
+        order.dedup();
+        assert_eq!(order.len(), MAX_SENTENCES);
+    }
 }
