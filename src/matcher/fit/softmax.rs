@@ -5,6 +5,7 @@
 //! uses). A question labelled with several entries counts as an equal
 //! share of each.
 
+use super::super::prototypes::{decode, encode};
 use super::super::semantic::dot;
 
 /// What a classifier reads: embeddings of one length, or sparse rows of
@@ -142,14 +143,30 @@ fn train_dense(
     let start = from.map_or_else(|| vec![0.0; classes * (d + 1)], |t| t.theta.clone());
     let theta = lbfgs(&problem, start);
     // Back to weights on the raw embedding: w' = w ⊙ scale, b' = b - w'·mean.
+    // w' is taken as it ships (quantized, `prototypes::encode`) before b'
+    // is worked out from it. The raw embeddings share a large common
+    // component (their mean); the rounding of w' times that mean would
+    // otherwise shift every score by an amount the bias does not cancel,
+    // which for an anisotropic embedding is larger than the scores'
+    // differences. So trained, cross-validated and shipped classifiers
+    // all score with the same weights.
     let mut w = Vec::with_capacity(classes * d);
     let mut b = Vec::with_capacity(classes);
     for c in 0..classes {
         let row = &theta[c * d..(c + 1) * d];
-        let raw: Vec<f64> = row.iter().zip(&scale).map(|(w, s)| w * s).collect();
-        let shift: f64 = raw.iter().zip(&mean).map(|(w, m)| w * m).sum();
+        let raw: Vec<f32> = row
+            .iter()
+            .zip(&scale)
+            .map(|(w, s)| (w * s) as f32)
+            .collect();
+        let shipped = decode(&encode(&raw), d).unwrap_or(raw);
+        let shift: f64 = shipped
+            .iter()
+            .zip(&mean)
+            .map(|(&w, m)| f64::from(w) * m)
+            .sum();
         b.push((theta[classes * d + c] - shift) as f32);
-        w.extend(raw.iter().map(|&v| v as f32));
+        w.extend(shipped);
     }
     Trained {
         w,
@@ -368,6 +385,39 @@ mod tests {
         };
         let (weak, strong) = (confidence(1e-4), confidence(1.0));
         assert!(weak > strong && strong > 1.0 / 3.0, "{weak} {strong}");
+    }
+
+    #[test]
+    fn shipped_weights_score_like_trained_ones_on_an_embedding_with_a_common_offset() {
+        // Contextual sentence embeddings share a large common component:
+        // here one dimension sits near 3 with almost no spread, and the
+        // classes differ in three others. Standardising gives that
+        // dimension a huge raw weight; the bias has to be worked out from
+        // the weights as they ship (quantized), or the rounding of that
+        // weight times 3 moves every score.
+        let (base, y) = data();
+        let x: Vec<Vec<f32>> = base
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let mut v: Vec<f32> = v.iter().map(|a| a * 0.05).collect();
+                v.push(3.0 + ((i * 31) as f32 * 0.37).sin() * 0.002);
+                v
+            })
+            .collect();
+        let xr = Examples::Dense(x.iter().map(Vec::as_slice).collect());
+        let yr: Vec<&[usize]> = y.iter().map(Vec::as_slice).collect();
+        let t = train(&xr, &yr, 3, 1e-3, None);
+        let classes = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        let shipped =
+            crate::matcher::classifier::Classifier::from_dense(5, 1e-3, classes, &t.w, t.b.clone());
+        let w = shipped.dense().expect("round trip");
+        for v in &x {
+            let (a, b) = (log_probs(&t.w, &t.b, v), log_probs(&w, &shipped.bias, v));
+            for (p, q) in a.iter().zip(&b) {
+                assert!((p - q).abs() < 0.05, "trained {a:?} shipped {b:?}");
+            }
+        }
     }
 
     #[test]
