@@ -4,9 +4,10 @@
 //! on the knowledge base's mean phrasing. Only built when an embedding
 //! model is loaded.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::kb::KnowledgeBase;
+use crate::search;
 
 use super::classifier::{Bound, Classifier};
 use super::prototypes::{self, Prototypes};
@@ -45,9 +46,11 @@ pub(super) struct SemanticIndex {
     check_rows: Vec<f32>,
     /// Every out-of-scope topic phrasing.
     topics: Vec<f32>,
-    /// Every word of the texts embedded above, lowercased: which of a
-    /// long question's sentences speak the knowledge base's language.
-    vocabulary: HashSet<String>,
+    /// Every word of the texts embedded above (`search::words`), with its
+    /// BM25 idf over those texts: which of a long question's sentences
+    /// speak the knowledge base's language, a rare word of it counting
+    /// for more than one every phrasing has.
+    vocabulary: Vocabulary,
     /// The learned prototypes, centred, for the keys that have labelled
     /// questions (entries, then out of scope), and each key's row in it.
     /// An entry without one is represented by its phrasing centroid,
@@ -103,11 +106,7 @@ impl SemanticIndex {
             );
         }
         let checks: Vec<&str> = checks.iter().map(String::as_str).collect();
-        let vocabulary = texts
-            .iter()
-            .chain(&checks)
-            .flat_map(|t| words_of(t))
-            .collect();
+        let vocabulary = vocabulary(texts.iter().chain(&checks).copied());
         let mut check_rows: Vec<f32> = model.embed_many(&checks);
         check_spans.extend(
             kb.out_of_scope()
@@ -446,13 +445,34 @@ fn centred(v: &[f32], mean: &[f32]) -> Vec<f32> {
     c
 }
 
+/// A word of the knowledge base's texts and its idf over them.
+type Vocabulary = HashMap<String, f32>;
+
+/// Each distinct word of `texts` with its BM25 idf (`search::bm25_idf`,
+/// the one the index scores with), counting each text once.
+fn vocabulary<'a>(texts: impl Iterator<Item = &'a str>) -> Vocabulary {
+    let mut df: HashMap<String, f32> = HashMap::new();
+    let mut n = 0.0f32;
+    for t in texts {
+        n += 1.0;
+        let words: HashSet<String> = search::words(t).into_iter().collect();
+        words
+            .into_iter()
+            .for_each(|w| *df.entry(w).or_default() += 1.0);
+    }
+    df.into_iter()
+        .map(|(w, d)| (w, search::bm25_idf(d, n)))
+        .collect()
+}
+
 /// The sentences of `text` read on their own: lines, or text between
 /// full stops, of at least `MIN_SENTENCE_WORDS` words. Of a longer
-/// question, the `MAX_SENTENCES` that share the most words with the
-/// knowledge base (`vocabulary`), the earlier first on a tie, in the
-/// question's order: the one line of a log paste that names the trouble,
-/// not its first lines.
-fn sentences<'a>(text: &'a str, vocabulary: &HashSet<String>) -> Vec<&'a str> {
+/// question, the `MAX_SENTENCES` whose distinct words carry the most
+/// idf in the knowledge base (`vocabulary`), the earlier first on a tie,
+/// in the question's order: the one line of a log paste that names the
+/// trouble, not its first lines, and not the lines made of the words
+/// every phrasing has.
+fn sentences<'a>(text: &'a str, vocabulary: &Vocabulary) -> Vec<&'a str> {
     let all: Vec<&str> = text
         .split(['\n', '.', '!', '?'])
         .map(str::trim)
@@ -462,37 +482,29 @@ fn sentences<'a>(text: &'a str, vocabulary: &HashSet<String>) -> Vec<&'a str> {
         return all;
     }
     let known = |s: &str| {
-        let mut w: Vec<String> = words_of(s).collect();
+        let mut w = search::words(s);
         w.sort_unstable();
         w.dedup();
-        w.iter().filter(|w| vocabulary.contains(*w)).count()
+        w.iter().filter_map(|w| vocabulary.get(w)).sum::<f32>()
     };
-    let mut chosen: Vec<(usize, usize)> = all.iter().map(|s| known(s)).enumerate().collect();
-    chosen.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut chosen: Vec<(usize, f32)> = all.iter().map(|s| known(s)).enumerate().collect();
+    chosen.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     chosen.truncate(MAX_SENTENCES);
-    chosen.sort_unstable();
+    chosen.sort_unstable_by_key(|c| c.0);
     chosen.into_iter().map(|(i, _)| all[i]).collect()
-}
-
-/// The words of `text` that can say something: runs of letters or
-/// digits of three characters or more, lowercased.
-fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 3)
-        .map(str::to_lowercase)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn vocabulary(words: &[&str]) -> HashSet<String> {
-        words.iter().map(|w| (*w).to_owned()).collect()
+    fn kb(texts: &[&str]) -> Vocabulary {
+        vocabulary(texts.iter().copied())
     }
 
     #[test]
     fn a_short_question_keeps_every_sentence_in_order() {
-        let v = vocabulary(&["widget", "load"]);
+        let v = kb(&["the widget does not load"]);
         let text = "Hi all. The widget does not load! Any idea what to check?";
         assert_eq!(
             sentences(text, &v),
@@ -502,26 +514,19 @@ mod tests {
 
     #[test]
     fn a_long_paste_keeps_the_lines_in_the_knowledge_base_s_words() {
-        let v = vocabulary(&["cannot", "join", "queue", "call", "agent", "while"]);
-        let mut text = String::from(
-            "here is the whole console output
-",
-        );
+        let v = kb(&[
+            "cannot join the queue while in a call",
+            "assigned to an agent already",
+        ]);
+        let mut text = String::from("here is the whole console output\n");
         for i in 0..40 {
             text.push_str(&format!(
-                "[{i}] GET https://cdn.example.com/chunk-{i}.js 200 OK
-"
+                "[{i}] GET https://cdn.example.com/chunk-{i}.js 200 OK\n"
             ));
         }
-        text.push_str(
-            "Error: Cannot join queue while in call or assigned to agent
-",
-        );
+        text.push_str("Error: Cannot join queue while in call or assigned to agent\n");
         for i in 0..10 {
-            text.push_str(&format!(
-                "[analytics] event {i} flushed
-"
-            ));
+            text.push_str(&format!("[analytics] event {i} flushed\n"));
         }
         let chosen = sentences(&text, &v);
         assert_eq!(chosen.len(), MAX_SENTENCES);
@@ -539,5 +544,23 @@ mod tests {
         assert_eq!(order, sorted);
         order.dedup();
         assert_eq!(order.len(), MAX_SENTENCES);
+    }
+
+    #[test]
+    fn a_rare_word_of_the_knowledge_base_outweighs_words_every_phrasing_has() {
+        // Every phrasing has "the", "is" and "not"; one has "websocket".
+        let v = kb(&[
+            "the call is not working",
+            "the page is not loading",
+            "the agent is not available",
+            "the websocket closed with an error",
+        ]);
+        let chatty = "it is not the same as it was";
+        let text = format!(
+            "{chatty}\n{chatty} last week\n{chatty} for the team\n{chatty} today\n{chatty} at all\nwebsocket closed again"
+        );
+        let chosen = sentences(&text, &v);
+        assert_eq!(chosen.len(), MAX_SENTENCES);
+        assert!(chosen.contains(&"websocket closed again"), "{chosen:?}");
     }
 }
