@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 
+use super::semantic;
 use crate::kb::KnowledgeBase;
 use serde::{Deserialize, Serialize};
 
@@ -85,15 +86,21 @@ pub fn mean(vs: &[Vec<f32>]) -> Vec<f32> {
     m
 }
 
+/// `v` as stored: its int8 step (`semantic::quantize`), then each value
+/// as an int8, in base64.
 pub(super) fn encode(v: &[f32]) -> String {
-    let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-    let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+    let (q, scale) = semantic::quantize(v);
+    let scale = if scale > 0.0 { scale } else { 1.0 };
     let mut bytes = scale.to_le_bytes().to_vec();
-    bytes.extend(
-        v.iter()
-            .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8 as u8),
-    );
+    bytes.extend(q.iter().map(|&x| x as u8));
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// `v` as it reads back after `encode`, without the text in between:
+/// each value rounded to its row's int8 step.
+pub(super) fn as_shipped(v: &[f32]) -> Vec<f32> {
+    let (q, scale) = semantic::quantize(v);
+    q.iter().map(|&x| f32::from(x) * scale).collect()
 }
 
 pub(super) fn decode(s: &str, dim: usize) -> Option<Vec<f32>> {

@@ -5,7 +5,7 @@
 //! uses). A question labelled with several entries counts as an equal
 //! share of each.
 
-use super::super::prototypes::{decode, encode};
+use super::super::prototypes::as_shipped;
 use super::super::semantic::dot;
 
 /// What a classifier reads: embeddings of one length, or sparse rows of
@@ -143,7 +143,7 @@ fn train_dense(
     let start = from.map_or_else(|| vec![0.0; classes * (d + 1)], |t| t.theta.clone());
     let theta = lbfgs(&problem, start);
     // Back to weights on the raw embedding: w' = w ⊙ scale, b' = b - w'·mean.
-    // w' is taken as it ships (quantized, `prototypes::encode`) before b'
+    // w' is taken as it ships (quantized, `prototypes::as_shipped`) before b'
     // is worked out from it. The raw embeddings share a large common
     // component (their mean); the rounding of w' times that mean would
     // otherwise shift every score by an amount the bias does not cancel,
@@ -159,7 +159,7 @@ fn train_dense(
             .zip(&scale)
             .map(|(w, s)| (w * s) as f32)
             .collect();
-        let shipped = decode(&encode(&raw), d).unwrap_or(raw);
+        let shipped = as_shipped(&raw);
         let shift: f64 = shipped
             .iter()
             .zip(&mean)
