@@ -5,6 +5,11 @@
 //! over all queries are computed here and printed first.
 //!
 //! `cargo bench --bench matching`
+//!
+//! With `TRIAGE_MODEL=DIR` the matcher runs the sentence transformer in
+//! DIR (`--model`) instead of the shipped tables, on the shipped
+//! knowledge base only (the generated one has no parameters fitted for
+//! it), and the report goes to `target/matching-bench-transformer.txt`.
 
 mod kbgen;
 
@@ -197,6 +202,10 @@ fn benches(c: &mut Criterion) {
     let synonyms =
         std::fs::read_to_string(root().join("knowledge/synonyms.yaml")).unwrap_or_default();
     let shipped = || kb::load_dir(&root().join("knowledge")).expect("shipped knowledge base loads");
+    if let Some(dir) = std::env::var_os("TRIAGE_MODEL") {
+        triage::matcher::semantic::choose(Some(PathBuf::from(dir)));
+        return transformer(c, &qs, &shipped);
+    }
 
     let kb_heap_before = CURRENT.load(Ordering::Relaxed);
     let big_kb = kbgen::generate(10_000, &synonyms);
@@ -251,6 +260,46 @@ fn benches(c: &mut Criterion) {
             |kb| Matcher::new(Arc::new(kb)).expect("builds"),
         )
     });
+    g.finish();
+}
+
+/// The shipped knowledge base matched with the chosen sentence
+/// transformer: latency percentiles, build time and peak heap.
+fn transformer(
+    c: &mut Criterion,
+    qs: &[(String, Option<ProductId>)],
+    shipped: &dyn Fn() -> KnowledgeBase,
+) {
+    let (small, small_peak) = measured_build(shipped(), qs);
+    assert!(
+        small.is_semantic(),
+        "TRIAGE_MODEL is set but the matcher has no embedding model"
+    );
+    COUNTING.store(false, Ordering::Relaxed);
+    let ([s50, s99, smax, smean], s_slow) = percentiles(&small, qs, 3);
+    let small_build = build_time(&shipped());
+    let report = format!(
+        "matching over {n} dev.yaml queries with the sentence transformer {model:?}\n\
+         shipped KB ({se} entries): p50 {s50:?}  p99 {s99:?}  max {smax:?}  mean {smean:?}; \
+         build {small_build:?} (median of 3); peak heap while building+querying {sp:.1} MiB\n\
+         slowest queries (median):\n{s_slow}\
+         process VmHWM: {hwm} KiB\n",
+        n = qs.len(),
+        model = triage::matcher::semantic::chosen_dir(),
+        se = small.kb().entries().len(),
+        sp = mb(small_peak),
+        hwm = vm_hwm_kb().map_or_else(|| "?".into(), |v| v.to_string()),
+    );
+    println!("\n{report}");
+    let _ = std::fs::create_dir_all(root().join("target"));
+    let _ = std::fs::write(
+        root().join("target/matching-bench-transformer.txt"),
+        &report,
+    );
+    let mut g = c.benchmark_group("match-transformer");
+    g.throughput(Throughput::Elements(qs.len() as u64));
+    g.sample_size(10);
+    g.bench_function("shipped/dev-queries", |b| b.iter(|| run_all(&small, qs)));
     g.finish();
 }
 

@@ -60,10 +60,12 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
         None => None,
     };
     let matcher = Matcher::new(Arc::new(kb)).context("building the search index")?;
-    let matching = if matcher.is_semantic() {
-        "words and sentence similarity (built-in model)"
-    } else {
-        "words only (the embedding model did not load)"
+    let matching = match (matcher.is_semantic(), matcher.transformer()) {
+        (true, Some(name)) => {
+            format!("words and sentence similarity (sentence transformer {name})")
+        }
+        (true, None) => "words and sentence similarity (built-in model)".to_owned(),
+        (false, _) => "words only (the embedding model did not load)".to_owned(),
     };
     let store = super::tickets::open_store(db)?;
     let policy = match &args.config {

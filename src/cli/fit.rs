@@ -12,12 +12,13 @@ use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
 
-use crate::kb::{EntryId, FITTED_FILE};
+use crate::kb::{fitted_file, EntryId};
 use crate::matcher::classifier::Classifier;
 use crate::matcher::fit::{self, Labelled, OutOfFold, Scores};
 use crate::matcher::model::{self, Fitted};
 use crate::matcher::prototypes::Prototypes;
-use crate::matcher::Matcher;
+use crate::matcher::semantic::Semantic;
+use crate::matcher::{self, Matcher};
 
 #[derive(Debug, Args)]
 pub struct FitArgs {
@@ -115,13 +116,21 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
     // Features are read without learned prototypes or classifier: the fit
     // learns them afresh, and recall must not lean on ones learned from
     // these items.
-    let mut fitted = Fitted::parse(kb.fitted().unwrap_or(model::SHIPPED))?;
+    let model = Semantic::chosen().context("loading the embedding model")?;
+    let name = model.name().map(str::to_owned);
+    let mut fitted = Fitted::parse(
+        kb.fitted_for(name.as_deref())
+            .or(kb.fitted())
+            .unwrap_or(model::SHIPPED),
+    )?;
     fitted.prototypes = Prototypes::default();
     fitted.classifier = Classifier::default();
     fitted.word_classifier = Classifier::default();
-    kb.set_fitted(Some(serde_json::to_string(&fitted)?));
+    kb.set_fitted_for(name.as_deref(), Some(serde_json::to_string(&fitted)?));
     let kb = Arc::new(kb);
-    let semantic = Matcher::new(Arc::clone(&kb)).context("building the matcher")?;
+    let tag = name.is_some().then(|| matcher::model_tag(&model));
+    let semantic =
+        Matcher::with_model(Arc::clone(&kb), Some(model)).context("building the matcher")?;
     anyhow::ensure!(
         semantic.is_semantic(),
         "the embedding model did not load, so the semantic parameters cannot be fitted"
@@ -152,7 +161,8 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
     } else {
         format!("{about} Without: {}.", args.without.join(", "))
     };
-    let report = fit::fit(&semantic, &lexical, &items, &args.without, about);
+    let mut report = fit::fit(&semantic, &lexical, &items, &args.without, about);
+    report.fitted.model = tag;
     if let Some(path) = &args.out_of_fold {
         write_out_of_fold(path, &items, &report.out_of_fold)?;
     }
@@ -179,14 +189,15 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
     )?;
     let json = serde_json::to_string_pretty(&report.fitted)? + "\n";
     if args.write {
-        let path = kb_dir.join(FITTED_FILE);
+        let path = kb_dir.join(fitted_file(name.as_deref()));
         std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
         writeln!(out, "wrote {}", path.display())?;
     } else {
         writeln!(out, "{json}")?;
         writeln!(
             out,
-            "(not written: add --write to save it as {FITTED_FILE})"
+            "(not written: add --write to save it as {})",
+            fitted_file(name.as_deref())
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -36,6 +36,15 @@ pub struct Cli {
     #[arg(long, global = true, env = "TRIAGE_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
 
+    /// A sentence transformer to match with instead of the shipped
+    /// static embeddings: a local directory in the Hugging Face layout
+    /// (config.json, model.safetensors, tokenizer.json), such as the one
+    /// scripts/fetch-transformer puts in models/all-minilm-l6-v2. Slower
+    /// and more accurate; the knowledge base needs parameters fitted for
+    /// it (matcher.NAME.json, `triage fit --model DIR --write`).
+    #[arg(long, global = true, env = "TRIAGE_MODEL", value_name = "DIR")]
+    pub model: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -71,6 +80,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Run(_) | Command::Dashboard(_));
     crate::telemetry::init(if quiet { "warn" } else { "warn,triage=info" });
+    crate::matcher::semantic::choose(cli.model.clone());
     let result = match cli.command {
         Command::Run(args) => run::run(&cli.kb, cli.db.as_deref(), args),
         Command::Kb(cmd) => kb::run(&cli.kb, &db_path(&cli.db), cmd),

@@ -36,17 +36,53 @@ pub fn load_dir(dir: &Path) -> Result<KnowledgeBase, KbError> {
         }]));
     }
     let mut kb = KnowledgeBase::from_sources(&files).map_err(KbError::Invalid)?;
-    let fitted = dir.join(FITTED_FILE);
-    if fitted.exists() {
-        let json = std::fs::read_to_string(&fitted).map_err(|error| KbError::Io {
-            path: fitted.clone(),
-            error,
-        })?;
-        kb.fitted = Some(json);
+    for entry in std::fs::read_dir(dir).map_err(io)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(model) = fitted_model(&name) else {
+            continue;
+        };
+        let path = entry.path();
+        let json = std::fs::read_to_string(&path).map_err(|error| KbError::Io { path, error })?;
+        kb.set_fitted_for(model.as_deref(), Some(json));
     }
     Ok(kb)
 }
 
 /// The matcher's fitted parameters in a knowledge directory, written by
-/// `triage fit`.
+/// `triage fit`: for the shipped embedding tables.
 pub const FITTED_FILE: &str = "matcher.json";
+
+/// The file of the fitted parameters for a model from outside the binary
+/// (`--model`), by its name; `FITTED_FILE` for the shipped tables.
+pub fn fitted_file(model: Option<&str>) -> String {
+    model.map_or_else(|| FITTED_FILE.to_owned(), |m| format!("matcher.{m}.json"))
+}
+
+/// Which model's fitted parameters the file `name` holds: `Some(None)` for
+/// `matcher.json`, `Some(Some(m))` for `matcher.m.json`, `None` for any
+/// other file.
+fn fitted_model(name: &str) -> Option<Option<String>> {
+    if name == FITTED_FILE {
+        return Some(None);
+    }
+    let model = name.strip_prefix("matcher.")?.strip_suffix(".json")?;
+    (!model.is_empty()).then(|| Some(model.to_owned()))
+}
+
+#[cfg(test)]
+mod fitted_tests {
+    use super::*;
+
+    #[test]
+    fn each_model_reads_its_own_parameters_file() {
+        assert_eq!(fitted_model("matcher.json"), Some(None));
+        assert_eq!(
+            fitted_model("matcher.all-minilm-l6-v2.json"),
+            Some(Some("all-minilm-l6-v2".to_owned()))
+        );
+        assert_eq!(fitted_model("matcher..json"), None);
+        assert_eq!(fitted_model("cues.yaml"), None);
+        assert_eq!(fitted_file(Some("m")), "matcher.m.json");
+        assert_eq!(fitted_file(None), FITTED_FILE);
+    }
+}

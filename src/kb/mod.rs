@@ -20,7 +20,7 @@ mod validate;
 
 pub use cues::{parse_cues, Cues};
 pub use fields::{FieldSpec, Format, Validation};
-pub use load::{load_dir, FITTED_FILE};
+pub use load::{fitted_file, load_dir, FITTED_FILE};
 use parse::{locate, yaml_problem};
 pub use parse::{parse_out_of_scope, parse_str, parse_synonyms, ParsedFile};
 pub use types::{
@@ -104,6 +104,9 @@ pub struct KnowledgeBase {
     /// The matcher's fitted parameters (`matcher.json` beside the YAML
     /// files), when the directory has its own.
     fitted: Option<String>,
+    /// The fitted parameters for models from outside the binary, by the
+    /// model's name (`matcher.<name>.json`).
+    fitted_models: std::collections::BTreeMap<String, String>,
     by_id: HashMap<EntryId, usize>,
 }
 
@@ -126,6 +129,28 @@ impl KnowledgeBase {
     /// Replaces the fitted parameters (for `triage fit` and tests).
     pub fn set_fitted(&mut self, json: Option<String>) {
         self.fitted = json;
+    }
+
+    /// The fitted parameters for the embedding model named `model`
+    /// (`None`: the shipped tables, `fitted`).
+    pub fn fitted_for(&self, model: Option<&str>) -> Option<&str> {
+        match model {
+            None => self.fitted(),
+            Some(m) => self.fitted_models.get(m).map(String::as_str),
+        }
+    }
+
+    /// Replaces the fitted parameters for the model named `model`.
+    pub fn set_fitted_for(&mut self, model: Option<&str>, json: Option<String>) {
+        match (model, json) {
+            (None, json) => self.fitted = json,
+            (Some(m), Some(json)) => {
+                self.fitted_models.insert(m.to_owned(), json);
+            }
+            (Some(m), None) => {
+                self.fitted_models.remove(m);
+            }
+        }
     }
 
     pub fn product(&self, id: &str) -> Option<&Product> {

@@ -9,10 +9,13 @@
 //! and their `_none` twins).
 //!
 //! Fitted data, written by `triage fit` into `matcher.json`: the embedding
-//! classifier's weights act on the raw embedding (before the knowledge
-//! base's mean phrasing is taken out), so they stay valid when the
-//! knowledge base's phrasings change. Weights are quantized like the
-//! prototypes.
+//! classifier reads the raw embedding (before the knowledge base's mean
+//! phrasing is taken out), so it stays valid when the knowledge base's
+//! phrasings change. Its weights ship on the standardised embedding (each
+//! dimension less the training questions' mean, over their spread), where
+//! every dimension is on one scale and int8 rows lose little, with that
+//! mean and spread; they are folded onto the raw embedding when bound.
+//! Weights are quantized like the prototypes.
 
 use std::collections::HashMap;
 
@@ -38,6 +41,13 @@ pub struct Classifier {
     /// A word classifier's columns: the hash of the word each reads.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<u32>,
+    /// An embedding classifier's standardisation, when its weights and
+    /// biases act on `(x - mean) * scale` rather than on `x`: the training
+    /// questions' mean embedding, and one over each dimension's spread.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mean: Vec<f32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scale: Vec<f32>,
 }
 
 impl Classifier {
@@ -60,11 +70,14 @@ impl Classifier {
             classes,
             bias,
             columns: Vec::new(),
+            mean: Vec::new(),
+            scale: Vec::new(),
         }
     }
 
-    /// The weights as dense rows, when none is damaged; `None` otherwise.
-    pub fn dense(&self) -> Option<Vec<f32>> {
+    /// The weights as dense rows and the biases, both on the raw input,
+    /// when none is damaged; `None` otherwise.
+    pub fn dense(&self) -> Option<(Vec<f32>, Vec<f32>)> {
         let n = self.classes.len();
         if self.weights.len() != n || self.bias.len() != n {
             return None;
@@ -76,8 +89,33 @@ impl Classifier {
         for s in &self.weights {
             w.extend(decode(s, self.dim)?);
         }
-        Some(w)
+        if self.mean.is_empty() && self.scale.is_empty() {
+            return Some((w, self.bias.clone()));
+        }
+        if self.mean.len() != self.dim || self.scale.len() != self.dim {
+            return None;
+        }
+        Some(fold(&w, &self.bias, &self.mean, &self.scale))
     }
+}
+
+/// Weights and biases on the standardised input `(x - mean) * scale` as
+/// weights and biases on `x`: `w' = w * scale`, `b' = b - w'·mean`.
+pub(super) fn fold(w: &[f32], b: &[f32], mean: &[f32], scale: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let d = mean.len().max(1);
+    let mut raw = Vec::with_capacity(w.len());
+    let mut bias = Vec::with_capacity(b.len());
+    for (row, &b) in w.chunks_exact(d).zip(b) {
+        let folded: Vec<f32> = row.iter().zip(scale).map(|(w, s)| w * s).collect();
+        let shift: f64 = folded
+            .iter()
+            .zip(mean)
+            .map(|(&w, &m)| f64::from(w) * f64::from(m))
+            .sum();
+        bias.push((f64::from(b) - shift) as f32);
+        raw.extend(folded);
+    }
+    (raw, bias)
 }
 
 /// A classifier bound to a knowledge base: its weights decoded, and each
@@ -111,9 +149,10 @@ impl Bound {
         if !class_of[..n_entries].iter().any(Option::is_some) {
             return None;
         }
+        let (w, b) = c.dense()?;
         Some(Self {
-            w: c.dense()?,
-            b: c.bias.clone(),
+            w,
+            b,
             dim: c.dim,
             class_of,
             columns: c.columns.iter().enumerate().map(|(i, &h)| (h, i)).collect(),
@@ -238,7 +277,8 @@ mod tests {
         let c = three();
         let json = serde_json::to_string(&c).expect("serializes");
         let back: Classifier = serde_json::from_str(&json).expect("parses");
-        let dense = back.dense().expect("decodes");
+        let (dense, bias) = back.dense().expect("decodes");
+        assert_eq!(bias, vec![0.1, 0.2, 0.3]);
         for (i, a) in dense.iter().enumerate() {
             let want = (i as f32 * 0.7).sin();
             assert!((a - want).abs() < 0.01, "{i}: {a} vs {want}");
@@ -246,6 +286,33 @@ mod tests {
         let mut damaged = back.clone();
         damaged.weights[1] = "not base64!".into();
         assert!(damaged.dense().is_none());
+        let mut short = back.clone();
+        short.mean = vec![0.0; 3];
+        short.scale = vec![1.0; 3];
+        assert!(
+            short.dense().is_none(),
+            "a standardisation of another length"
+        );
+    }
+
+    #[test]
+    fn standardised_weights_score_the_raw_input_as_they_scored_the_standardised_one() {
+        let mut c = three();
+        c.mean = vec![3.0, -0.5, 0.25, 1.0];
+        c.scale = vec![10.0, 0.5, 2.0, 0.0];
+        let (w_std, b_std) = three().dense().expect("decodes");
+        let (w, b) = c.dense().expect("folds");
+        let x = [3.1f32, 0.5, -1.0, 7.0];
+        let z: Vec<f32> = x
+            .iter()
+            .zip(&c.mean)
+            .zip(&c.scale)
+            .map(|((x, m), s)| (x - m) * s)
+            .collect();
+        let (raw, standard) = (log_probs(&w, &b, &x), log_probs(&w_std, &b_std, &z));
+        for (p, q) in raw.iter().zip(&standard) {
+            assert!((p - q).abs() < 1e-4, "{raw:?} vs {standard:?}");
+        }
     }
 
     #[test]

@@ -140,22 +140,53 @@ impl std::fmt::Debug for Matcher {
 }
 
 impl Matcher {
-    /// A matcher with the shipped embedding model. If that model cannot
-    /// be loaded it says so and matches on the words alone.
+    /// A matcher with the process's embedding model (`semantic::chosen`:
+    /// the shipped tables unless `--model` named a transformer). A
+    /// transformer that does not load, or that the knowledge base has no
+    /// parameters fitted for, gives way to the shipped tables; tables
+    /// that do not load give way to the words alone. Each says so.
     pub fn new(kb: Arc<KnowledgeBase>) -> anyhow::Result<Self> {
-        let model = match Semantic::shipped() {
+        let shipped = || match Semantic::shipped() {
             Ok(m) => Some(m),
             Err(err) => {
                 tracing::warn!(error = %err, "the embedding model did not load; matching on words only");
                 None
             }
         };
+        let model = match Semantic::chosen() {
+            Ok(m) => match m.name() {
+                None => Some(m),
+                Some(name) if fitted_for_model(&kb, &m) => {
+                    tracing::info!(model = name, "matching with a sentence transformer");
+                    Some(m)
+                }
+                Some(name) => {
+                    tracing::warn!(
+                        model = name,
+                        "the knowledge base has no parameters fitted for this model ({}; `triage fit --model DIR --write` makes them); matching with the shipped embeddings",
+                        crate::kb::fitted_file(Some(name))
+                    );
+                    shipped()
+                }
+            },
+            Err(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "the sentence transformer did not load; matching with the shipped embeddings");
+                shipped()
+            }
+        };
         Self::with_model(kb, model)
     }
 
-    /// A matcher with the given embedding model, or lexical only.
+    /// A matcher with the given embedding model, or lexical only. The
+    /// parameters are the knowledge base's for that model, or, for a
+    /// model it has none for (while `triage fit` fits them), the shipped
+    /// tables' as a start.
     pub fn with_model(kb: Arc<KnowledgeBase>, model: Option<Semantic>) -> anyhow::Result<Self> {
-        let fitted = Fitted::parse(kb.fitted().unwrap_or(model::SHIPPED))
+        let json = model
+            .as_ref()
+            .and_then(|m| kb.fitted_for(m.name()))
+            .or(kb.fitted());
+        let fitted = Fitted::parse(json.unwrap_or(model::SHIPPED))
             .map_err(|e| anyhow::anyhow!("the matcher's fitted parameters: {e:#}"))?;
         // The knowledge base's words and its embeddings are built side by
         // side: the words on this thread (mostly one thread's work), the
@@ -204,6 +235,12 @@ impl Matcher {
     /// Whether sentence similarity is on (an embedding model is loaded).
     pub fn is_semantic(&self) -> bool {
         self.semantic.is_some()
+    }
+
+    /// The sentence transformer in use, by name; `None` with the shipped
+    /// tables or none.
+    pub fn transformer(&self) -> Option<&str> {
+        self.semantic.as_ref().and_then(|s| s.model().name())
     }
 
     /// The fitted parameters in use.
@@ -662,6 +699,27 @@ fn query_features(
 /// For each entry, the entries of other products that are the same symptom:
 /// the same name after the product, or `related` either way. Found by
 /// name and id lookups, not by comparing every pair (10,000 entries).
+/// Whether `kb` has parameters fitted for the model `m` from outside the
+/// binary: its file parses and names this model's fingerprint.
+fn fitted_for_model(kb: &KnowledgeBase, m: &Semantic) -> bool {
+    let Some(json) = kb.fitted_for(m.name()) else {
+        return false;
+    };
+    match Fitted::parse(json) {
+        Ok(f) => f.model.as_deref() == Some(&model_tag(m)),
+        Err(_) => false,
+    }
+}
+
+/// How fitted parameters name the model they were fitted with.
+pub fn model_tag(m: &Semantic) -> String {
+    format!(
+        "{} {}",
+        m.name().unwrap_or("shipped"),
+        m.fingerprint().unwrap_or("-")
+    )
+}
+
 fn twins(kb: &KnowledgeBase) -> Vec<Vec<usize>> {
     let entries = kb.entries();
     fn slug(id: &EntryId) -> &str {

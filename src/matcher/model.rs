@@ -94,6 +94,10 @@ pub struct Params {
 pub struct Fitted {
     /// How and on what the parameters were fitted, for people.
     pub about: String,
+    /// The embedding model from outside the binary these were fitted
+    /// with (`name fingerprint`); absent for the shipped tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     pub semantic: Params,
     pub lexical: Params,
     /// The semantic set for a knowledge base that shares no entry with

@@ -74,6 +74,11 @@ pub(super) struct SemanticIndex {
 }
 
 impl SemanticIndex {
+    /// The embedding model the index was built with.
+    pub(super) fn model(&self) -> &Semantic {
+        &self.model
+    }
+
     pub(super) fn new(
         model: Semantic,
         kb: &KnowledgeBase,

@@ -340,22 +340,31 @@ impl Classes {
                     .collect()
             })
             .collect();
-        // Ship the classes that have labelled questions.
-        let dim = all.w.len() / n_keys.max(1);
+        // Ship the classes that have labelled questions, as trained: an
+        // embedding classifier on the standardised embedding.
+        let (w_all, b_all) = all
+            .standard
+            .as_ref()
+            .map_or((&all.w, &all.b), |s| (&s.w, &s.b));
+        let dim = w_all.len() / n_keys.max(1);
         let taught: Vec<usize> = (0..n_keys)
             .filter(|&c| keys.iter().any(|k| k.contains(&c)))
             .collect();
         let w: Vec<f32> = taught
             .iter()
-            .flat_map(|&c| all.w[c * dim..(c + 1) * dim].iter().copied())
+            .flat_map(|&c| w_all[c * dim..(c + 1) * dim].iter().copied())
             .collect();
         let mut shipped = Classifier::from_dense(
             dim,
             l2 as f32,
             taught.iter().map(|&c| names[c].clone()).collect(),
             &w,
-            taught.iter().map(|&c| all.b[c]).collect(),
+            taught.iter().map(|&c| b_all[c]).collect(),
         );
+        if let Some(s) = &all.standard {
+            shipped.mean = s.mean.clone();
+            shipped.scale = s.scale.clone();
+        }
         shipped.columns = columns;
         Self { out, out2, shipped }
     }

@@ -205,6 +205,7 @@ pub fn fit(
     Report {
         out_of_fold,
         fitted: Fitted {
+            model: None,
             about,
             semantic: ws.to_params(),
             lexical: wl.to_params(),

@@ -5,6 +5,7 @@
 //! uses). A question labelled with several entries counts as an equal
 //! share of each.
 
+use super::super::classifier::fold;
 use super::super::prototypes::as_shipped;
 use super::super::semantic::dot;
 
@@ -31,11 +32,23 @@ impl Examples<'_> {
 pub(super) struct Trained {
     pub w: Vec<f32>,
     pub b: Vec<f32>,
+    /// A dense classifier's weights as they ship: on the standardised
+    /// input (`w` and `b` are these folded back onto the raw input).
+    pub standard: Option<Standard>,
     /// The solution as the optimiser holds it, to start another penalty's
     /// training on the same examples from.
     theta: Vec<f64>,
     /// Which classes had an example to learn from.
     pub taught: Vec<bool>,
+}
+
+/// Weights on the standardised input `(x - mean) * scale`.
+#[derive(Clone)]
+pub(super) struct Standard {
+    pub mean: Vec<f32>,
+    pub scale: Vec<f32>,
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
 }
 
 /// L-BFGS keeps this many steps of curvature, and stops after this many
@@ -74,6 +87,7 @@ pub(super) fn train(
                 w: theta[..classes * d].iter().map(|&v| v as f32).collect(),
                 b: theta[classes * d..].iter().map(|&v| v as f32).collect(),
                 theta,
+                standard: None,
                 taught: Vec::new(),
             }
         }
@@ -96,6 +110,7 @@ fn train_dense(
             w: vec![0.0; classes * d],
             b: vec![0.0; classes],
             theta: Vec::new(),
+            standard: None,
             taught: Vec::new(),
         };
     }
@@ -142,36 +157,36 @@ fn train_dense(
     };
     let start = from.map_or_else(|| vec![0.0; classes * (d + 1)], |t| t.theta.clone());
     let theta = lbfgs(&problem, start);
-    // Back to weights on the raw embedding: w' = w ⊙ scale, b' = b - w'·mean.
-    // w' is taken as it ships (quantized, `prototypes::as_shipped`) before b'
-    // is worked out from it. The raw embeddings share a large common
-    // component (their mean); the rounding of w' times that mean would
-    // otherwise shift every score by an amount the bias does not cancel,
-    // which for an anisotropic embedding is larger than the scores'
-    // differences. So trained, cross-validated and shipped classifiers
-    // all score with the same weights.
-    let mut w = Vec::with_capacity(classes * d);
-    let mut b = Vec::with_capacity(classes);
-    for c in 0..classes {
-        let row = &theta[c * d..(c + 1) * d];
-        let raw: Vec<f32> = row
-            .iter()
-            .zip(&scale)
-            .map(|(w, s)| (w * s) as f32)
-            .collect();
-        let shipped = as_shipped(&raw);
-        let shift: f64 = shipped
-            .iter()
-            .zip(&mean)
-            .map(|(&w, m)| f64::from(w) * m)
-            .sum();
-        b.push((theta[classes * d + c] - shift) as f32);
-        w.extend(shipped);
-    }
+    // The weights ship on the standardised embedding, quantized
+    // (`prototypes::as_shipped`): there every dimension is on one scale,
+    // so int8 rows lose little, where on the raw embedding a contextual
+    // model's few high-variance directions would take the whole int8
+    // range. They are folded back onto the raw embedding from the shipped
+    // values (`classifier::fold`), so trained, cross-validated and shipped
+    // classifiers all score with the same weights.
+    let mean: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+    let scale: Vec<f32> = scale.iter().map(|&s| s as f32).collect();
+    let ws: Vec<f32> = (0..classes)
+        .flat_map(|c| {
+            let row: Vec<f32> = theta[c * d..(c + 1) * d]
+                .iter()
+                .map(|&w| w as f32)
+                .collect();
+            as_shipped(&row)
+        })
+        .collect();
+    let bs: Vec<f32> = theta[classes * d..].iter().map(|&b| b as f32).collect();
+    let (w, b) = fold(&ws, &bs, &mean, &scale);
     Trained {
         w,
         b,
         theta,
+        standard: Some(Standard {
+            mean,
+            scale,
+            w: ws,
+            b: bs,
+        }),
         taught: Vec::new(),
     }
 }
@@ -409,11 +424,20 @@ mod tests {
         let yr: Vec<&[usize]> = y.iter().map(Vec::as_slice).collect();
         let t = train(&xr, &yr, 3, 1e-3, None);
         let classes = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
-        let shipped =
-            crate::matcher::classifier::Classifier::from_dense(5, 1e-3, classes, &t.w, t.b.clone());
-        let w = shipped.dense().expect("round trip");
+        let s = t
+            .standard
+            .as_ref()
+            .expect("a dense classifier ships standardised");
+        let mut shipped =
+            crate::matcher::classifier::Classifier::from_dense(5, 1e-3, classes, &s.w, s.b.clone());
+        shipped.mean = s.mean.clone();
+        shipped.scale = s.scale.clone();
+        let json = serde_json::to_string(&shipped).expect("serializes");
+        let shipped: crate::matcher::classifier::Classifier =
+            serde_json::from_str(&json).expect("parses");
+        let (w, bias) = shipped.dense().expect("round trip");
         for v in &x {
-            let (a, b) = (log_probs(&t.w, &t.b, v), log_probs(&w, &shipped.bias, v));
+            let (a, b) = (log_probs(&t.w, &t.b, v), log_probs(&w, &bias, v));
             for (p, q) in a.iter().zip(&b) {
                 assert!((p - q).abs() < 0.05, "trained {a:?} shipped {b:?}");
             }

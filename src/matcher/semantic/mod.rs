@@ -1,17 +1,29 @@
-//! Sentence similarity from static embeddings (Model2Vec): each token has a
-//! fixed vector, a text is the normalised mean of its tokens' vectors, so a
-//! question is embedded in microseconds with no neural network at run time.
-//! Two shipped models, compiled into the binary so no download is ever
-//! needed, are used together: `models/minilm-m2v/` (distilled from
-//! all-MiniLM-L6-v2 by `scripts/distill-model.py`) and `models/wordllama-l2/`
-//! (WordLlama's `l2_supercat` table, exported by `scripts/export-model.py`).
-//! A text's embedding is both models' unit vectors side by side, scaled so
-//! the whole is unit length: its cosine with another text is the mean of
-//! the two models' cosines. They err differently (MiniLM's vocabulary is
+//! Sentence similarity from embeddings. By default, static embeddings
+//! (Model2Vec): each token has a fixed vector, a text is the normalised
+//! mean of its tokens' vectors, so a question is embedded in microseconds
+//! with no neural network at run time. Two shipped models, compiled into
+//! the binary so no download is ever needed, are used together:
+//! `models/minilm-m2v/` (distilled from all-MiniLM-L6-v2 by
+//! `scripts/distill-model.py`) and `models/wordllama-l2/` (WordLlama's
+//! `l2_supercat` table, exported by `scripts/export-model.py`). A text's
+//! embedding is both models' unit vectors side by side, scaled so the
+//! whole is unit length: its cosine with another text is the mean of the
+//! two models' cosines. They err differently (MiniLM's vocabulary is
 //! English; WordLlama's, Llama 2's, also covers es/de/fr/pt), so the mean
 //! is a steadier signal than either.
+//!
+//! An operator can instead point triage at a sentence transformer on disk
+//! (`--model DIR`, `transformer`): slower and better. The process's model
+//! is chosen once at startup (`choose`) and every matcher built after uses
+//! it (`chosen`).
+
+mod transformer;
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use model2vec_rs::model::StaticModel;
+use transformer::Transformer;
 
 /// A shipped model's files, compiled in.
 struct Shipped {
@@ -22,14 +34,14 @@ struct Shipped {
 
 const SHIPPED: [Shipped; 2] = [
     Shipped {
-        tokenizer: include_bytes!("../../models/minilm-m2v/tokenizer.json"),
-        weights: include_bytes!("../../models/minilm-m2v/model.safetensors"),
-        config: include_bytes!("../../models/minilm-m2v/config.json"),
+        tokenizer: include_bytes!("../../../models/minilm-m2v/tokenizer.json"),
+        weights: include_bytes!("../../../models/minilm-m2v/model.safetensors"),
+        config: include_bytes!("../../../models/minilm-m2v/config.json"),
     },
     Shipped {
-        tokenizer: include_bytes!("../../models/wordllama-l2/tokenizer.json"),
-        weights: include_bytes!("../../models/wordllama-l2/model.safetensors"),
-        config: include_bytes!("../../models/wordllama-l2/config.json"),
+        tokenizer: include_bytes!("../../../models/wordllama-l2/tokenizer.json"),
+        weights: include_bytes!("../../../models/wordllama-l2/model.safetensors"),
+        config: include_bytes!("../../../models/wordllama-l2/config.json"),
     },
 ];
 
@@ -39,21 +51,70 @@ const MAX_TOKENS: usize = 256;
 /// Texts per thread's turn in `embed_many`.
 const BATCH: usize = 64;
 
-/// One or more static embedding models used together.
+/// The embedding model a matcher reads questions with.
+#[derive(Clone)]
 pub struct Semantic {
-    models: Vec<StaticModel>,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    /// The shipped static tables, used together.
+    Tables(Arc<Vec<StaticModel>>),
+    /// A sentence transformer from a local directory.
+    Transformer(Arc<Transformer>),
 }
 
 impl std::fmt::Debug for Semantic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Semantic")
-            .field("models", &self.models.len())
+            .field("model", &self.name().unwrap_or("shipped"))
             .field("dim", &self.dim())
             .finish()
     }
 }
 
+/// The process's choice: a transformer's directory, or the shipped tables.
+static CHOICE: OnceLock<Option<PathBuf>> = OnceLock::new();
+/// The chosen transformer once loaded, so a knowledge-base reload does not
+/// read its weights again.
+static LOADED: OnceLock<Result<Semantic, String>> = OnceLock::new();
+
+/// Chooses the process's embedding model: the sentence transformer in
+/// `dir`, or the shipped tables (`None`). Front ends call this once at
+/// startup, before any matcher is built; a later call changes nothing.
+pub fn choose(dir: Option<PathBuf>) {
+    let _ = CHOICE.set(dir);
+}
+
+/// Where the chosen transformer is, if one was chosen.
+pub fn chosen_dir() -> Option<&'static std::path::Path> {
+    CHOICE.get().and_then(|d| d.as_deref())
+}
+
 impl Semantic {
+    /// The model chosen for this process (`choose`): the shipped tables
+    /// unless a transformer was chosen. A transformer that does not load
+    /// is an error, every time it is asked for.
+    pub fn chosen() -> anyhow::Result<Self> {
+        match chosen_dir() {
+            None => Self::shipped(),
+            Some(dir) => LOADED
+                .get_or_init(|| Self::transformer(dir).map_err(|e| format!("{e:#}")))
+                .clone()
+                .map_err(|e| anyhow::anyhow!(e)),
+        }
+    }
+
+    /// The sentence transformer in `dir` (the Hugging Face layout; see
+    /// `transformer`).
+    pub fn transformer(dir: &std::path::Path) -> anyhow::Result<Self> {
+        tokenizers::utils::parallelism::set_parallelism(false);
+        Ok(Self {
+            backend: Backend::Transformer(Arc::new(Transformer::load(dir)?)),
+        })
+    }
+
     /// The models compiled into the binary.
     pub fn shipped() -> anyhow::Result<Self> {
         // The models' tokenizers would spread every call over a thread
@@ -64,12 +125,35 @@ impl Semantic {
             .iter()
             .map(|m| StaticModel::from_bytes(m.tokenizer, m.weights, m.config, Some(true)))
             .collect::<Result<_, _>>()?;
-        Ok(Self { models })
+        Ok(Self {
+            backend: Backend::Tables(Arc::new(models)),
+        })
+    }
+
+    /// A model from outside the binary: its name, which names its fitted
+    /// parameters (`matcher.<name>.json`). `None` for the shipped tables.
+    pub fn name(&self) -> Option<&str> {
+        match &self.backend {
+            Backend::Tables(_) => None,
+            Backend::Transformer(t) => Some(t.name()),
+        }
+    }
+
+    /// What tells this model's files from another's of the same name;
+    /// `None` for the shipped tables.
+    pub fn fingerprint(&self) -> Option<&str> {
+        match &self.backend {
+            Backend::Tables(_) => None,
+            Backend::Transformer(t) => Some(t.fingerprint()),
+        }
     }
 
     /// The length of an embedding: the models' dimensions added up.
     pub fn dim(&self) -> usize {
-        self.models.iter().map(StaticModel::dim).sum()
+        match &self.backend {
+            Backend::Tables(models) => models.iter().map(StaticModel::dim).sum(),
+            Backend::Transformer(t) => t.dim(),
+        }
     }
 
     /// The unit-length embedding of `text` (all zeros when no token of it
@@ -99,11 +183,28 @@ impl Semantic {
         for (t, i) in first {
             distinct[i] = t;
         }
-        let rows: Vec<f32> = distinct
-            .par_chunks(BATCH)
-            .flat_map_iter(|batch| self.embed_all(batch).into_iter().flatten())
-            .collect();
         let dim = self.dim();
+        let rows: Vec<f32> = match &self.backend {
+            Backend::Tables(_) => distinct
+                .par_chunks(BATCH)
+                .flat_map_iter(|batch| self.embed_all(batch).into_iter().flatten())
+                .collect(),
+            // The network spreads each batch's matrix products over the
+            // cores itself; texts of like length are batched together so
+            // little of a batch is padding.
+            Backend::Transformer(_) => {
+                let mut order: Vec<usize> = (0..distinct.len()).collect();
+                order.sort_by_key(|&i| distinct[i].len());
+                let mut rows = vec![0.0; distinct.len() * dim];
+                for batch in order.chunks(transformer::BATCH) {
+                    let texts: Vec<&str> = batch.iter().map(|&i| distinct[i]).collect();
+                    for (&i, row) in batch.iter().zip(self.embed_all(&texts)) {
+                        rows[i * dim..(i + 1) * dim].copy_from_slice(&row);
+                    }
+                }
+                rows
+            }
+        };
         let mut out = Vec::with_capacity(texts.len() * dim);
         for i in slots {
             out.extend_from_slice(&rows[i * dim..(i + 1) * dim]);
@@ -115,12 +216,27 @@ impl Semantic {
     /// question and its sentences.
     pub fn embed_all(&self, texts: &[&str]) -> Vec<Vec<f32>> {
         let texts: Vec<String> = texts.iter().map(|t| without_numbers(t)).collect();
-        let scale = 1.0 / (self.models.len() as f32).sqrt();
+        let models = match &self.backend {
+            Backend::Tables(models) => models,
+            // A question and its sentences differ in length, so each is
+            // run alone rather than padded to the longest.
+            Backend::Transformer(t) if texts.len() <= SMALL_BATCH => {
+                return texts
+                    .iter()
+                    .flat_map(|text| transformer_rows(t, &[text.as_str()]))
+                    .collect();
+            }
+            Backend::Transformer(t) => {
+                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+                return transformer_rows(t, &texts);
+            }
+        };
+        let scale = 1.0 / (models.len() as f32).sqrt();
         let mut out: Vec<Vec<f32>> = texts
             .iter()
             .map(|_| Vec::with_capacity(self.dim()))
             .collect();
-        for m in &self.models {
+        for m in models.iter() {
             let vs = m.encode_with_args(&texts, Some(MAX_TOKENS), texts.len().max(1));
             for (o, mut v) in out.iter_mut().zip(vs) {
                 v.resize(m.dim(), 0.0);
@@ -133,6 +249,19 @@ impl Semantic {
         out.iter_mut().for_each(|v| normalize(v));
         out
     }
+}
+
+/// A question with its sentences: up to this many texts are run through
+/// a transformer one at a time.
+const SMALL_BATCH: usize = 8;
+
+/// `t`'s embeddings of `texts` as one batch; all zeros, and the error
+/// logged, if the network fails.
+fn transformer_rows(t: &Transformer, texts: &[&str]) -> Vec<Vec<f32>> {
+    t.embed(texts).unwrap_or_else(|err| {
+        tracing::error!(error = %format!("{err:#}"), "the sentence transformer failed; these texts count as unknown");
+        vec![vec![0.0; t.dim()]; texts.len()]
+    })
 }
 
 /// `text` with every run of ASCII digits replaced by a space.

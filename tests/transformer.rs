@@ -1,0 +1,149 @@
+//! Matching with a sentence transformer from a local directory (`--model`).
+//! Needs the model's files: `TRIAGE_TEST_MODEL=DIR` (`.ci/run` fetches
+//! all-MiniLM-L6-v2 with `scripts/fetch-transformer` and sets it). Without
+//! it these tests print how to run them and pass, as the browser tests do.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use triage::kb;
+use triage::matcher::semantic::{self, dot, Semantic};
+use triage::matcher::{Decision, Matcher, Query};
+
+fn model_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("TRIAGE_TEST_MODEL").map(PathBuf::from);
+    if dir.is_none() {
+        eprintln!(
+            "skipped: set TRIAGE_TEST_MODEL=DIR (scripts/fetch-transformer DIR puts all-MiniLM-L6-v2 there)"
+        );
+    }
+    dir
+}
+
+fn model() -> Option<&'static Semantic> {
+    static MODEL: OnceLock<Option<Semantic>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let dir = model_dir()?;
+            Some(Semantic::transformer(&dir).expect("the test model loads"))
+        })
+        .as_ref()
+}
+
+fn knowledge() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge")
+}
+
+/// The shipped knowledge base matched with the test model, chosen for the
+/// process as `--model` chooses it.
+fn matcher() -> Option<&'static Matcher> {
+    static M: OnceLock<Option<Matcher>> = OnceLock::new();
+    M.get_or_init(|| {
+        semantic::choose(Some(model_dir()?));
+        let kb = kb::load_dir(&knowledge()).expect("shipped knowledge base loads");
+        Some(Matcher::new(Arc::new(kb)).expect("the matcher builds"))
+    })
+    .as_ref()
+}
+
+#[test]
+fn related_sentences_are_closer_than_unrelated_ones() {
+    let Some(s) = model() else { return };
+    let a = s.embed("nobody can hear me during the call");
+    let b = s.embed("the other side gets no sound from my microphone");
+    let c = s.embed("how do I download last month's invoice");
+    assert!(
+        dot(&a, &b) > dot(&a, &c) + 0.1,
+        "{} {}",
+        dot(&a, &b),
+        dot(&a, &c)
+    );
+    assert!((dot(&a, &a) - 1.0).abs() < 1e-4);
+    assert!(s.embed("   ").iter().all(|&x| x == 0.0));
+}
+
+/// Texts of different lengths are padded to one length in a batch; the
+/// padding must not change any text's embedding.
+#[test]
+fn a_batch_embeds_each_text_as_it_embeds_it_alone() {
+    let Some(s) = model() else { return };
+    let texts = [
+        "the chat bubble never shows up",
+        "calls drop after exactly thirty seconds when I am on the office network behind the corporate firewall",
+        "",
+        "no sound",
+        "the chat bubble never shows up",
+    ];
+    let rows = s.embed_many(&texts);
+    assert_eq!(rows.len(), texts.len() * s.dim());
+    for (row, text) in rows.chunks_exact(s.dim()).zip(texts) {
+        let alone = s.embed(text);
+        let diff = row
+            .iter()
+            .zip(&alone)
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(diff < 1e-4, "{text:?}: {diff}");
+    }
+}
+
+#[test]
+fn a_huge_paste_is_cut_not_refused() {
+    let Some(s) = model() else { return };
+    let long = "the widget does not load on our checkout page ".repeat(2_000);
+    let v = s.embed(&long);
+    assert!((dot(&v, &v) - 1.0).abs() < 1e-4);
+}
+
+/// With parameters fitted for the model (knowledge/matcher.NAME.json), the
+/// matcher uses it, and each entry's own title still finds that entry.
+#[test]
+fn each_entry_title_ranks_its_entry_first_with_the_transformer() {
+    let Some(m) = matcher() else { return };
+    assert_eq!(
+        m.transformer(),
+        Some("all-minilm-l6-v2"),
+        "the knowledge base has parameters fitted for the test model"
+    );
+    let kb = m.kb();
+    let mut misses = Vec::new();
+    for e in kb.entries() {
+        let r = m.find(&Query {
+            text: &e.title,
+            product: None,
+            among: None,
+        });
+        let top = r.results.first().map(|c| c.id.as_str());
+        if r.decision != Decision::Answer || top != Some(e.id.as_str()) {
+            misses.push(format!("{}: {:?} {top:?}", e.id, r.decision));
+        }
+    }
+    assert!(
+        misses.len() * 10 <= kb.entries().len(),
+        "{} of {} titles not answered with their entry: {misses:?}",
+        misses.len(),
+        kb.entries().len()
+    );
+}
+
+/// A knowledge base with no parameters fitted for the chosen model is
+/// matched with the shipped tables instead, not refused.
+#[test]
+fn a_knowledge_base_without_parameters_for_the_model_falls_back_to_the_shipped_tables() {
+    if matcher().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    for f in std::fs::read_dir(knowledge())
+        .expect("knowledge dir")
+        .flatten()
+    {
+        let name = f.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".yaml") || name == "matcher.json" {
+            std::fs::copy(f.path(), dir.path().join(&name)).expect("copy");
+        }
+    }
+    let kb = kb::load_dir(dir.path()).expect("loads");
+    let m = Matcher::new(Arc::new(kb)).expect("builds");
+    assert!(m.is_semantic());
+    assert_eq!(m.transformer(), None);
+}
