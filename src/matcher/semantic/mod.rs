@@ -17,6 +17,7 @@
 //! is chosen once at startup (`choose`) and every matcher built after uses
 //! it (`chosen`).
 
+mod cache;
 mod transformer;
 
 use std::path::PathBuf;
@@ -148,6 +149,14 @@ impl Semantic {
         }
     }
 
+    /// Forgets the texts a transformer remembers having embedded, so the
+    /// next ones are embedded afresh (for benchmarks).
+    pub fn forget(&self) {
+        if let Backend::Transformer(t) = &self.backend {
+            t.forget();
+        }
+    }
+
     /// The length of an embedding: the models' dimensions added up.
     pub fn dim(&self) -> usize {
         match &self.backend {
@@ -198,7 +207,7 @@ impl Semantic {
                 let mut rows = vec![0.0; distinct.len() * dim];
                 for batch in order.chunks(transformer::BATCH) {
                     let texts: Vec<&str> = batch.iter().map(|&i| distinct[i]).collect();
-                    for (&i, row) in batch.iter().zip(self.embed_all(&texts)) {
+                    for (&i, row) in batch.iter().zip(self.embed_texts(&texts, true)) {
                         rows[i * dim..(i + 1) * dim].copy_from_slice(&row);
                     }
                 }
@@ -215,6 +224,12 @@ impl Semantic {
     /// `embed` of each of `texts`, in order, on this thread: for a
     /// question and its sentences.
     pub fn embed_all(&self, texts: &[&str]) -> Vec<Vec<f32>> {
+        self.embed_texts(texts, false)
+    }
+
+    /// `embed_all`; with `keep`, a transformer keeps the embeddings on
+    /// disk for the next process.
+    fn embed_texts(&self, texts: &[&str], keep: bool) -> Vec<Vec<f32>> {
         let texts: Vec<String> = texts.iter().map(|t| without_numbers(t)).collect();
         let models = match &self.backend {
             Backend::Tables(models) => models,
@@ -223,12 +238,12 @@ impl Semantic {
             Backend::Transformer(t) if texts.len() <= SMALL_BATCH => {
                 return texts
                     .iter()
-                    .flat_map(|text| transformer_rows(t, &[text.as_str()]))
+                    .flat_map(|text| transformer_rows(t, &[text.as_str()], keep))
                     .collect();
             }
             Backend::Transformer(t) => {
                 let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-                return transformer_rows(t, &texts);
+                return transformer_rows(t, &texts, keep);
             }
         };
         let scale = 1.0 / (models.len() as f32).sqrt();
@@ -257,8 +272,8 @@ const SMALL_BATCH: usize = 8;
 
 /// `t`'s embeddings of `texts` as one batch; all zeros, and the error
 /// logged, if the network fails.
-fn transformer_rows(t: &Transformer, texts: &[&str]) -> Vec<Vec<f32>> {
-    t.embed(texts).unwrap_or_else(|err| {
+fn transformer_rows(t: &Transformer, texts: &[&str], keep: bool) -> Vec<Vec<f32>> {
+    t.embed(texts, keep).unwrap_or_else(|err| {
         tracing::error!(error = %format!("{err:#}"), "the sentence transformer failed; these texts count as unknown");
         vec![vec![0.0; t.dim()]; texts.len()]
     })

@@ -16,6 +16,8 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{Tokenizer, TruncationParams};
 
+use super::cache::DiskCache;
+
 /// Texts run through the network at once by `embed_many`: long enough to
 /// keep the matrix products busy, short enough that sorting by length
 /// leaves little padding.
@@ -32,6 +34,8 @@ pub(super) struct Transformer {
     /// Texts already embedded, by hash: a knowledge base's phrasings
     /// across reloads, and `triage fit`'s questions, read several times.
     memo: std::sync::Mutex<std::collections::HashMap<u64, Vec<f32>>>,
+    /// Where batches' embeddings are kept for the next process.
+    disk: Option<DiskCache>,
     model: BertModel,
     tokenizer: Tokenizer,
     dim: usize,
@@ -83,18 +87,46 @@ impl Transformer {
                 ..Default::default()
             }))
             .map_err(|e| anyhow::anyhow!("{}/tokenizer.json: {e}", dir.display()))?;
-        Ok(Self {
+        let name = name_of(dir);
+        let disk = DiskCache::for_model(&name, &fingerprint, config.hidden_size);
+        let t = Self {
             memo: Default::default(),
+            disk,
             model,
             tokenizer,
             dim: config.hidden_size,
-            name: name_of(dir),
+            name,
             fingerprint,
-        })
+        };
+        t.recall();
+        Ok(t)
+    }
+
+    /// Keeps batches' embeddings in `disk` instead of the user's cache
+    /// directory, and reads what it holds.
+    #[cfg(test)]
+    fn with_disk(mut self, disk: DiskCache) -> Self {
+        self.disk = Some(disk);
+        self.forget();
+        self.recall();
+        self
+    }
+
+    /// Remembers what the disk cache holds.
+    fn recall(&self) {
+        let Some(disk) = &self.disk else { return };
+        let rows = disk.read();
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        memo.extend(rows.into_iter().take(MEMO_ROWS));
     }
 
     pub(super) fn dim(&self) -> usize {
         self.dim
+    }
+
+    /// Forgets every text embedded so far.
+    pub(super) fn forget(&self) {
+        self.memo.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     pub(super) fn name(&self) -> &str {
@@ -107,8 +139,10 @@ impl Transformer {
 
     /// The unit-length embedding of each of `texts`, run as one batch
     /// (padded to the longest); a text with nothing but spaces is all
-    /// zeros, as the static tables give a text of no known token.
-    pub(super) fn embed(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<f32>>> {
+    /// zeros, as the static tables give a text of no known token. With
+    /// `keep`, the new embeddings are also kept on disk for the next
+    /// process (never for a customer's question).
+    pub(super) fn embed(&self, texts: &[&str], keep: bool) -> anyhow::Result<Vec<Vec<f32>>> {
         let mut out = vec![vec![0.0; self.dim]; texts.len()];
         let keys: Vec<u64> = texts.iter().map(|t| fnv1a(t.as_bytes())).collect();
         let live: Vec<usize> = {
@@ -160,10 +194,16 @@ impl Transformer {
         if memo.len() + live.len() > MEMO_ROWS {
             memo.clear();
         }
-        for (i, mut row) in live.into_iter().zip(rows) {
+        for (&i, mut row) in live.iter().zip(rows) {
             super::normalize(&mut row);
             memo.insert(keys[i], row.clone());
             out[i] = row;
+        }
+        drop(memo);
+        if let (true, Some(disk)) = (keep, &self.disk) {
+            let new: Vec<(u64, &[f32])> =
+                live.iter().map(|&i| (keys[i], out[i].as_slice())).collect();
+            disk.append(&new);
         }
         Ok(out)
     }
@@ -199,6 +239,33 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Needs the model (`TRIAGE_TEST_MODEL`, as tests/transformer.rs).
+    #[test]
+    fn embeddings_kept_on_disk_come_back_for_the_next_process() {
+        let Some(dir) = std::env::var_os("TRIAGE_TEST_MODEL") else {
+            eprintln!("skipped: set TRIAGE_TEST_MODEL=DIR");
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let disk = || DiskCache::at(tmp.path().join("m.bin"), 384);
+        let load = || {
+            Transformer::load(Path::new(&dir))
+                .expect("the test model loads")
+                .with_disk(disk())
+        };
+        let texts = ["the chat bubble never shows up", "no sound on calls"];
+        let first = load();
+        let fresh = first.embed(&texts, true).expect("embeds");
+        first
+            .embed(&["a customer's own question"], false)
+            .expect("embeds");
+        let kept: Vec<u64> = disk().read().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(kept.len(), 2, "only the batch kept with `keep` is on disk");
+        let second = load();
+        assert_eq!(second.memo.lock().expect("memo").len(), 2);
+        assert_eq!(second.embed(&texts, false).expect("embeds"), fresh);
+    }
 
     #[test]
     fn a_name_is_safe_in_a_file_name() {
