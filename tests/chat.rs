@@ -14,6 +14,7 @@ fn knowledge() -> PathBuf {
 
 fn triage(db: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_triage"));
+    c.env("TRIAGE_MODEL", "shipped");
     c.arg("--kb")
         .arg(knowledge())
         .arg("--db")

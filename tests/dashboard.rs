@@ -673,6 +673,7 @@ async fn triage_run_serves_the_dashboard_its_config_names() {
     );
     std::fs::write(dir.path().join("triage.yaml"), cfg).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .args(["run", "--config"])
         .arg(dir.path().join("triage.yaml"))
         .env("DISCORD_TOKEN", fake.token())

@@ -1355,6 +1355,7 @@ async fn the_shipped_binary_escalates_end_to_end_and_stops_on_sigterm() {
     let cfg = format!("{}kb: knowledge\ndb: triage.db\n", config_text());
     std::fs::write(dir.path().join("triage.yaml"), cfg).unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .args(["run", "--config"])
         .arg(dir.path().join("triage.yaml"))
         .env("DISCORD_TOKEN", fake.token())
@@ -1455,6 +1456,7 @@ async fn the_binary_exits_with_code_3_on_a_rejected_token() {
     )
     .unwrap();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_triage"));
+    cmd.env("TRIAGE_MODEL", "shipped");
     cmd.args(["run", "--config"])
         .arg(dir.path().join("triage.yaml"))
         .env("DISCORD_TOKEN", "definitely-wrong")
@@ -1483,6 +1485,7 @@ fn a_config_error_names_the_key() {
     )
     .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .args(["run", "--config"])
         .arg(dir.path().join("triage.yaml"))
         .env("DISCORD_TOKEN", "x")

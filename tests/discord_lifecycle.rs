@@ -435,6 +435,7 @@ async fn a_crash_between_posting_and_marking_leaves_one_close_message() {
     .unwrap();
     let start = |now: &str, fault: Option<&str>| {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_triage"));
+        c.env("TRIAGE_MODEL", "shipped");
         c.args(["run", "--config"])
             .arg(dir.path().join("triage.yaml"))
             .env("DISCORD_TOKEN", fake.token())

@@ -288,6 +288,7 @@ fn seed_pages_import_close_to_the_shipped_knowledge() {
 fn match_all(dir: &Path, questions: &[&str]) -> Vec<(String, String)> {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .arg("--kb")
         .arg(dir)
         .args(["match", "--jsonl"])
@@ -498,6 +499,7 @@ fn reimport_keeps_ids_the_editor_chose_and_only_shows_changes() {
     let page_path = dir.path().join("page.md");
     std::fs::write(&page_path, &changed).unwrap();
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .args(["kb", "import"])
         .arg(&page_path)
         .args(["--product", "parcelpoint", "--name", "Parcelpoint", "--out"])

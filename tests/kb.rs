@@ -165,6 +165,7 @@ fn every_problem_is_reported_not_only_the_first() {
 #[test]
 fn kb_check_exits_1_with_one_problem_per_line() {
     let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .args(["kb", "check", "--kb", "tests/fixtures/kb/many-problems"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -186,6 +187,7 @@ fn kb_check_exits_1_with_one_problem_per_line() {
 #[test]
 fn kb_list_json_gives_the_forty_ids_and_check_counts() {
     let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .args(["kb", "list", "--json"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -206,6 +208,7 @@ fn kb_list_json_gives_the_forty_ids_and_check_counts() {
 #[test]
 fn kb_show_renders_the_checklist_in_order() {
     let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .args(["kb", "show", "c2c/no-audio"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -223,6 +226,7 @@ fn kb_show_renders_the_checklist_in_order() {
         at += pos;
     }
     let missing = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .args(["kb", "show", "c2c/nope"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

@@ -600,6 +600,7 @@ lifecycle:
 
 fn triage_at(dir: &Path, now: OffsetDateTime) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_triage"));
+    c.env("TRIAGE_MODEL", "shipped");
     c.arg("--kb")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
         .arg("--db")

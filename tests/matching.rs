@@ -516,6 +516,7 @@ proptest! {
 
 fn triage() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_triage"));
+    c.env("TRIAGE_MODEL", "shipped");
     c.arg("--kb").arg(knowledge());
     c
 }

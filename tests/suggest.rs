@@ -13,6 +13,7 @@ fn root() -> PathBuf {
 fn triage(kb: &Path, db: &Path, args: &[&str], stdin: &str) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .arg("--kb")
         .arg(kb)
         .arg("--db")
@@ -54,6 +55,7 @@ fn drafted_kb(dir: &Path) -> PathBuf {
         let page = root().join("tests/fixtures/import/pages").join(page);
         let out = kb.join(format!("{product}.yaml"));
         ok(Command::new(env!("CARGO_BIN_EXE_triage"))
+            .env("TRIAGE_MODEL", "shipped")
             .args(["kb", "import"])
             .arg(&page)
             .args(["--product", product, "--out"])

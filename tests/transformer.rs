@@ -39,7 +39,7 @@ fn knowledge() -> PathBuf {
 fn matcher() -> Option<&'static Matcher> {
     static M: OnceLock<Option<Matcher>> = OnceLock::new();
     M.get_or_init(|| {
-        semantic::choose(Some(model_dir()?));
+        semantic::choose(Some(model_dir()?), true);
         let kb = kb::load_dir(&knowledge()).expect("shipped knowledge base loads");
         Some(Matcher::new(Arc::new(kb)).expect("the matcher builds"))
     })
@@ -146,4 +146,49 @@ fn a_knowledge_base_without_parameters_for_the_model_falls_back_to_the_shipped_t
     let m = Matcher::new(Arc::new(kb)).expect("builds");
     assert!(m.is_semantic());
     assert_eq!(m.transformer(), None);
+}
+
+/// `triage` run in a directory with the model installed where
+/// `scripts/fetch-transformer` puts it, and the log line that names the
+/// model it matches with.
+fn match_in_a_directory_with_the_model(model: Option<&str>) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let installed = dir.path().join("models");
+    std::fs::create_dir_all(&installed).expect("models dir");
+    std::os::unix::fs::symlink(
+        std::fs::canonicalize(model_dir().expect("checked by the caller")).expect("model dir"),
+        installed.join("all-minilm-l6-v2"),
+    )
+    .expect("symlink");
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_triage"));
+    c.current_dir(dir.path())
+        .env_remove("TRIAGE_MODEL")
+        .env_remove("TRIAGE_KB")
+        .env("RUST_LOG", "triage=info")
+        .env("NO_COLOR", "1")
+        .arg("--kb")
+        .arg(knowledge());
+    if let Some(m) = model {
+        c.args(["--model", m]);
+    }
+    let out = c
+        .args(["match", "the chat bubble is gone from our site"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_installed_model_is_used_unless_the_shipped_tables_are_asked_for() {
+    if model_dir().is_none() {
+        return;
+    }
+    let log = match_in_a_directory_with_the_model(None);
+    assert!(
+        log.contains("matching with a sentence transformer") && log.contains("all-minilm-l6-v2"),
+        "{log}"
+    );
+    let log = match_in_a_directory_with_the_model(Some("shipped"));
+    assert!(!log.contains("sentence transformer"), "{log}");
 }

@@ -741,6 +741,7 @@ impl Drop for KillOnDrop {
 #[cfg(unix)]
 fn spawn_bot(fake: &FakeDiscord, config: &Path) -> KillOnDrop {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .env("TRIAGE_MODEL", "shipped")
         .args(["run", "--config"])
         .arg(config)
         .env("DISCORD_TOKEN", fake.token())

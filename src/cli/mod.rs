@@ -36,13 +36,15 @@ pub struct Cli {
     #[arg(long, global = true, env = "TRIAGE_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
 
-    /// A sentence transformer to match with instead of the shipped
+    /// The sentence transformer to match with instead of the shipped
     /// static embeddings: a local directory in the Hugging Face layout
-    /// (config.json, model.safetensors, tokenizer.json), such as the one
-    /// scripts/fetch-transformer puts in models/all-minilm-l6-v2. Slower
-    /// and more accurate; the knowledge base needs parameters fitted for
-    /// it (matcher.NAME.json, `triage fit --model DIR --write`).
-    #[arg(long, global = true, env = "TRIAGE_MODEL", value_name = "DIR")]
+    /// (config.json, model.safetensors, tokenizer.json), or `shipped` for
+    /// the static embeddings. Default: models/all-minilm-l6-v2 (where
+    /// scripts/fetch-transformer puts it) if a model is there, else the
+    /// static embeddings. Slower and more accurate; the knowledge base
+    /// needs parameters fitted for it (matcher.NAME.json, `triage fit
+    /// --model DIR --write`).
+    #[arg(long, global = true, env = "TRIAGE_MODEL", value_name = "DIR|shipped")]
     pub model: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -80,7 +82,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Run(_) | Command::Dashboard(_));
     crate::telemetry::init(if quiet { "warn" } else { "warn,triage=info" });
-    crate::matcher::semantic::choose(cli.model.clone());
+    let (model, asked) = model_choice(cli.model.as_deref());
+    crate::matcher::semantic::choose(model, asked);
     let result = match cli.command {
         Command::Run(args) => run::run(&cli.kb, cli.db.as_deref(), args),
         Command::Kb(cmd) => kb::run(&cli.kb, &db_path(&cli.db), cmd),
@@ -97,6 +100,25 @@ pub fn main() -> ExitCode {
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Where `scripts/fetch-transformer` puts its model, under the working
+/// directory: used when `--model` is not given and a model is there.
+const INSTALLED_MODEL: &str = "models/all-minilm-l6-v2";
+
+/// The transformer to match with, and whether the operator named it:
+/// `--model DIR`, none for `--model shipped`, else the installed one if
+/// there is one.
+fn model_choice(arg: Option<&std::path::Path>) -> (Option<PathBuf>, bool) {
+    match arg {
+        Some(p) if p == std::path::Path::new("shipped") => (None, true),
+        Some(p) => (Some(p.to_owned()), true),
+        None => {
+            let installed = PathBuf::from(INSTALLED_MODEL);
+            let present = installed.join("config.json").is_file();
+            (present.then_some(installed), false)
         }
     }
 }

@@ -161,11 +161,15 @@ impl Matcher {
                     Some(m)
                 }
                 Some(name) => {
-                    tracing::warn!(
-                        model = name,
-                        "the knowledge base has no parameters fitted for this model ({}; `triage fit --model DIR --write` makes them); matching with the shipped embeddings",
+                    let why = format!(
+                        "the knowledge base has no parameters fitted for the sentence transformer {name} ({}; `triage fit --model DIR --write` makes them); matching with the shipped embeddings",
                         crate::kb::fitted_file(Some(name))
                     );
+                    if semantic::chosen_by_operator() {
+                        tracing::warn!("{why}");
+                    } else {
+                        tracing::info!("{why}");
+                    }
                     shipped()
                 }
             },

@@ -40,6 +40,7 @@ impl Bot {
             .open(&self.log)
             .expect("open the bot's log");
         let child = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .env("TRIAGE_MODEL", "shipped")
             .args(["run", "--config"])
             .arg(&self.config)
             .env("DISCORD_TOKEN", &self.token)

@@ -75,22 +75,36 @@ impl std::fmt::Debug for Semantic {
     }
 }
 
-/// The process's choice: a transformer's directory, or the shipped tables.
-static CHOICE: OnceLock<Option<PathBuf>> = OnceLock::new();
+/// The process's choice: a transformer's directory and whether the
+/// operator named it, or the shipped tables.
+static CHOICE: OnceLock<Option<(PathBuf, bool)>> = OnceLock::new();
 /// The chosen transformer once loaded, so a knowledge-base reload does not
 /// read its weights again.
 static LOADED: OnceLock<Result<Semantic, String>> = OnceLock::new();
 
 /// Chooses the process's embedding model: the sentence transformer in
-/// `dir`, or the shipped tables (`None`). Front ends call this once at
-/// startup, before any matcher is built; a later call changes nothing.
-pub fn choose(dir: Option<PathBuf>) {
-    let _ = CHOICE.set(dir);
+/// `dir`, or the shipped tables (`None`). `asked`: the operator named it
+/// (`--model`), so falling back to the tables is worth a warning rather
+/// than a note. Front ends call this once at startup, before any matcher
+/// is built; a later call changes nothing.
+pub fn choose(dir: Option<PathBuf>, asked: bool) {
+    let _ = CHOICE.set(dir.map(|d| (d, asked)));
 }
 
 /// Where the chosen transformer is, if one was chosen.
 pub fn chosen_dir() -> Option<&'static std::path::Path> {
-    CHOICE.get().and_then(|d| d.as_deref())
+    CHOICE
+        .get()
+        .and_then(|c| c.as_ref())
+        .map(|(d, _)| d.as_path())
+}
+
+/// Whether the operator named the chosen transformer (`choose`).
+pub fn chosen_by_operator() -> bool {
+    CHOICE
+        .get()
+        .and_then(|c| c.as_ref())
+        .is_some_and(|(_, asked)| *asked)
 }
 
 impl Semantic {
