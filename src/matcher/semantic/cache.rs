@@ -18,8 +18,9 @@ use std::path::PathBuf;
 /// u32.
 const MAGIC: &[u8] = b"triage embeddings v1\n";
 
-/// Past this many records the file is started over.
-const MAX_RECORDS: usize = 200_000;
+/// Embeddings kept, in memory and on disk, before starting over: about
+/// 60 MB of a 384-dimension model's rows.
+pub(super) const KEPT_ROWS: usize = 40_000;
 
 pub(super) struct DiskCache {
     path: PathBuf,
@@ -96,7 +97,7 @@ impl DiskCache {
             Ok(bytes) => {
                 !bytes.starts_with(&header)
                     || !(bytes.len() - header.len()).is_multiple_of(self.record_len())
-                    || (bytes.len() - header.len()) / self.record_len() + rows.len() > MAX_RECORDS
+                    || (bytes.len() - header.len()) / self.record_len() + rows.len() > KEPT_ROWS
             }
             Err(_) => true,
         };

@@ -47,6 +47,7 @@ const SHIPPED: [Shipped; 2] = [
 ];
 
 /// Tokens of a question that count; a 10,000-character paste is cut here.
+/// Also a transformer's when its directory does not say.
 const MAX_TOKENS: usize = 256;
 
 /// Texts per thread's turn in `embed_many`.
@@ -241,23 +242,25 @@ impl Semantic {
         self.embed_texts(texts, false)
     }
 
-    /// `embed_all`; with `keep`, a transformer keeps the embeddings on
-    /// disk for the next process.
-    fn embed_texts(&self, texts: &[&str], keep: bool) -> Vec<Vec<f32>> {
+    /// `embed_all`. `batch`: the texts are a batch of `embed_many`'s (a
+    /// knowledge base's or the labelled questions), which a transformer
+    /// runs together (they come sorted by length) and keeps on disk for
+    /// the next process; otherwise they are a question and its sentences,
+    /// which differ in length, so each is run alone rather than padded to
+    /// the longest, and none is kept.
+    fn embed_texts(&self, texts: &[&str], batch: bool) -> Vec<Vec<f32>> {
         let texts: Vec<String> = texts.iter().map(|t| without_numbers(t)).collect();
         let models = match &self.backend {
             Backend::Tables(models) => models,
-            // A question and its sentences differ in length, so each is
-            // run alone rather than padded to the longest.
-            Backend::Transformer(t) if texts.len() <= SMALL_BATCH => {
-                return texts
-                    .iter()
-                    .flat_map(|text| transformer_rows(t, &[text.as_str()], keep))
-                    .collect();
+            Backend::Transformer(t) if batch => {
+                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+                return transformer_rows(t, &texts, true);
             }
             Backend::Transformer(t) => {
-                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-                return transformer_rows(t, &texts, keep);
+                return texts
+                    .iter()
+                    .flat_map(|text| transformer_rows(t, &[text.as_str()], false))
+                    .collect();
             }
         };
         let scale = 1.0 / (models.len() as f32).sqrt();
@@ -279,10 +282,6 @@ impl Semantic {
         out
     }
 }
-
-/// A question with its sentences: up to this many texts are run through
-/// a transformer one at a time.
-const SMALL_BATCH: usize = 8;
 
 /// `t`'s embeddings of `texts` as one batch; all zeros, and the error
 /// logged, if the network fails.

@@ -16,19 +16,13 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{Tokenizer, TruncationParams};
 
-use super::cache::DiskCache;
+use super::cache::{DiskCache, KEPT_ROWS};
 
 /// Texts run through the network at once by `embed_many`: long enough to
 /// keep the matrix products busy, short enough that sorting by length
 /// leaves little padding.
 pub(super) const BATCH: usize = 32;
 
-/// Embeddings kept in `Transformer::memo` before it starts over: about
-/// 60 MB of a 384-dimension model's rows.
-const MEMO_ROWS: usize = 40_000;
-
-/// The longest input when the model's directory does not say.
-const DEFAULT_MAX_TOKENS: usize = 256;
 
 pub(super) struct Transformer {
     /// Texts already embedded, by hash: a knowledge base's phrasings
@@ -70,7 +64,7 @@ impl Transformer {
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .and_then(|v| v["max_seq_length"].as_u64())
-            .map_or(DEFAULT_MAX_TOKENS, |n| n as usize)
+            .map_or(super::MAX_TOKENS, |n| n as usize)
             .min(config.max_position_embeddings);
         let weights = read("model.safetensors")?;
         let fingerprint = format!("{:016x}-{}", fnv1a(&config_bytes), weights.len());
@@ -117,7 +111,7 @@ impl Transformer {
         let Some(disk) = &self.disk else { return };
         let rows = disk.read();
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-        memo.extend(rows.into_iter().take(MEMO_ROWS));
+        memo.extend(rows.into_iter().take(KEPT_ROWS));
     }
 
     pub(super) fn dim(&self) -> usize {
@@ -191,7 +185,7 @@ impl Transformer {
         let counts = weights.sum(1)?.clamp(1e-9f32, f32::MAX)?;
         let rows: Vec<Vec<f32>> = summed.broadcast_div(&counts)?.to_vec2()?;
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-        if memo.len() + live.len() > MEMO_ROWS {
+        if memo.len() + live.len() > KEPT_ROWS {
             memo.clear();
         }
         for (&i, mut row) in live.iter().zip(rows) {
