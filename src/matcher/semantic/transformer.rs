@@ -23,7 +23,6 @@ use super::cache::{DiskCache, KEPT_ROWS};
 /// leaves little padding.
 pub(super) const BATCH: usize = 32;
 
-
 pub(super) struct Transformer {
     /// Texts already embedded, by hash: a knowledge base's phrasings
     /// across reloads, and `triage fit`'s questions, read several times.
