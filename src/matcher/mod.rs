@@ -264,6 +264,21 @@ impl Matcher {
         }
     }
 
+    /// Embeds `questions` ahead, in batches, when the embedding model
+    /// remembers what it embedded (a transformer): `triage fit` reads
+    /// thousands of labelled questions, several times. They are kept on
+    /// disk like the knowledge base's texts, so never pass customers'
+    /// questions here.
+    pub fn prepare(&self, questions: &[&str]) {
+        if let Some(s) = &self.semantic {
+            let texts: Vec<&str> = questions
+                .iter()
+                .map(|q| truncate_chars(q, MAX_INPUT_CHARS))
+                .collect();
+            s.prepare(&texts);
+        }
+    }
+
     /// The question's features, or `None` when there is nothing to match
     /// (empty text, or a channel product the knowledge base lacks).
     fn features(&self, q: &Query<'_>) -> Option<(Analysis, Features)> {

@@ -238,9 +238,7 @@ impl SemanticIndex {
     /// question (most short ones) reuses its embedding.
     pub(super) fn embed_question(&self, text: &str) -> (Vec<f32>, Vec<Vec<f32>>) {
         let sentences = sentences(text, &self.vocabulary);
-        let texts: Vec<&str> = std::iter::once(text)
-            .chain(sentences.iter().copied().filter(|s| *s != text))
-            .collect();
+        let texts = question_texts(text, &sentences);
         let mut all = self.model.embed_all(&texts).into_iter();
         let raw = all.next().unwrap_or_default();
         let sentences = sentences
@@ -254,6 +252,21 @@ impl SemanticIndex {
             })
             .collect();
         (raw, sentences)
+    }
+
+    /// Embeds the texts `embed_question` will embed for each of
+    /// `questions`, in batches, when the model remembers what it embedded
+    /// (a transformer): for fitting over thousands of labelled questions.
+    /// Like the knowledge base's texts, they are kept on disk.
+    pub(super) fn prepare(&self, questions: &[&str]) {
+        if !self.model.remembers() {
+            return;
+        }
+        let all: Vec<&str> = questions
+            .iter()
+            .flat_map(|q| question_texts(q, &sentences(q, &self.vocabulary)))
+            .collect();
+        self.model.embed_many(&all);
     }
 
     pub(super) fn best_topic(&self, q: &[f32]) -> f32 {
@@ -477,6 +490,14 @@ fn vocabulary<'a>(texts: impl Iterator<Item = &'a str>) -> Vocabulary {
 /// in the question's order: the one line of a log paste that names the
 /// trouble, not its first lines, and not the lines made of the words
 /// every phrasing has.
+/// What `embed_question` embeds: the question, then each chosen sentence
+/// that is not the whole question.
+fn question_texts<'a>(text: &'a str, sentences: &[&'a str]) -> Vec<&'a str> {
+    std::iter::once(text)
+        .chain(sentences.iter().copied().filter(|s| *s != text))
+        .collect()
+}
+
 fn sentences<'a>(text: &'a str, vocabulary: &Vocabulary) -> Vec<&'a str> {
     let all: Vec<&str> = text
         .split(['\n', '.', '!', '?'])

@@ -239,6 +239,8 @@ pub fn evaluate(m: &Matcher, items: &[Labelled]) -> BTreeMap<String, Scores> {
 }
 
 fn rows(m: &Matcher, items: &[Labelled]) -> Vec<Row> {
+    let queries: Vec<&str> = items.iter().map(|it| it.query.as_str()).collect();
+    m.prepare(&queries);
     let entries = m.kb().entries();
     items
         .iter()

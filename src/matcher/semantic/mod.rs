@@ -164,6 +164,12 @@ impl Semantic {
         }
     }
 
+    /// Whether the model remembers texts it embedded (a transformer), so
+    /// embedding many ahead in batches saves time later.
+    pub fn remembers(&self) -> bool {
+        matches!(self.backend, Backend::Transformer(_))
+    }
+
     /// Forgets the texts a transformer remembers having embedded, so the
     /// next ones are embedded afresh (for benchmarks).
     pub fn forget(&self) {
