@@ -10,6 +10,7 @@ pub mod config;
 pub mod dashboard;
 pub mod discord;
 pub mod engine;
+pub mod fnv;
 pub mod kb;
 pub mod matcher;
 pub mod ops;

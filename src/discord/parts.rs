@@ -117,11 +117,7 @@ pub(crate) async fn record_via(data: &Data, id: &InputId, via: &Via) -> Result<(
 /// attempt and after a restart, different for every part; at most 25
 /// characters, as Discord allows. FNV-1a, 64 bits: stable across builds.
 pub(crate) fn nonce(input: &str, part: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in input.bytes().chain([0u8]).chain(part.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = crate::fnv::fnv1a64(input.bytes().chain([0u8]).chain(part.bytes()));
     format!("t{h:016x}")
 }
 

@@ -11,10 +11,14 @@ pub fn load_dir(dir: &Path) -> Result<KnowledgeBase, KbError> {
         path: dir.to_owned(),
         error,
     };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+    let listed: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    let mut paths: Vec<PathBuf> = listed
+        .iter()
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .cloned()
         .collect();
     paths.sort();
     let mut files = Vec::with_capacity(paths.len());
@@ -36,12 +40,11 @@ pub fn load_dir(dir: &Path) -> Result<KnowledgeBase, KbError> {
         }]));
     }
     let mut kb = KnowledgeBase::from_sources(&files).map_err(KbError::Invalid)?;
-    for entry in std::fs::read_dir(dir).map_err(io)?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(model) = fitted_model(&name) else {
+    for path in listed {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let Some(model) = name.as_deref().and_then(fitted_model) else {
             continue;
         };
-        let path = entry.path();
         let json = std::fs::read_to_string(&path).map_err(|error| KbError::Io { path, error })?;
         kb.set_fitted_for(model.as_deref(), Some(json));
     }

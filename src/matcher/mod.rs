@@ -153,32 +153,37 @@ impl Matcher {
                 None
             }
         };
-        let model = match Semantic::chosen() {
+        let (model, fitted) = match Semantic::chosen() {
             Ok(m) => match m.name() {
-                None => Some(m),
-                Some(name) if fitted_for_model(&kb, &m) => {
-                    tracing::info!(model = name, "matching with a sentence transformer");
-                    Some(m)
-                }
-                Some(name) => {
-                    let why = format!(
-                        "the knowledge base has no parameters fitted for the sentence transformer {name} ({}; `triage fit --model DIR --write` makes them); matching with the shipped embeddings",
-                        crate::kb::fitted_file(Some(name))
-                    );
-                    if semantic::chosen_by_operator() {
-                        tracing::warn!("{why}");
-                    } else {
-                        tracing::info!("{why}");
+                None => (Some(m), None),
+                Some(name) => match fitted_for_model(&kb, &m) {
+                    Some(fitted) => {
+                        tracing::info!(model = name, "matching with a sentence transformer");
+                        (Some(m), Some(fitted))
                     }
-                    shipped()
-                }
+                    None => {
+                        let why = format!(
+                            "the knowledge base has no parameters fitted for the sentence transformer {name} ({}; `triage fit --model DIR --write` makes them); matching with the shipped embeddings",
+                            crate::kb::fitted_file(Some(name))
+                        );
+                        if semantic::chosen_by_operator() {
+                            tracing::warn!("{why}");
+                        } else {
+                            tracing::info!("{why}");
+                        }
+                        (shipped(), None)
+                    }
+                },
             },
             Err(err) => {
                 tracing::warn!(error = %format!("{err:#}"), "the sentence transformer did not load; matching with the shipped embeddings");
-                shipped()
+                (shipped(), None)
             }
         };
-        Self::with_model(kb, model)
+        match fitted {
+            Some(fitted) => Self::with_fitted(kb, model, fitted),
+            None => Self::with_model(kb, model),
+        }
     }
 
     /// A matcher with the given embedding model, or lexical only. The
@@ -192,6 +197,15 @@ impl Matcher {
             .or(kb.fitted());
         let fitted = Fitted::parse(json.unwrap_or(model::SHIPPED))
             .map_err(|e| anyhow::anyhow!("the matcher's fitted parameters: {e:#}"))?;
+        Self::with_fitted(kb, model, fitted)
+    }
+
+    /// A matcher with the given embedding model and parameters.
+    fn with_fitted(
+        kb: Arc<KnowledgeBase>,
+        model: Option<Semantic>,
+        fitted: Fitted,
+    ) -> anyhow::Result<Self> {
         // The knowledge base's words and its embeddings are built side by
         // side: the words on this thread (mostly one thread's work), the
         // embeddings on the pool.
@@ -718,16 +732,11 @@ fn query_features(
 /// For each entry, the entries of other products that are the same symptom:
 /// the same name after the product, or `related` either way. Found by
 /// name and id lookups, not by comparing every pair (10,000 entries).
-/// Whether `kb` has parameters fitted for the model `m` from outside the
-/// binary: its file parses and names this model's fingerprint.
-fn fitted_for_model(kb: &KnowledgeBase, m: &Semantic) -> bool {
-    let Some(json) = kb.fitted_for(m.name()) else {
-        return false;
-    };
-    match Fitted::parse(json) {
-        Ok(f) => f.model.as_deref() == Some(&model_tag(m)),
-        Err(_) => false,
-    }
+/// The parameters `kb` has fitted for the model `m` from outside the
+/// binary, when its file parses and names this model's fingerprint.
+fn fitted_for_model(kb: &KnowledgeBase, m: &Semantic) -> Option<Fitted> {
+    let f = Fitted::parse(kb.fitted_for(m.name())?).ok()?;
+    (f.model.as_deref() == Some(model_tag(m).as_str())).then_some(f)
 }
 
 /// How fitted parameters name the model they were fitted with.

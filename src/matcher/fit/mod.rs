@@ -270,9 +270,7 @@ fn rows(m: &Matcher, items: &[Labelled]) -> Vec<Row> {
 /// The fold of a group: a stable hash, so folds do not change between
 /// runs or machines.
 fn fold_of(group: &str) -> usize {
-    let h = group.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
+    let h = crate::fnv::fnv1a64(group.bytes());
     (h % FOLDS as u64) as usize
 }
 

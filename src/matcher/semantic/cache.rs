@@ -93,13 +93,15 @@ impl DiskCache {
             std::fs::create_dir_all(dir)?;
         }
         let header = self.header();
-        let fresh = match std::fs::read(&self.path) {
-            Ok(bytes) => {
-                !bytes.starts_with(&header)
-                    || !(bytes.len() - header.len()).is_multiple_of(self.record_len())
-                    || (bytes.len() - header.len()) / self.record_len() + rows.len() > KEPT_ROWS
+        // Only the header and the length are read: the file can hold
+        // tens of megabytes, and a knowledge base is appended batch by
+        // batch.
+        let fresh = match self.body_len(&header) {
+            Some(len) => {
+                !len.is_multiple_of(self.record_len())
+                    || len / self.record_len() + rows.len() > KEPT_ROWS
             }
-            Err(_) => true,
+            None => true,
         };
         let mut buf = Vec::with_capacity(header.len() + rows.len() * self.record_len());
         if fresh {
@@ -118,6 +120,16 @@ impl DiskCache {
             std::fs::OpenOptions::new().append(true).open(&self.path)?
         };
         file.write_all(&buf)
+    }
+
+    /// The length of the file after `header`, when it starts with it.
+    fn body_len(&self, header: &[u8]) -> Option<usize> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(&self.path).ok()?;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+        let mut start = vec![0; header.len()];
+        file.read_exact(&mut start).ok()?;
+        (start == header).then(|| len - header.len())
     }
 
     #[cfg(test)]

@@ -17,6 +17,7 @@ use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{Tokenizer, TruncationParams};
 
 use super::cache::{DiskCache, KEPT_ROWS};
+use crate::fnv::fnv1a64;
 
 /// Texts run through the network at once by `embed_many`: long enough to
 /// keep the matrix products busy, short enough that sorting by length
@@ -66,7 +67,11 @@ impl Transformer {
             .map_or(super::MAX_TOKENS, |n| n as usize)
             .min(config.max_position_embeddings);
         let weights = read("model.safetensors")?;
-        let fingerprint = format!("{:016x}-{}", fnv1a(&config_bytes), weights.len());
+        let fingerprint = format!(
+            "{:016x}-{}",
+            fnv1a64(config_bytes.iter().copied()),
+            weights.len()
+        );
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
             .with_context(|| format!("{}/model.safetensors", dir.display()))?;
         let model = BertModel::load(vb, &config)
@@ -137,7 +142,7 @@ impl Transformer {
     /// process (never for a customer's question).
     pub(super) fn embed(&self, texts: &[&str], keep: bool) -> anyhow::Result<Vec<Vec<f32>>> {
         let mut out = vec![vec![0.0; self.dim]; texts.len()];
-        let keys: Vec<u64> = texts.iter().map(|t| fnv1a(t.as_bytes())).collect();
+        let keys: Vec<u64> = texts.iter().map(|t| fnv1a64(t.bytes())).collect();
         let live: Vec<usize> = {
             let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
             (0..texts.len())
@@ -220,13 +225,6 @@ fn name_of(dir: &Path) -> String {
             }
         })
         .collect()
-}
-
-/// FNV-1a, 64 bits: a stable hash of the model's config.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]

@@ -197,18 +197,11 @@ fn describe(config: &tokio_postgres::Config, url: &str) -> String {
 /// A stable 64-bit key for `pg_advisory_xact_lock` (FNV-1a): the same in
 /// every process and every build.
 pub(crate) fn lock_key(parts: &[&str]) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            h ^= 0xff;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        for b in p.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h as i64
+    let bytes = parts.iter().enumerate().flat_map(|(i, p)| {
+        let sep = (i > 0).then_some(0xffu8);
+        sep.into_iter().chain(p.bytes())
+    });
+    crate::fnv::fnv1a64(bytes) as i64
 }
 
 #[cfg(test)]
