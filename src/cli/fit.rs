@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::kb::{fitted_file, EntryId};
 use crate::matcher::classifier::Classifier;
 use crate::matcher::fit::{self, Labelled, OutOfFold, Scores};
-use crate::matcher::model::{self, Fitted};
+use crate::matcher::model;
 use crate::matcher::prototypes::Prototypes;
 use crate::matcher::semantic::Semantic;
 use crate::matcher::{self, Matcher};
@@ -118,11 +118,7 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
     // these items.
     let model = Semantic::chosen().context("loading the embedding model")?;
     let name = model.name().map(str::to_owned);
-    let mut fitted = Fitted::parse(
-        kb.fitted_for(name.as_deref())
-            .or(kb.fitted())
-            .unwrap_or(model::SHIPPED),
-    )?;
+    let mut fitted = matcher::starting_params(&kb, name.as_deref())?;
     fitted.prototypes = Prototypes::default();
     fitted.classifier = Classifier::default();
     fitted.word_classifier = Classifier::default();

@@ -60,12 +60,7 @@ impl Matcher {
     /// model it has none for (while `triage fit` fits them), the shipped
     /// tables' as a start.
     pub fn with_model(kb: Arc<KnowledgeBase>, model: Option<Semantic>) -> anyhow::Result<Self> {
-        let json = model
-            .as_ref()
-            .and_then(|m| kb.fitted_for(m.name()))
-            .or(kb.fitted());
-        let fitted = Fitted::parse(json.unwrap_or(model::SHIPPED))
-            .map_err(|e| anyhow::anyhow!("the matcher's fitted parameters: {e:#}"))?;
+        let fitted = starting_params(&kb, model.as_ref().and_then(Semantic::name))?;
         Self::with_fitted(kb, model, fitted)
     }
 
@@ -118,6 +113,16 @@ impl Matcher {
 
 /// The parameters `kb` has fitted for the model `m` from outside the
 /// binary, when its file parses and names this model's fingerprint.
+/// The parameters a matcher with the model `name` (None: the shipped
+/// tables) starts from: the knowledge base's for that model, else its
+/// own for the tables, else the compiled-in ones. `triage fit` starts
+/// from these too.
+pub fn starting_params(kb: &KnowledgeBase, name: Option<&str>) -> anyhow::Result<Fitted> {
+    let json = name.and_then(|n| kb.fitted_for(Some(n))).or(kb.fitted());
+    Fitted::parse(json.unwrap_or(model::SHIPPED))
+        .map_err(|e| anyhow::anyhow!("the matcher's fitted parameters: {e:#}"))
+}
+
 fn fitted_for_model(kb: &KnowledgeBase, m: &Semantic) -> Option<Fitted> {
     let f = Fitted::parse(kb.fitted_for(m.name())?).ok()?;
     (f.model.as_deref() == Some(model_tag(m).as_str())).then_some(f)

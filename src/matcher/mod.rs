@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::kb::{CheckId, EntryId, KnowledgeBase, ProductId};
 
-pub use build::model_tag;
+pub use build::{model_tag, starting_params};
 pub use exact::statuses;
 pub use explain::{Contribution, Explanation, Scored};
 pub use features::{Lexical, TopicScore};
