@@ -234,39 +234,40 @@ impl SemanticIndex {
     /// The question's raw embedding (not centred, as prototypes are
     /// learned from), and its sentences' (lines, or text between full
     /// stops), centred: a long report often states its symptom in one of
-    /// them. All are embedded in one call; a sentence that is the whole
-    /// question (most short ones) reuses its embedding.
+    /// them. All are embedded in one call (a transformer reads the
+    /// question once and pools each sentence's tokens in it); a sentence
+    /// that is the whole question (most short ones) reuses its embedding.
     pub(super) fn embed_question(&self, text: &str) -> (Vec<f32>, Vec<Vec<f32>>) {
         let sentences = sentences(text, &self.vocabulary);
-        let texts = question_texts(text, &sentences);
-        let mut all = self.model.embed_all(&texts).into_iter();
-        let raw = all.next().unwrap_or_default();
+        let parts = spans(text, &sentences);
+        let (raw, embedded) = self.model.embed_with_parts(text, &parts);
+        let mut embedded = embedded.into_iter();
         let sentences = sentences
             .iter()
             .map(|s| {
                 if *s == text {
                     centred(&raw, &self.mean)
                 } else {
-                    centred(&all.next().unwrap_or_default(), &self.mean)
+                    centred(&embedded.next().unwrap_or_default(), &self.mean)
                 }
             })
             .collect();
         (raw, sentences)
     }
 
-    /// Embeds the texts `embed_question` will embed for each of
-    /// `questions`, in batches, when the model remembers what it embedded
-    /// (a transformer): for fitting over thousands of labelled questions.
+    /// Embeds what `embed_question` will embed for each of `questions`,
+    /// in batches, when the model remembers what it embedded (a
+    /// transformer): for fitting over thousands of labelled questions.
     /// Like the knowledge base's texts, they are kept on disk.
     pub(super) fn prepare(&self, questions: &[&str]) {
         if !self.model.remembers() {
             return;
         }
-        let all: Vec<&str> = questions
+        let parts: Vec<Vec<(usize, usize)>> = questions
             .iter()
-            .flat_map(|q| question_texts(q, &sentences(q, &self.vocabulary)))
+            .map(|q| spans(q, &sentences(q, &self.vocabulary)))
             .collect();
-        self.model.embed_many(&all);
+        self.model.prepare_with_parts(questions, &parts);
     }
 
     pub(super) fn best_topic(&self, q: &[f32]) -> f32 {
@@ -492,9 +493,17 @@ fn vocabulary<'a>(texts: impl Iterator<Item = &'a str>) -> Vocabulary {
 /// every phrasing has.
 /// What `embed_question` embeds: the question, then each chosen sentence
 /// that is not the whole question.
-fn question_texts<'a>(text: &'a str, sentences: &[&'a str]) -> Vec<&'a str> {
-    std::iter::once(text)
-        .chain(sentences.iter().copied().filter(|s| *s != text))
+/// Where each of `sentences` (slices of `text`) lies in it, in bytes,
+/// leaving out a sentence that is the whole text (its embedding is the
+/// question's).
+fn spans(text: &str, sentences: &[&str]) -> Vec<(usize, usize)> {
+    sentences
+        .iter()
+        .filter(|s| **s != text)
+        .map(|s| {
+            let start = s.as_ptr() as usize - text.as_ptr() as usize;
+            (start, start + s.len())
+        })
         .collect()
 }
 

@@ -242,6 +242,52 @@ impl Semantic {
         out
     }
 
+    /// A question's embedding and its `parts`' (byte ranges of it: its
+    /// sentences). The static tables embed each part on its own; a
+    /// transformer reads the question once and pools each part's tokens
+    /// there (`Transformer::embed_with_parts`).
+    pub fn embed_with_parts(
+        &self,
+        text: &str,
+        parts: &[(usize, usize)],
+    ) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let Backend::Transformer(t) = &self.backend else {
+            let texts: Vec<&str> = std::iter::once(text)
+                .chain(parts.iter().map(|&(a, b)| &text[a..b]))
+                .collect();
+            let mut all = self.embed_all(&texts).into_iter();
+            let whole = all.next().unwrap_or_default();
+            return (whole, all.collect());
+        };
+        let clean = without_numbers(text);
+        t.embed_with_parts(&[&clean], &[parts.to_vec()], false)
+            .map(|mut v| v.pop().unwrap_or_default())
+            .unwrap_or_else(|err| {
+                tracing::error!(error = %format!("{err:#}"), "the sentence transformer failed; this question counts as unknown");
+                (vec![0.0; t.dim()], vec![vec![0.0; t.dim()]; parts.len()])
+            })
+    }
+
+    /// `embed_with_parts` of many questions ahead, in length-sorted
+    /// batches, kept in memory and on disk, when the model remembers what
+    /// it embedded (a transformer): for `triage fit`.
+    pub fn prepare_with_parts(&self, texts: &[&str], parts: &[Vec<(usize, usize)>]) {
+        let Backend::Transformer(t) = &self.backend else {
+            return;
+        };
+        let clean: Vec<String> = texts.iter().map(|t| without_numbers(t)).collect();
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        for batch in order.chunks(transformer::BATCH) {
+            let b_texts: Vec<&str> = batch.iter().map(|&i| clean[i].as_str()).collect();
+            let b_parts: Vec<Vec<(usize, usize)>> =
+                batch.iter().map(|&i| parts[i].clone()).collect();
+            if let Err(err) = t.embed_with_parts(&b_texts, &b_parts, true) {
+                tracing::error!(error = %format!("{err:#}"), "the sentence transformer failed on a batch");
+            }
+        }
+    }
+
     /// `embed` of each of `texts`, in order, on this thread: for a
     /// question and its sentences.
     pub fn embed_all(&self, texts: &[&str]) -> Vec<Vec<f32>> {
@@ -430,6 +476,16 @@ mod tests {
         for (row, text) in rows.chunks_exact(s.dim()).zip(texts) {
             assert_eq!(row, s.embed(text).as_slice(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn the_tables_embed_a_question_and_its_parts_each_on_its_own() {
+        let m = Semantic::shipped().expect("model loads");
+        let text = "We moved the site. Now the chat bubble never shows up";
+        let (whole, parts) = m.embed_with_parts(text, &[(0, 17), (19, text.len())]);
+        let alone = m.embed_all(&[text, &text[..17], &text[19..]]);
+        assert_eq!(whole, alone[0]);
+        assert_eq!(parts, alone[1..].to_vec());
     }
 
     #[test]

@@ -24,6 +24,9 @@ use crate::fnv::fnv1a64;
 /// leaves little padding.
 pub(super) const BATCH: usize = 32;
 
+/// A text's embedding and its parts'.
+pub(super) type WithParts = (Vec<f32>, Vec<Vec<f32>>);
+
 pub(super) struct Transformer {
     /// Texts already embedded, by hash: a knowledge base's phrasings
     /// across reloads, and `triage fit`'s questions, read several times.
@@ -135,6 +138,146 @@ impl Transformer {
         &self.fingerprint
     }
 
+    /// For each of `texts`, its embedding and its `parts`' (byte ranges
+    /// of it: a question's sentences), from one run of the network over
+    /// the whole text: a part's embedding is the mean of its tokens' last
+    /// hidden states there, read in the context of the whole text. A
+    /// text that comes alone costs one run instead of one per sentence.
+    /// A part the network did not reach (past the longest input) is
+    /// embedded alone. The texts run as one batch (padded to the
+    /// longest); with `keep`, the embeddings are kept on disk.
+    pub(super) fn embed_with_parts(
+        &self,
+        texts: &[&str],
+        parts: &[Vec<(usize, usize)>],
+        keep: bool,
+    ) -> anyhow::Result<Vec<WithParts>> {
+        let whole_key = |t: &str| fnv1a64(t.bytes());
+        let part_key = |t: &str, (a, b): (usize, usize)| {
+            fnv1a64(
+                t.bytes()
+                    .chain([0u8])
+                    .chain((a as u64).to_le_bytes())
+                    .chain((b as u64).to_le_bytes()),
+            )
+        };
+        let mut out: Vec<WithParts> = texts
+            .iter()
+            .zip(parts)
+            .map(|(_, p)| (vec![0.0; self.dim], vec![vec![0.0; self.dim]; p.len()]))
+            .collect();
+        let live: Vec<usize> = {
+            let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+            (0..texts.len())
+                .filter(|&i| !texts[i].trim().is_empty())
+                .filter(|&i| {
+                    let whole = memo.get(&whole_key(texts[i]));
+                    let each: Option<Vec<&Vec<f32>>> = parts[i]
+                        .iter()
+                        .map(|&r| memo.get(&part_key(texts[i], r)))
+                        .collect();
+                    match (whole, each) {
+                        (Some(w), Some(each)) => {
+                            out[i].0.clone_from(w);
+                            for (o, v) in out[i].1.iter_mut().zip(each) {
+                                o.clone_from(v);
+                            }
+                            false
+                        }
+                        _ => true,
+                    }
+                })
+                .collect()
+        };
+        if live.is_empty() {
+            return Ok(out);
+        }
+        let inputs: Vec<&str> = live.iter().map(|&i| texts[i]).collect();
+        let encodings = self
+            .tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
+        let hidden = self.run(&encodings)?;
+        let mut alone: Vec<(usize, usize)> = Vec::new();
+        let mut new: Vec<(u64, Vec<f32>)> = Vec::new();
+        for ((&i, e), states) in live.iter().zip(&encodings).zip(hidden) {
+            let mask = e.get_attention_mask();
+            let mut whole = mean_of(&states, |t| mask[t] == 1, self.dim);
+            super::normalize(&mut whole);
+            new.push((whole_key(texts[i]), whole.clone()));
+            out[i].0 = whole;
+            let special = e.get_special_tokens_mask();
+            for (j, &(a, b)) in parts[i].iter().enumerate() {
+                let inside = |t: usize| {
+                    let (s, f) = e.get_offsets()[t];
+                    mask[t] == 1 && special[t] == 0 && s >= a && f <= b && f > s
+                };
+                if !(0..states.len()).any(inside) {
+                    alone.push((i, j));
+                    continue;
+                }
+                let mut row = mean_of(&states, inside, self.dim);
+                super::normalize(&mut row);
+                new.push((part_key(texts[i], (a, b)), row.clone()));
+                out[i].1[j] = row;
+            }
+        }
+        if !alone.is_empty() {
+            let rest: Vec<&str> = alone
+                .iter()
+                .map(|&(i, j)| &texts[i][parts[i][j].0..parts[i][j].1])
+                .collect();
+            for (&(i, j), row) in alone.iter().zip(self.embed(&rest, keep)?) {
+                out[i].1[j] = row;
+            }
+        }
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.len() + new.len() > KEPT_ROWS {
+            memo.clear();
+        }
+        memo.extend(new.iter().cloned());
+        drop(memo);
+        if let (true, Some(disk)) = (keep, &self.disk) {
+            let rows: Vec<(u64, &[f32])> = new.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+            disk.append(&rows);
+        }
+        Ok(out)
+    }
+
+    /// The last hidden states of each encoding (its tokens', padding
+    /// left out), run as one batch padded to the longest.
+    fn run(&self, encodings: &[tokenizers::Encoding]) -> anyhow::Result<Vec<Vec<Vec<f32>>>> {
+        let len = encodings
+            .iter()
+            .map(|e| e.get_ids().len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let n = encodings.len();
+        let mut ids = vec![0u32; n * len];
+        let mut mask = vec![0u32; n * len];
+        for (row, e) in encodings.iter().enumerate() {
+            for (col, (&id, &m)) in e.get_ids().iter().zip(e.get_attention_mask()).enumerate() {
+                ids[row * len + col] = id;
+                mask[row * len + col] = m;
+            }
+        }
+        let device = Device::Cpu;
+        let ids = Tensor::from_vec(ids, (n, len), &device)?;
+        let mask = Tensor::from_vec(mask, (n, len), &device)?;
+        let types = ids.zeros_like()?;
+        let hidden: Vec<Vec<Vec<f32>>> =
+            self.model.forward(&ids, &types, Some(&mask))?.to_vec3()?;
+        Ok(hidden
+            .into_iter()
+            .zip(encodings)
+            .map(|(mut states, e)| {
+                states.truncate(e.get_ids().len());
+                states
+            })
+            .collect())
+    }
+
     /// The unit-length embedding of each of `texts`, run as one batch
     /// (padded to the longest); a text with nothing but spaces is all
     /// zeros, as the static tables give a text of no known token. With
@@ -164,30 +307,12 @@ impl Transformer {
             .tokenizer
             .encode_batch(inputs, true)
             .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
-        let len = encodings
+        let rows: Vec<Vec<f32>> = self
+            .run(&encodings)?
             .iter()
-            .map(|e| e.get_ids().len())
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let n = encodings.len();
-        let mut ids = vec![0u32; n * len];
-        let mut mask = vec![0u32; n * len];
-        for (row, e) in encodings.iter().enumerate() {
-            for (col, (&id, &m)) in e.get_ids().iter().zip(e.get_attention_mask()).enumerate() {
-                ids[row * len + col] = id;
-                mask[row * len + col] = m;
-            }
-        }
-        let device = Device::Cpu;
-        let ids = Tensor::from_vec(ids, (n, len), &device)?;
-        let mask = Tensor::from_vec(mask, (n, len), &device)?;
-        let types = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?;
-        let weights = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&weights)?.sum(1)?;
-        let counts = weights.sum(1)?.clamp(1e-9f32, f32::MAX)?;
-        let rows: Vec<Vec<f32>> = summed.broadcast_div(&counts)?.to_vec2()?;
+            .zip(&encodings)
+            .map(|(states, e)| mean_of(states, |t| e.get_attention_mask()[t] == 1, self.dim))
+            .collect();
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
         if memo.len() + live.len() > KEPT_ROWS {
             memo.clear();
@@ -205,6 +330,20 @@ impl Transformer {
         }
         Ok(out)
     }
+}
+
+/// The mean of the `states` whose index `keep` accepts (zeros if none).
+fn mean_of(states: &[Vec<f32>], keep: impl Fn(usize) -> bool, dim: usize) -> Vec<f32> {
+    let mut sum = vec![0.0f32; dim];
+    let mut n = 0usize;
+    for s in (0..states.len()).filter(|&t| keep(t)).map(|t| &states[t]) {
+        sum.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+        n += 1;
+    }
+    if n > 0 {
+        sum.iter_mut().for_each(|a| *a /= n as f32);
+    }
+    sum
 }
 
 /// The model's name: its directory's, lower-cased, with anything but
@@ -256,6 +395,62 @@ mod tests {
         let second = load();
         assert_eq!(second.memo.lock().expect("memo").len(), 2);
         assert_eq!(second.embed(&texts, false).expect("embeds"), fresh);
+    }
+
+    /// Needs the model (`TRIAGE_TEST_MODEL`).
+    #[test]
+    fn one_run_gives_the_text_and_its_parts_read_in_context() {
+        let Some(dir) = std::env::var_os("TRIAGE_TEST_MODEL") else {
+            eprintln!("skipped: set TRIAGE_TEST_MODEL=DIR");
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let t = Transformer::load(Path::new(&dir))
+            .expect("the test model loads")
+            .with_disk(DiskCache::at(tmp.path().join("m.bin"), 384));
+        let text = "We moved the site last week. Now the chat bubble never shows up";
+        let parts = vec![(0, 27), (29, text.len())];
+        let got = t
+            .embed_with_parts(&[text], std::slice::from_ref(&parts), false)
+            .expect("embeds")
+            .pop()
+            .expect("one text");
+        t.forget();
+        let alone = t.embed(&[text, &text[29..]], false).expect("embeds");
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4);
+        assert!(
+            close(&got.0, &alone[0]),
+            "the whole text is embedded as by itself"
+        );
+        for row in &got.1 {
+            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-4, "a part's row has unit length");
+        }
+        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        assert!(
+            dot(&got.1[1], &alone[1]) > dot(&got.1[0], &alone[1]),
+            "a part read in context is nearer the same sentence read alone than another part is"
+        );
+        // A part past the longest input is embedded by itself.
+        let long = format!(
+            "{} Calls drop after a minute",
+            "filler words here ".repeat(200)
+        );
+        let start = long.len() - "Calls drop after a minute".len();
+        let got = t
+            .embed_with_parts(&[&long], &[vec![(start, long.len())]], false)
+            .expect("embeds")
+            .pop()
+            .expect("one text");
+        let alone = t.embed(&[&long[start..]], false).expect("embeds");
+        assert!(close(&got.1[0], &alone[0]), "cut off, so embedded alone");
+        // Asked again, the same rows come from memory.
+        let again = t
+            .embed_with_parts(&[&long], &[vec![(start, long.len())]], false)
+            .expect("embeds")
+            .pop()
+            .expect("one text");
+        assert_eq!(again, got);
     }
 
     #[test]
