@@ -24,6 +24,9 @@ use crate::fnv::fnv1a64;
 /// leaves little padding.
 pub(super) const BATCH: usize = 32;
 
+/// One text's last hidden states, a row per token.
+type States = Vec<Vec<f32>>;
+
 /// A text's embedding and its parts'.
 pub(super) type WithParts = (Vec<f32>, Vec<Vec<f32>>);
 
@@ -193,11 +196,7 @@ impl Transformer {
             return Ok(out);
         }
         let inputs: Vec<&str> = live.iter().map(|&i| texts[i]).collect();
-        let encodings = self
-            .tokenizer
-            .encode_batch(inputs, true)
-            .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
-        let hidden = self.run(&encodings)?;
+        let (encodings, hidden) = self.states(inputs)?;
         let mut alone: Vec<(usize, usize)> = Vec::new();
         let mut new: Vec<(u64, Vec<f32>)> = Vec::new();
         for ((&i, e), states) in live.iter().zip(&encodings).zip(hidden) {
@@ -231,22 +230,39 @@ impl Transformer {
                 out[i].1[j] = row;
             }
         }
+        self.remember(&new, keep);
+        Ok(out)
+    }
+
+    /// Tokenizes `texts` and runs them through the network as one batch:
+    /// their encodings and each one's last hidden states (padding left
+    /// out).
+    fn states(&self, texts: Vec<&str>) -> anyhow::Result<(Vec<tokenizers::Encoding>, Vec<States>)> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts, true)
+            .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
+        let hidden = self.run(&encodings)?;
+        Ok((encodings, hidden))
+    }
+
+    /// Remembers new rows by key, and with `keep` also on disk.
+    fn remember(&self, rows: &[(u64, Vec<f32>)], keep: bool) {
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-        if memo.len() + new.len() > KEPT_ROWS {
+        if memo.len() + rows.len() > KEPT_ROWS {
             memo.clear();
         }
-        memo.extend(new.iter().cloned());
+        memo.extend(rows.iter().cloned());
         drop(memo);
         if let (true, Some(disk)) = (keep, &self.disk) {
-            let rows: Vec<(u64, &[f32])> = new.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+            let rows: Vec<(u64, &[f32])> = rows.iter().map(|(k, v)| (*k, v.as_slice())).collect();
             disk.append(&rows);
         }
-        Ok(out)
     }
 
     /// The last hidden states of each encoding (its tokens', padding
     /// left out), run as one batch padded to the longest.
-    fn run(&self, encodings: &[tokenizers::Encoding]) -> anyhow::Result<Vec<Vec<Vec<f32>>>> {
+    fn run(&self, encodings: &[tokenizers::Encoding]) -> anyhow::Result<Vec<States>> {
         let len = encodings
             .iter()
             .map(|e| e.get_ids().len())
@@ -303,31 +319,15 @@ impl Transformer {
             return Ok(out);
         }
         let inputs: Vec<&str> = live.iter().map(|&i| texts[i]).collect();
-        let encodings = self
-            .tokenizer
-            .encode_batch(inputs, true)
-            .map_err(|e| anyhow::anyhow!("tokenizing: {e}"))?;
-        let rows: Vec<Vec<f32>> = self
-            .run(&encodings)?
-            .iter()
-            .zip(&encodings)
-            .map(|(states, e)| mean_of(states, |t| e.get_attention_mask()[t] == 1, self.dim))
-            .collect();
-        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-        if memo.len() + live.len() > KEPT_ROWS {
-            memo.clear();
-        }
-        for (&i, mut row) in live.iter().zip(rows) {
+        let (encodings, hidden) = self.states(inputs)?;
+        let mut new = Vec::with_capacity(live.len());
+        for ((&i, e), states) in live.iter().zip(&encodings).zip(&hidden) {
+            let mut row = mean_of(states, |t| e.get_attention_mask()[t] == 1, self.dim);
             super::normalize(&mut row);
-            memo.insert(keys[i], row.clone());
+            new.push((keys[i], row.clone()));
             out[i] = row;
         }
-        drop(memo);
-        if let (true, Some(disk)) = (keep, &self.disk) {
-            let new: Vec<(u64, &[f32])> =
-                live.iter().map(|&i| (keys[i], out[i].as_slice())).collect();
-            disk.append(&new);
-        }
+        self.remember(&new, keep);
         Ok(out)
     }
 }
