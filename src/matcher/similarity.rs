@@ -484,15 +484,6 @@ fn vocabulary<'a>(texts: impl Iterator<Item = &'a str>) -> Vocabulary {
         .collect()
 }
 
-/// The sentences of `text` read on their own: lines, or text between
-/// full stops, of at least `MIN_SENTENCE_WORDS` words. Of a longer
-/// question, the `MAX_SENTENCES` whose distinct words carry the most
-/// idf in the knowledge base (`vocabulary`), the earlier first on a tie,
-/// in the question's order: the one line of a log paste that names the
-/// trouble, not its first lines, and not the lines made of the words
-/// every phrasing has.
-/// What `embed_question` embeds: the question, then each chosen sentence
-/// that is not the whole question.
 /// Where each of `sentences` (slices of `text`) lies in it, in bytes,
 /// leaving out a sentence that is the whole text (its embedding is the
 /// question's).
@@ -507,6 +498,13 @@ fn spans(text: &str, sentences: &[&str]) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// The sentences of `text` read on their own: lines, or text between
+/// full stops, of at least `MIN_SENTENCE_WORDS` words. Of a longer
+/// question, the `MAX_SENTENCES` whose distinct words carry the most
+/// idf in the knowledge base (`vocabulary`), the earlier first on a tie,
+/// in the question's order: the one line of a log paste that names the
+/// trouble, not its first lines, and not the lines made of the words
+/// every phrasing has.
 fn sentences<'a>(text: &'a str, vocabulary: &Vocabulary) -> Vec<&'a str> {
     let all: Vec<&str> = text
         .split(['\n', '.', '!', '?'])

@@ -164,10 +164,9 @@ impl Transformer {
                     .chain((b as u64).to_le_bytes()),
             )
         };
-        let mut out: Vec<WithParts> = texts
+        let mut out: Vec<WithParts> = parts
             .iter()
-            .zip(parts)
-            .map(|(_, p)| (vec![0.0; self.dim], vec![vec![0.0; self.dim]; p.len()]))
+            .map(|p| (vec![0.0; self.dim], vec![vec![0.0; self.dim]; p.len()]))
             .collect();
         let live: Vec<usize> = {
             let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
@@ -300,35 +299,12 @@ impl Transformer {
     /// `keep`, the new embeddings are also kept on disk for the next
     /// process (never for a customer's question).
     pub(super) fn embed(&self, texts: &[&str], keep: bool) -> anyhow::Result<Vec<Vec<f32>>> {
-        let mut out = vec![vec![0.0; self.dim]; texts.len()];
-        let keys: Vec<u64> = texts.iter().map(|t| fnv1a64(t.bytes())).collect();
-        let live: Vec<usize> = {
-            let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-            (0..texts.len())
-                .filter(|&i| !texts[i].trim().is_empty())
-                .filter(|&i| match memo.get(&keys[i]) {
-                    Some(v) => {
-                        out[i].clone_from(v);
-                        false
-                    }
-                    None => true,
-                })
-                .collect()
-        };
-        if live.is_empty() {
-            return Ok(out);
-        }
-        let inputs: Vec<&str> = live.iter().map(|&i| texts[i]).collect();
-        let (encodings, hidden) = self.states(inputs)?;
-        let mut new = Vec::with_capacity(live.len());
-        for ((&i, e), states) in live.iter().zip(&encodings).zip(&hidden) {
-            let mut row = mean_of(states, |t| e.get_attention_mask()[t] == 1, self.dim);
-            super::normalize(&mut row);
-            new.push((keys[i], row.clone()));
-            out[i] = row;
-        }
-        self.remember(&new, keep);
-        Ok(out)
+        let none = vec![Vec::new(); texts.len()];
+        Ok(self
+            .embed_with_parts(texts, &none, keep)?
+            .into_iter()
+            .map(|(whole, _)| whole)
+            .collect())
     }
 }
 
