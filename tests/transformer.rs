@@ -1,7 +1,8 @@
 //! Matching with a sentence transformer from a local directory (`--model`).
 //! Needs the model's files: `TRIAGE_TEST_MODEL=DIR` (`.ci/run` fetches
-//! all-MiniLM-L6-v2 with `scripts/fetch-transformer` and sets it). Without
-//! it these tests print how to run them and pass, as the browser tests do.
+//! both models with `scripts/fetch-transformer` and runs these tests with
+//! each). Without it these tests print how to run them and pass, as the
+//! browser tests do.
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -14,7 +15,7 @@ fn model_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("TRIAGE_TEST_MODEL").map(PathBuf::from);
     if dir.is_none() {
         eprintln!(
-            "skipped: set TRIAGE_TEST_MODEL=DIR (scripts/fetch-transformer DIR puts all-MiniLM-L6-v2 there)"
+            "skipped: set TRIAGE_TEST_MODEL=DIR (scripts/fetch-transformer NAME DIR puts a model there)"
         );
     }
     dir
@@ -28,6 +29,14 @@ fn model() -> Option<&'static Semantic> {
             Some(Semantic::transformer(&dir).expect("the test model loads"))
         })
         .as_ref()
+}
+
+/// The test model's name, as triage names it after its directory.
+fn model_name() -> String {
+    model()
+        .and_then(Semantic::name)
+        .expect("a transformer has a name")
+        .to_owned()
 }
 
 fn knowledge() -> PathBuf {
@@ -101,7 +110,7 @@ fn each_entry_title_ranks_its_entry_first_with_the_transformer() {
     let Some(m) = matcher() else { return };
     assert_eq!(
         m.transformer(),
-        Some("all-minilm-l6-v2"),
+        model().and_then(Semantic::name),
         "the knowledge base has parameters fitted for the test model"
     );
     let kb = m.kb();
@@ -157,7 +166,7 @@ fn match_in_a_directory_with_the_model(model: Option<&str>) -> String {
     std::fs::create_dir_all(&installed).expect("models dir");
     std::os::unix::fs::symlink(
         std::fs::canonicalize(model_dir().expect("checked by the caller")).expect("model dir"),
-        installed.join("all-minilm-l6-v2"),
+        installed.join(model_name()),
     )
     .expect("symlink");
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_triage"));
@@ -186,9 +195,45 @@ fn an_installed_model_is_used_unless_the_shipped_tables_are_asked_for() {
     }
     let log = match_in_a_directory_with_the_model(None);
     assert!(
-        log.contains("matching with a sentence transformer") && log.contains("all-minilm-l6-v2"),
+        log.contains("matching with a sentence transformer") && log.contains(&model_name()),
         "{log}"
     );
     let log = match_in_a_directory_with_the_model(Some("shipped"));
     assert!(!log.contains("sentence transformer"), "{log}");
+}
+
+/// An MPNet (all-mpnet-base-v2) gives the embeddings the reference
+/// implementation gives: the first and last four numbers of two texts'
+/// embeddings as sentence-transformers computes them, one short and one
+/// long enough that tokens sit in the far, logarithmic distance buckets.
+#[test]
+fn an_mpnet_embeds_as_the_reference_implementation_does() {
+    let Some(dir) = model_dir() else { return };
+    let config = std::fs::read_to_string(dir.join("config.json")).expect("config.json");
+    if !config.contains("\"mpnet\"") {
+        eprintln!("skipped: the test model is not an MPNet");
+        return;
+    }
+    let s = model().expect("loaded");
+    let cases: [(&str, [f32; 4], [f32; 4]); 2] = [
+        (
+            "the chat bubble never shows up",
+            [0.00396, -0.05561, -0.00107, -0.01856],
+            [0.02819, 0.02544, -0.0181, 0.0718],
+        ),
+        (
+            "Calls drop after a minute when the agent answers, any idea why? We use Chrome on Windows and the office network is behind a corporate firewall.",
+            [-0.00657, -0.05542, 0.0275, -0.06359],
+            [0.05533, 0.06104, 0.01565, 0.00884],
+        ),
+    ];
+    for (text, head, tail) in cases {
+        let v = s.embed(text);
+        let got: Vec<f32> = v[..4].iter().chain(&v[v.len() - 4..]).copied().collect();
+        let want: Vec<f32> = head.iter().chain(&tail).copied().collect();
+        assert!(
+            got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 2e-4),
+            "{text:?}: {got:?} against {want:?}"
+        );
+    }
 }

@@ -39,9 +39,9 @@ pub struct Cli {
     /// The sentence transformer to match with instead of the shipped
     /// static embeddings: a local directory in the Hugging Face layout
     /// (config.json, model.safetensors, tokenizer.json), or `shipped` for
-    /// the static embeddings. Default: models/all-minilm-l6-v2 (where
-    /// scripts/fetch-transformer puts it) if a model is there, else the
-    /// static embeddings. Slower and more accurate; the knowledge base
+    /// the static embeddings. Default: models/all-mpnet-base-v2, else
+    /// models/all-minilm-l6-v2 (where scripts/fetch-transformer puts
+    /// them), if a model is there; else the static embeddings. Slower and more accurate; the knowledge base
     /// needs parameters fitted for it (matcher.NAME.json, `triage fit
     /// --model DIR --write`).
     #[arg(long, global = true, env = "TRIAGE_MODEL", value_name = "DIR|shipped")]
@@ -104,9 +104,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Where `scripts/fetch-transformer` puts its model, under the working
-/// directory: used when `--model` is not given and a model is there.
-const INSTALLED_MODEL: &str = "models/all-minilm-l6-v2";
+/// Where `scripts/fetch-transformer` puts its models, under the working
+/// directory, the more accurate first: the first one there is used when
+/// `--model` is not given.
+const INSTALLED_MODELS: [&str; 2] = ["models/all-mpnet-base-v2", "models/all-minilm-l6-v2"];
 
 /// The transformer to match with, and whether the operator named it:
 /// `--model DIR`, none for `--model shipped`, else the installed one if
@@ -116,9 +117,11 @@ fn model_choice(arg: Option<&std::path::Path>) -> (Option<PathBuf>, bool) {
         Some(p) if p == std::path::Path::new("shipped") => (None, true),
         Some(p) => (Some(p.to_owned()), true),
         None => {
-            let installed = PathBuf::from(INSTALLED_MODEL);
-            let present = installed.join("config.json").is_file();
-            (present.then_some(installed), false)
+            let installed = INSTALLED_MODELS
+                .iter()
+                .map(PathBuf::from)
+                .find(|d| d.join("config.json").is_file());
+            (installed, false)
         }
     }
 }

@@ -18,6 +18,7 @@
 //! it (`chosen`).
 
 mod cache;
+mod mpnet;
 mod transformer;
 
 use std::path::PathBuf;

@@ -14,6 +14,8 @@ use anyhow::{bail, Context};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
+
+use super::mpnet::{self, MpNet};
 use tokenizers::{Tokenizer, TruncationParams};
 
 use super::cache::{DiskCache, KEPT_ROWS};
@@ -36,7 +38,7 @@ pub(super) struct Transformer {
     memo: std::sync::Mutex<std::collections::HashMap<u64, Vec<f32>>>,
     /// Where batches' embeddings are kept for the next process.
     disk: Option<DiskCache>,
-    model: BertModel,
+    model: Network,
     tokenizer: Tokenizer,
     dim: usize,
     /// The directory's name: which fitted parameters go with it
@@ -54,8 +56,12 @@ impl Transformer {
             std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
         };
         let config_bytes = read("config.json")?;
-        let config: Config = serde_json::from_slice(&config_bytes)
-            .with_context(|| format!("{}/config.json is not a BERT config", dir.display()))?;
+        let config = Architecture::of(&config_bytes).with_context(|| {
+            format!(
+                "{}/config.json is not a BERT or MPNet config",
+                dir.display()
+            )
+        })?;
         if let Ok(pooling) = read("1_Pooling/config.json") {
             let pooling: serde_json::Value = serde_json::from_slice(&pooling)
                 .with_context(|| format!("{}/1_Pooling/config.json", dir.display()))?;
@@ -71,7 +77,7 @@ impl Transformer {
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .and_then(|v| v["max_seq_length"].as_u64())
             .map_or(super::MAX_TOKENS, |n| n as usize)
-            .min(config.max_position_embeddings);
+            .min(config.max_positions());
         let weights = read("model.safetensors")?;
         let fingerprint = format!(
             "{:016x}-{}",
@@ -80,7 +86,8 @@ impl Transformer {
         );
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
             .with_context(|| format!("{}/model.safetensors", dir.display()))?;
-        let model = BertModel::load(vb, &config)
+        let model = config
+            .load(vb)
             .with_context(|| format!("{}: the weights do not fit config.json", dir.display()))?;
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| anyhow::anyhow!("{}/tokenizer.json: {e}", dir.display()))?;
@@ -92,13 +99,14 @@ impl Transformer {
             }))
             .map_err(|e| anyhow::anyhow!("{}/tokenizer.json: {e}", dir.display()))?;
         let name = name_of(dir);
-        let disk = DiskCache::for_model(&name, &fingerprint, config.hidden_size);
+        let dim = config.hidden_size();
+        let disk = DiskCache::for_model(&name, &fingerprint, dim);
         let t = Self {
             memo: Default::default(),
             disk,
             model,
             tokenizer,
-            dim: config.hidden_size,
+            dim,
             name,
             fingerprint,
         };
@@ -280,9 +288,7 @@ impl Transformer {
         let device = Device::Cpu;
         let ids = Tensor::from_vec(ids, (n, len), &device)?;
         let mask = Tensor::from_vec(mask, (n, len), &device)?;
-        let types = ids.zeros_like()?;
-        let hidden: Vec<Vec<Vec<f32>>> =
-            self.model.forward(&ids, &types, Some(&mask))?.to_vec3()?;
+        let hidden: Vec<Vec<Vec<f32>>> = self.model.forward(&ids, &mask)?.to_vec3()?;
         Ok(hidden
             .into_iter()
             .zip(encodings)
@@ -305,6 +311,63 @@ impl Transformer {
             .into_iter()
             .map(|(whole, _)| whole)
             .collect())
+    }
+}
+
+/// Which network a model directory holds, by `config.json`'s
+/// `model_type` (BERT when it names none).
+enum Architecture {
+    Bert(Config),
+    MpNet(mpnet::Config),
+}
+
+impl Architecture {
+    fn of(config: &[u8]) -> anyhow::Result<Self> {
+        let value: serde_json::Value = serde_json::from_slice(config)?;
+        Ok(match value["model_type"].as_str() {
+            Some("mpnet") => Self::MpNet(serde_json::from_value(value)?),
+            Some("bert") | None => Self::Bert(serde_json::from_value(value)?),
+            Some(other) => bail!("model_type {other:?} is neither bert nor mpnet"),
+        })
+    }
+
+    fn hidden_size(&self) -> usize {
+        match self {
+            Self::Bert(c) => c.hidden_size,
+            Self::MpNet(c) => c.hidden_size,
+        }
+    }
+
+    /// The longest input its position embeddings allow.
+    fn max_positions(&self) -> usize {
+        match self {
+            Self::Bert(c) => c.max_position_embeddings,
+            // Positions start after the padding id.
+            Self::MpNet(c) => c.max_position_embeddings.saturating_sub(2),
+        }
+    }
+
+    fn load(&self, vb: VarBuilder) -> candle_core::Result<Network> {
+        Ok(match self {
+            Self::Bert(c) => Network::Bert(BertModel::load(vb, c)?),
+            Self::MpNet(c) => Network::MpNet(MpNet::load(vb, c)?),
+        })
+    }
+}
+
+/// The loaded network.
+enum Network {
+    Bert(BertModel),
+    MpNet(MpNet),
+}
+
+impl Network {
+    /// The last hidden states of `ids` with `mask` (1 on real tokens).
+    fn forward(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Self::Bert(m) => m.forward(ids, &ids.zeros_like()?, Some(mask)),
+            Self::MpNet(m) => m.forward(ids, mask),
+        }
     }
 }
 
@@ -354,11 +417,11 @@ mod tests {
             return;
         };
         let tmp = tempfile::tempdir().expect("tempdir");
-        let disk = || DiskCache::at(tmp.path().join("m.bin"), 384);
+        let disk = |dim| DiskCache::at(tmp.path().join("m.bin"), dim);
         let load = || {
-            Transformer::load(Path::new(&dir))
-                .expect("the test model loads")
-                .with_disk(disk())
+            let t = Transformer::load(Path::new(&dir)).expect("the test model loads");
+            let dim = t.dim();
+            t.with_disk(disk(dim))
         };
         let texts = ["the chat bubble never shows up", "no sound on calls"];
         let first = load();
@@ -366,7 +429,11 @@ mod tests {
         first
             .embed(&["a customer's own question"], false)
             .expect("embeds");
-        let kept: Vec<u64> = disk().read().into_iter().map(|(k, _)| k).collect();
+        let kept: Vec<u64> = disk(first.dim())
+            .read()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(kept.len(), 2, "only the batch kept with `keep` is on disk");
         let second = load();
         assert_eq!(second.memo.lock().expect("memo").len(), 2);
@@ -381,9 +448,9 @@ mod tests {
             return;
         };
         let tmp = tempfile::tempdir().expect("tempdir");
-        let t = Transformer::load(Path::new(&dir))
-            .expect("the test model loads")
-            .with_disk(DiskCache::at(tmp.path().join("m.bin"), 384));
+        let t = Transformer::load(Path::new(&dir)).expect("the test model loads");
+        let dim = t.dim();
+        let t = t.with_disk(DiskCache::at(tmp.path().join("m.bin"), dim));
         let text = "We moved the site last week. Now the chat bubble never shows up";
         let parts = vec![(0, 27), (29, text.len())];
         let got = t
@@ -446,6 +513,9 @@ mod tests {
         let err = Transformer::load(dir.path())
             .err()
             .expect("not a BERT config");
-        assert!(format!("{err:#}").contains("not a BERT config"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("not a BERT or MPNet config"),
+            "{err:#}"
+        );
     }
 }
