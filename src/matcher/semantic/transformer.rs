@@ -78,14 +78,25 @@ impl Transformer {
             .and_then(|v| v["max_seq_length"].as_u64())
             .map_or(super::MAX_TOKENS, |n| n as usize)
             .min(config.max_positions());
-        let weights = read("model.safetensors")?;
+        let weights_path = dir.join("model.safetensors");
+        let weights_len = std::fs::metadata(&weights_path)
+            .with_context(|| format!("reading {}", weights_path.display()))?
+            .len();
         let fingerprint = format!(
             "{:016x}-{}",
             fnv1a64(config_bytes.iter().copied()),
-            weights.len()
+            weights_len
         );
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
-            .with_context(|| format!("{}/model.safetensors", dir.display()))?;
+        // Mapped rather than read: each tensor is copied out of the map
+        // as the network is built and the map is dropped after, so the
+        // weights are never in memory twice (an MPNet's 440 MB would
+        // otherwise peak at twice that while loading).
+        // SAFETY: the file is only read, while this call runs; a model
+        // directory is not rewritten under a running process.
+        let vb = unsafe {
+            VarBuilder::from_mmaped_safetensors(&[&weights_path], DType::F32, &Device::Cpu)
+        }
+        .with_context(|| format!("{}", weights_path.display()))?;
         let model = config
             .load(vb)
             .with_context(|| format!("{}: the weights do not fit config.json", dir.display()))?;
