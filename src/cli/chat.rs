@@ -59,6 +59,15 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
         }
         None => None,
     };
+    if let (true, Some(dir)) = (
+        std::io::stdin().is_terminal(),
+        crate::matcher::semantic::chosen_dir(),
+    ) {
+        eprintln!(
+            "loading the sentence transformer in {} (its first start embeds the knowledge base: up to a minute; kept on disk after)",
+            dir.display()
+        );
+    }
     let matcher = Matcher::new(Arc::new(kb)).context("building the search index")?;
     let matching = match (matcher.is_semantic(), matcher.transformer()) {
         (true, Some(name)) => {

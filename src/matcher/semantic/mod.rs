@@ -223,7 +223,17 @@ impl Semantic {
             // The network spreads each batch's matrix products over the
             // cores itself; texts of like length are batched together so
             // little of a batch is padding.
-            Backend::Transformer(_) => {
+            Backend::Transformer(t) => {
+                let plain: Vec<String> = distinct.iter().map(|d| without_numbers(d)).collect();
+                let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
+                let unseen = t.unseen(&plain);
+                if unseen > 0 {
+                    tracing::info!(
+                        model = t.name(),
+                        texts = unseen,
+                        "embedding texts with the sentence transformer; kept on disk, so the next start skips them"
+                    );
+                }
                 let mut order: Vec<usize> = (0..distinct.len()).collect();
                 order.sort_by_key(|&i| distinct[i].len());
                 let mut rows = vec![0.0; distinct.len() * dim];

@@ -147,6 +147,16 @@ impl Transformer {
         self.dim
     }
 
+    /// How many of `texts` are neither in memory nor on disk: what a
+    /// batch would run through the network.
+    pub(super) fn unseen(&self, texts: &[&str]) -> usize {
+        let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        texts
+            .iter()
+            .filter(|t| !t.trim().is_empty() && !memo.contains_key(&fnv1a64(t.bytes())))
+            .count()
+    }
+
     /// Forgets every text embedded so far.
     pub(super) fn forget(&self) {
         self.memo.lock().unwrap_or_else(|e| e.into_inner()).clear();
@@ -448,6 +458,12 @@ mod tests {
         assert_eq!(kept.len(), 2, "only the batch kept with `keep` is on disk");
         let second = load();
         assert_eq!(second.memo.lock().expect("memo").len(), 2);
+        assert_eq!(second.unseen(&texts), 0, "what is on disk is not run again");
+        assert_eq!(
+            second.unseen(&["a new text", "  "]),
+            1,
+            "blank text is never run"
+        );
         assert_eq!(second.embed(&texts, false).expect("embeds"), fresh);
     }
 
