@@ -41,9 +41,9 @@ pub struct Cli {
     /// (config.json, model.safetensors, tokenizer.json), or `shipped` for
     /// the static embeddings. Default: models/all-mpnet-base-v2, else
     /// models/all-minilm-l6-v2 (where scripts/fetch-transformer puts
-    /// them), if a model is there; else the static embeddings. Slower and more accurate; the knowledge base
-    /// needs parameters fitted for it (matcher.NAME.json, `triage fit
-    /// --model DIR --write`).
+    /// them), if a model is there; else the static embeddings. Slower
+    /// and more accurate; the knowledge base needs parameters fitted for
+    /// it (matcher.NAME.json, `triage fit --model DIR --write`).
     #[arg(long, global = true, env = "TRIAGE_MODEL", value_name = "DIR|shipped")]
     pub model: Option<PathBuf>,
 

@@ -1,7 +1,8 @@
-//! A sentence transformer of the BERT family (all-MiniLM-L6-v2 and its
-//! kin) run with candle on the CPU, loaded from a local directory in the
-//! Hugging Face / sentence-transformers layout: `config.json`,
-//! `model.safetensors`, `tokenizer.json`, and optionally
+//! A sentence transformer, BERT (all-MiniLM-L6-v2 and its kin, candle's
+//! own) or MPNet (all-mpnet-base-v2, `super::mpnet`) by `config.json`'s
+//! `model_type`, run with candle on the CPU, loaded from a local
+//! directory in the Hugging Face / sentence-transformers layout:
+//! `config.json`, `model.safetensors`, `tokenizer.json`, and optionally
 //! `sentence_bert_config.json` (the longest input) and
 //! `1_Pooling/config.json` (which must say mean pooling). A text's
 //! embedding is the mean of its tokens' last hidden states, normalised:
@@ -14,11 +15,10 @@ use anyhow::{bail, Context};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
-
-use super::mpnet::{self, MpNet};
 use tokenizers::{Tokenizer, TruncationParams};
 
 use super::cache::{DiskCache, KEPT_ROWS};
+use super::mpnet::{self, MpNet};
 use crate::fnv::fnv1a64;
 
 /// Texts run through the network at once by `embed_many`: long enough to
