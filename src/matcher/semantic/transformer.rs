@@ -153,7 +153,7 @@ impl Transformer {
         let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
         texts
             .iter()
-            .filter(|t| !t.trim().is_empty() && !memo.contains_key(&fnv1a64(t.bytes())))
+            .filter(|t| runs(t) && !memo.contains_key(&whole_key(t)))
             .count()
     }
 
@@ -184,7 +184,6 @@ impl Transformer {
         parts: &[Vec<(usize, usize)>],
         keep: bool,
     ) -> anyhow::Result<Vec<WithParts>> {
-        let whole_key = |t: &str| fnv1a64(t.bytes());
         let part_key = |t: &str, (a, b): (usize, usize)| {
             fnv1a64(
                 t.bytes()
@@ -200,7 +199,7 @@ impl Transformer {
         let live: Vec<usize> = {
             let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
             (0..texts.len())
-                .filter(|&i| !texts[i].trim().is_empty())
+                .filter(|&i| runs(texts[i]))
                 .filter(|&i| {
                     let whole = memo.get(&whole_key(texts[i]));
                     let each: Option<Vec<&Vec<f32>>> = parts[i]
@@ -390,6 +389,18 @@ impl Network {
             Self::MpNet(m) => m.forward(ids, mask),
         }
     }
+}
+
+/// The key a whole text's embedding is remembered by, in memory and on
+/// disk.
+fn whole_key(text: &str) -> u64 {
+    fnv1a64(text.bytes())
+}
+
+/// Whether a text goes through the network at all: one with nothing but
+/// spaces embeds as zeros.
+fn runs(text: &str) -> bool {
+    !text.trim().is_empty()
 }
 
 /// The mean of the `states` whose index `keep` accepts (zeros if none).
