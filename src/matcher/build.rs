@@ -111,8 +111,6 @@ impl Matcher {
     }
 }
 
-/// The parameters `kb` has fitted for the model `m` from outside the
-/// binary, when its file parses and names this model's fingerprint.
 /// The parameters a matcher with the model `name` (None: the shipped
 /// tables) starts from: the knowledge base's for that model, else its
 /// own for the tables, else the compiled-in ones. `triage fit` starts
@@ -123,6 +121,8 @@ pub fn starting_params(kb: &KnowledgeBase, name: Option<&str>) -> anyhow::Result
         .map_err(|e| anyhow::anyhow!("the matcher's fitted parameters: {e:#}"))
 }
 
+/// The parameters `kb` has fitted for the model `m` from outside the
+/// binary, when its file parses and names this model's fingerprint.
 fn fitted_for_model(kb: &KnowledgeBase, m: &Semantic) -> Option<Fitted> {
     let f = Fitted::parse(kb.fitted_for(m.name())?).ok()?;
     (f.model.as_deref() == Some(model_tag(m).as_str())).then_some(f)
