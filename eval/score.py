@@ -10,10 +10,24 @@ With more than one file, a last line pools them all.
     python3 eval/score.py ./target/release/triage eval/real/test.yaml [more.yaml ...]
     python3 eval/score.py --kb OTHER_KB_DIR OTHER_BINARY eval/real/test.yaml
     TRIAGE_MODEL=shipped python3 eval/score.py ./target/release/triage eval/real/test*.yaml
+
+`--by-kind` adds pooled lines by kind of question: short (at most 20
+words) or long, and by language (an item's `lang`, English when absent).
+
+Two matchers on the same items differ by a few questions, which is often
+less than chance moves a figure. `--items FILE` writes each item's outcome
+(one JSON object per line); `--paired A B` reads two such files and prints
+each column's difference, B - A, with a 95 % bootstrap interval over the
+items (resampled together, so the interval is for the difference):
+
+    TRIAGE_MODEL=shipped python3 eval/score.py --items /tmp/a.jsonl ./target/release/triage eval/real/test*.yaml
+    TRIAGE_MODEL=shipped python3 eval/score.py --kb /tmp/kb2 --items /tmp/b.jsonl ./target/release/triage eval/real/test*.yaml
+    python3 eval/score.py --paired /tmp/a.jsonl /tmp/b.jsonl
 """
+import argparse
 import json
+import random
 import subprocess
-import sys
 
 import yaml
 
@@ -21,71 +35,168 @@ SHOWN = 3
 ANSWER_WRONG = -4.0
 SUGGEST_RIGHT = 0.4
 SUGGEST_WRONG = -0.3
+SHORT_WORDS = 20
+BOOTSTRAP_DRAWS = 2000
+
+COLUMNS = ["top-1", "ans-ok", "conf-wrong", "abstain", "false-none", "utility"]
 
 
-def tally(binary, path, kb):
-    """Counts of one file: items, out of scope, top-1 right, answered
-    right, answered wrong, abstained, false none, utility."""
+def outcomes(binary, path, kb):
+    """Each item of one file, matched: its kind and what the matcher did."""
     items = yaml.safe_load(open(path))
     lines = "".join(
         json.dumps({"query": i["query"], "product": i.get("product")}) + "\n" for i in items
     )
     cmd = [binary, "match", "--jsonl"] + (["--kb", kb] if kb else [])
     out = subprocess.run(cmd, input=lines, capture_output=True, text=True, check=True).stdout
-    c = dict(n=0, neg=0, top1=0, ans_ok=0, wrong=0, abst=0, false_none=0, utility=0.0)
-    for item, line in zip(items, out.splitlines()):
+    rows = []
+    for n, (item, line) in enumerate(zip(items, out.splitlines())):
         r = json.loads(line)
         expect = item.get("expect") or []
         ids = [x["id"] for x in r.get("results") or []]
-        top = ids[0] if ids else None
-        d = r["decision"]
+        rows.append(
+            {
+                "file": path,
+                "n": n,
+                "query": item["query"],
+                "words": len(item["query"].split()),
+                "lang": item.get("lang", "en"),
+                "in_scope": bool(expect),
+                "decision": r["decision"],
+                "top": ids[0] if ids else None,
+                "right": bool(ids) and ids[0] in expect,
+                "shown": any(i in expect for i in ids[:SHOWN]),
+            }
+        )
+    return rows
+
+
+def utility(o):
+    d = o["decision"]
+    if not o["in_scope"]:
+        return {"none": 1.0, "suggest": -1.0, "answer": ANSWER_WRONG}[d]
+    if d == "none":
+        return -1.0
+    if d == "answer":
+        return 1.0 if o["right"] else ANSWER_WRONG
+    return SUGGEST_RIGHT if o["shown"] else SUGGEST_WRONG
+
+
+def counts(rows):
+    """Items, out of scope, top-1 right, answered right, answered wrong,
+    abstained, false none, utility."""
+    c = dict(n=0, neg=0, top1=0, ans_ok=0, wrong=0, abst=0, false_none=0, utility=0.0)
+    for o in rows:
+        d = o["decision"]
         c["n"] += 1
-        if not expect:
+        c["utility"] += utility(o)
+        if not o["in_scope"]:
             c["neg"] += 1
             c["abst"] += d == "none"
             c["wrong"] += d == "answer"
-            c["utility"] += {"none": 1.0, "suggest": -1.0, "answer": ANSWER_WRONG}[d]
-            continue
-        if d == "none":
+        elif d == "none":
             c["false_none"] += 1
-            c["utility"] -= 1.0
-            continue
-        right = top in expect
-        c["top1"] += right
-        if d == "answer":
-            c["ans_ok"] += right
-            c["wrong"] += not right
-            c["utility"] += 1.0 if right else ANSWER_WRONG
         else:
-            shown = any(i in expect for i in ids[:SHOWN])
-            c["utility"] += SUGGEST_RIGHT if shown else SUGGEST_WRONG
+            c["top1"] += o["right"]
+            c["ans_ok"] += d == "answer" and o["right"]
+            c["wrong"] += d == "answer" and not o["right"]
     return c
 
 
-def row(c):
+def figures(c):
+    """The columns as fractions (None where a column has no items)."""
     ins = c["n"] - c["neg"]
-    f = lambda a, b: f"{a / b:.3f}" if b else "    -"
+    f = lambda a, b: a / b if b else None
+    return [
+        f(c["top1"], ins),
+        f(c["ans_ok"], ins),
+        f(c["wrong"], c["n"]),
+        f(c["abst"], c["neg"]),
+        f(c["false_none"], ins),
+        f(c["utility"], c["n"]),
+    ]
+
+
+def row(rows):
+    c = counts(rows)
+    top1, ans, wrong, abst, false_none, util = (
+        "    -" if x is None else f"{x:.{4 if i == 5 else 3}f}" for i, x in enumerate(figures(c))
+    )
     return (
-        f"{c['n']:>5} {c['neg']:>4}  {f(c['top1'], ins)}  {f(c['ans_ok'], ins)}   "
-        f"{f(c['wrong'], c['n'])}     {f(c['abst'], c['neg'])}    {f(c['false_none'], ins)}"
-        f"      {c['utility'] / c['n']:.4f}"
+        f"{c['n']:>5} {c['neg']:>4}  {top1}  {ans}   {wrong}     {abst}    {false_none}      {util}"
     )
 
 
+def paired(a_path, b_path):
+    """Each column's difference between two `--items` files, with a 95 %
+    bootstrap interval over the items they share."""
+    load = lambda p: {(o["file"], o["n"], o["query"]): o for o in map(json.loads, open(p))}
+    a, b = load(a_path), load(b_path)
+    keys = sorted(a.keys() & b.keys())
+    if len(keys) < max(len(a), len(b)):
+        print(f"note: {len(keys)} items in both files ({len(a)} and {len(b)} in each)")
+    if not keys:
+        raise SystemExit("the two files share no item")
+    pairs = [(a[k], b[k]) for k in keys]
+
+    def diff(sample):
+        fa = figures(counts([p[0] for p in sample]))
+        fb = figures(counts([p[1] for p in sample]))
+        return [None if x is None or y is None else y - x for x, y in zip(fa, fb)]
+
+    rng = random.Random(0)
+    draws = [diff(rng.choices(pairs, k=len(pairs))) for _ in range(BOOTSTRAP_DRAWS)]
+    whole = diff(pairs)
+    changed = sum(p[0]["decision"] != p[1]["decision"] or p[0]["top"] != p[1]["top"] for p in pairs)
+    print(f"{len(pairs)} items; {changed} with another decision or first entry")
+    print(f"{'column':<12} {'A':>8} {'B':>8} {'B - A':>8}   95 % interval")
+    fa = figures(counts([p[0] for p in pairs]))
+    fb = figures(counts([p[1] for p in pairs]))
+    for i, name in enumerate(COLUMNS):
+        if whole[i] is None:
+            continue
+        ds = sorted(d[i] for d in draws if d[i] is not None)
+        lo, hi = ds[int(0.025 * len(ds))], ds[int(0.975 * len(ds)) - 1]
+        print(f"{name:<12} {fa[i]:8.4f} {fb[i]:8.4f} {whole[i]:+8.4f}   [{lo:+.4f}, {hi:+.4f}]")
+
+
 def main():
-    args = sys.argv[1:]
-    kb = None
-    if args and args[0] == "--kb":
-        kb, args = args[1], args[2:]
-    binary, files = args[0], args[1:]
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--kb", help="the knowledge directory to match with")
+    p.add_argument("--items", help="write each item's outcome here, one JSON object per line")
+    p.add_argument("--by-kind", action="store_true", help="pooled lines by length and language")
+    p.add_argument("--paired", nargs=2, metavar=("A", "B"), help="compare two --items files")
+    p.add_argument("binary", nargs="?")
+    p.add_argument("files", nargs="*")
+    args = p.parse_args()
+    if args.paired:
+        paired(*args.paired)
+        return
+    if not args.binary or not args.files:
+        p.error("a triage binary and at least one labelled file are needed")
     print(f"{'set':<34} items  neg  top-1  ans-ok  conf-wrong  abstain  false-none  utility")
-    pooled = None
-    for path in files:
-        c = tally(binary, path, kb)
-        print(f"{path:<34} {row(c)}")
-        pooled = c if pooled is None else {k: pooled[k] + c[k] for k in c}
-    if len(files) > 1:
+    pooled = []
+    for path in args.files:
+        rows = outcomes(args.binary, path, args.kb)
+        print(f"{path:<34} {row(rows)}")
+        pooled += rows
+    if len(args.files) > 1:
         print(f"{'pooled':<34} {row(pooled)}")
+    if args.by_kind:
+        kinds = {
+            f"short (<= {SHORT_WORDS} words)": lambda o: o["words"] <= SHORT_WORDS,
+            f"long (> {SHORT_WORDS} words)": lambda o: o["words"] > SHORT_WORDS,
+        }
+        for lang in sorted({o["lang"] for o in pooled}):
+            kinds[f"lang {lang}"] = lambda o, lang=lang: o["lang"] == lang
+        for name, keep in kinds.items():
+            rows = [o for o in pooled if keep(o)]
+            if rows:
+                print(f"{name:<34} {row(rows)}")
+    if args.items:
+        with open(args.items, "w") as f:
+            for o in pooled:
+                f.write(json.dumps(o, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
