@@ -206,7 +206,11 @@ fn benches(c: &mut Criterion) {
         std::fs::read_to_string(root().join("knowledge/synonyms.yaml")).unwrap_or_default();
     let shipped = || kb::load_dir(&root().join("knowledge")).expect("shipped knowledge base loads");
     if let Some(dir) = std::env::var_os("TRIAGE_MODEL") {
-        triage::matcher::semantic::choose(Some(PathBuf::from(dir)), true);
+        triage::matcher::semantic::choose(
+            Some(PathBuf::from(dir)),
+            true,
+            Some(root().join("knowledge")),
+        );
         return transformer(c, &qs, &shipped);
     }
 

@@ -26,7 +26,7 @@ fn model() -> Option<&'static Semantic> {
     MODEL
         .get_or_init(|| {
             let dir = model_dir()?;
-            Some(Semantic::transformer(&dir).expect("the test model loads"))
+            Some(Semantic::transformer(&dir, None).expect("the test model loads"))
         })
         .as_ref()
 }
@@ -48,7 +48,7 @@ fn knowledge() -> PathBuf {
 fn matcher() -> Option<&'static Matcher> {
     static M: OnceLock<Option<Matcher>> = OnceLock::new();
     M.get_or_init(|| {
-        semantic::choose(Some(model_dir()?), true);
+        semantic::choose(Some(model_dir()?), true, Some(knowledge()));
         let kb = kb::load_dir(&knowledge()).expect("shipped knowledge base loads");
         Some(Matcher::new(Arc::new(kb)).expect("the matcher builds"))
     })
@@ -237,3 +237,86 @@ fn an_mpnet_embeds_as_the_reference_implementation_does() {
         );
     }
 }
+
+/// The knowledge base's adapter for the model (`adapter.NAME.safetensors`,
+/// from `scripts/fit-adapter.py`), merged into the weights as the network
+/// is built, gives the embeddings the fitting script's PyTorch network
+/// gives with it: the first and last four numbers of two texts', as the
+/// script printed them. A refit adapter prints new ones.
+#[test]
+fn the_knowledge_base_s_adapter_embeds_as_the_fitting_script_does() {
+    let Some(dir) = model_dir() else { return };
+    let name = model_name();
+    if !knowledge()
+        .join(format!("adapter.{name}.safetensors"))
+        .is_file()
+    {
+        eprintln!("skipped: the knowledge base has no adapter for {name}");
+        return;
+    }
+    let s = Semantic::transformer(&dir, Some(&knowledge())).expect("loads with the adapter");
+    assert_ne!(s.fingerprint(), model().and_then(Semantic::fingerprint));
+    let cases: [(&str, [f32; 4], [f32; 4]); 2] = [
+        (
+            "the chat bubble never shows up",
+            ADAPTED_SHORT_HEAD,
+            ADAPTED_SHORT_TAIL,
+        ),
+        (
+            "Calls drop after a minute when the agent answers, any idea why? We use Chrome on Windows and the office network is behind a corporate firewall.",
+            ADAPTED_LONG_HEAD,
+            ADAPTED_LONG_TAIL,
+        ),
+    ];
+    for (text, head, tail) in cases {
+        let v = s.embed(text);
+        let got: Vec<f32> = v[..4].iter().chain(&v[v.len() - 4..]).copied().collect();
+        let want: Vec<f32> = head.iter().chain(&tail).copied().collect();
+        assert!(
+            got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 2e-4),
+            "{text:?}: {got:?} against {want:?}"
+        );
+    }
+}
+
+/// An adapter that does not fit the model (here: one layer's change of
+/// the wrong shape) stops the model from loading, with the file and the
+/// reason, rather than being half applied.
+#[test]
+fn an_adapter_that_does_not_fit_the_model_is_refused() {
+    let Some(dir) = model_dir() else { return };
+    let kb = tempfile::tempdir().expect("tempdir");
+    let path = kb
+        .path()
+        .join(format!("adapter.{}.safetensors", model_name()));
+    let zeros = |rows: usize, cols: usize| {
+        candle_core::Tensor::zeros(
+            (rows, cols),
+            candle_core::DType::F32,
+            &candle_core::Device::Cpu,
+        )
+        .expect("tensor")
+    };
+    let tensors = std::collections::HashMap::from([
+        (
+            "encoder.layer.0.attention.attn.q.lora_A".to_owned(),
+            zeros(4, 7),
+        ),
+        (
+            "encoder.layer.0.attention.attn.q.lora_B".to_owned(),
+            zeros(5, 4),
+        ),
+    ]);
+    candle_core::safetensors::save(&tensors, &path).expect("saves");
+    let Err(err) = Semantic::transformer(&dir, Some(kb.path())) else {
+        panic!("an adapter that does not fit was applied");
+    };
+    let err = format!("{err:#}");
+    assert!(err.contains("does not fit"), "{err}");
+}
+
+/// What `scripts/fit-adapter.py` printed for the shipped adapter.
+const ADAPTED_SHORT_HEAD: [f32; 4] = [0.00454, -0.04274, -0.01045, -0.02084];
+const ADAPTED_SHORT_TAIL: [f32; 4] = [-0.00321, 0.00882, -0.02285, 0.08682];
+const ADAPTED_LONG_HEAD: [f32; 4] = [0.0025, -0.03377, 0.01255, -0.034];
+const ADAPTED_LONG_TAIL: [f32; 4] = [0.01559, 0.0685, -0.00051, 0.00164];

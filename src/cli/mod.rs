@@ -83,7 +83,7 @@ pub fn main() -> ExitCode {
     let quiet = !matches!(cli.command, Command::Run(_) | Command::Dashboard(_));
     crate::telemetry::init(if quiet { "warn" } else { "warn,triage=info" });
     let (model, asked) = model_choice(cli.model.as_deref());
-    crate::matcher::semantic::choose(model, asked);
+    crate::matcher::semantic::choose(model, asked, Some(cli.kb.clone()));
     let result = match cli.command {
         Command::Run(args) => run::run(&cli.kb, cli.db.as_deref(), args),
         Command::Kb(cmd) => kb::run(&cli.kb, &db_path(&cli.db), cmd),

@@ -13,10 +13,12 @@
 //! is a steadier signal than either.
 //!
 //! An operator can instead point triage at a sentence transformer on disk
-//! (`--model DIR`, `transformer`): slower and better. The process's model
-//! is chosen once at startup (`choose`) and every matcher built after uses
-//! it (`chosen`).
+//! (`--model DIR`, `transformer`): slower and better, and better still
+//! with the knowledge base's adapter for it (`adapter`). The process's
+//! model is chosen once at startup (`choose`) and every matcher built
+//! after uses it (`chosen`).
 
+mod adapter;
 mod cache;
 mod mpnet;
 mod transformer;
@@ -77,9 +79,16 @@ impl std::fmt::Debug for Semantic {
     }
 }
 
-/// The process's choice: a transformer's directory and whether the
-/// operator named it, or the shipped tables.
-static CHOICE: OnceLock<Option<(PathBuf, bool)>> = OnceLock::new();
+/// The process's choice of a transformer: where it is, whether the
+/// operator named it, and the knowledge base whose adapter for it
+/// (`adapter`) is applied if it has one. None: the shipped tables.
+struct Choice {
+    dir: PathBuf,
+    asked: bool,
+    kb: Option<PathBuf>,
+}
+
+static CHOICE: OnceLock<Option<Choice>> = OnceLock::new();
 /// The chosen transformer once loaded, so a knowledge-base reload does not
 /// read its weights again.
 static LOADED: OnceLock<Result<Semantic, String>> = OnceLock::new();
@@ -87,26 +96,26 @@ static LOADED: OnceLock<Result<Semantic, String>> = OnceLock::new();
 /// Chooses the process's embedding model: the sentence transformer in
 /// `dir`, or the shipped tables (`None`). `asked`: the operator named it
 /// (`--model`), so falling back to the tables is worth a warning rather
-/// than a note. Front ends call this once at startup, before any matcher
-/// is built; a later call changes nothing.
-pub fn choose(dir: Option<PathBuf>, asked: bool) {
-    let _ = CHOICE.set(dir.map(|d| (d, asked)));
+/// than a note. `kb`: the knowledge base the process serves, whose
+/// adapter for the transformer (`adapter.<model>.safetensors`) is
+/// applied. Front ends call this once at startup, before any matcher is
+/// built; a later call changes nothing.
+pub fn choose(dir: Option<PathBuf>, asked: bool, kb: Option<PathBuf>) {
+    let _ = CHOICE.set(dir.map(|dir| Choice { dir, asked, kb }));
+}
+
+fn choice() -> Option<&'static Choice> {
+    CHOICE.get().and_then(|c| c.as_ref())
 }
 
 /// Where the chosen transformer is, if one was chosen.
 pub fn chosen_dir() -> Option<&'static std::path::Path> {
-    CHOICE
-        .get()
-        .and_then(|c| c.as_ref())
-        .map(|(d, _)| d.as_path())
+    choice().map(|c| c.dir.as_path())
 }
 
 /// Whether the operator named the chosen transformer (`choose`).
 pub fn chosen_by_operator() -> bool {
-    CHOICE
-        .get()
-        .and_then(|c| c.as_ref())
-        .is_some_and(|(_, asked)| *asked)
+    choice().is_some_and(|c| c.asked)
 }
 
 impl Semantic {
@@ -114,21 +123,27 @@ impl Semantic {
     /// unless a transformer was chosen. A transformer that does not load
     /// is an error, every time it is asked for.
     pub fn chosen() -> anyhow::Result<Self> {
-        match chosen_dir() {
+        match choice() {
             None => Self::shipped(),
-            Some(dir) => LOADED
-                .get_or_init(|| Self::transformer(dir).map_err(|e| format!("{e:#}")))
+            Some(c) => LOADED
+                .get_or_init(|| {
+                    Self::transformer(&c.dir, c.kb.as_deref()).map_err(|e| format!("{e:#}"))
+                })
                 .clone()
                 .map_err(|e| anyhow::anyhow!(e)),
         }
     }
 
     /// The sentence transformer in `dir` (the Hugging Face layout; see
-    /// `transformer`).
-    pub fn transformer(dir: &std::path::Path) -> anyhow::Result<Self> {
+    /// `transformer`), with the knowledge base `kb`'s adapter for it if
+    /// it has one (`adapter`).
+    pub fn transformer(
+        dir: &std::path::Path,
+        kb: Option<&std::path::Path>,
+    ) -> anyhow::Result<Self> {
         tokenizers::utils::parallelism::set_parallelism(false);
         Ok(Self {
-            backend: Backend::Transformer(Arc::new(Transformer::load(dir)?)),
+            backend: Backend::Transformer(Arc::new(Transformer::load(dir, kb)?)),
         })
     }
 

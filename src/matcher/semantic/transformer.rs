@@ -7,16 +7,20 @@
 //! `1_Pooling/config.json` (which must say mean pooling). A text's
 //! embedding is the mean of its tokens' last hidden states, normalised:
 //! what sentence-transformers computes for these models. Nothing is
-//! downloaded; `scripts/fetch-transformer` puts a model in place.
+//! downloaded; `scripts/fetch-transformer` puts a model in place. A
+//! knowledge base's adapter for the model (`super::adapter`) is added to
+//! the weights as the network is built.
 
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{Tokenizer, TruncationParams};
 
+use super::adapter::{Adapted, Adapter};
 use super::cache::{DiskCache, KEPT_ROWS};
 use super::mpnet::{self, MpNet};
 use crate::fnv::fnv1a64;
@@ -49,8 +53,10 @@ pub(super) struct Transformer {
 }
 
 impl Transformer {
-    /// Loads the model in `dir`, with what is wrong in the error.
-    pub(super) fn load(dir: &Path) -> anyhow::Result<Self> {
+    /// Loads the model in `dir`, with what is wrong in the error, and
+    /// the adapter fitted for it in the knowledge base `kb`
+    /// (`adapter.<name>.safetensors`) if there is one.
+    pub(super) fn load(dir: &Path, kb: Option<&Path>) -> anyhow::Result<Self> {
         let read = |file: &str| {
             let path = dir.join(file);
             std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
@@ -82,7 +88,12 @@ impl Transformer {
         let weights_len = std::fs::metadata(&weights_path)
             .with_context(|| format!("reading {}", weights_path.display()))?
             .len();
-        let fingerprint = format!(
+        let name = name_of(dir);
+        let adapter_path = kb
+            .map(|kb| kb.join(format!("adapter.{name}.safetensors")))
+            .filter(|p| p.is_file());
+        let adapter = adapter_path.as_deref().map(Adapter::load).transpose()?;
+        let mut fingerprint = format!(
             "{:016x}-{}",
             fnv1a64(config_bytes.iter().copied()),
             weights_len
@@ -93,10 +104,25 @@ impl Transformer {
         // otherwise peak at twice that while loading).
         // SAFETY: the file is only read, while this call runs; a model
         // directory is not rewritten under a running process.
-        let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(&[&weights_path], DType::F32, &Device::Cpu)
-        }
-        .with_context(|| format!("{}", weights_path.display()))?;
+        let mapped = unsafe { MmapedSafetensors::new(&weights_path) }
+            .with_context(|| format!("{}", weights_path.display()))?;
+        let vb = match adapter {
+            None => VarBuilder::from_backend(Box::new(mapped), DType::F32, Device::Cpu),
+            Some(adapter) => {
+                fingerprint = format!("{fingerprint}-a{}", adapter.fingerprint);
+                let changes = adapter.len();
+                let adapted = Adapted {
+                    base: mapped,
+                    adapter,
+                };
+                let path = adapter_path.as_deref().unwrap_or(dir);
+                adapted.check().with_context(|| {
+                    format!("{} does not fit {}", path.display(), dir.display())
+                })?;
+                tracing::info!(adapter = %path.display(), changes, "the transformer is adapted to the knowledge base");
+                VarBuilder::from_backend(Box::new(adapted), DType::F32, Device::Cpu)
+            }
+        };
         let model = config
             .load(vb)
             .with_context(|| format!("{}: the weights do not fit config.json", dir.display()))?;
@@ -109,7 +135,6 @@ impl Transformer {
                 ..Default::default()
             }))
             .map_err(|e| anyhow::anyhow!("{}/tokenizer.json: {e}", dir.display()))?;
-        let name = name_of(dir);
         let dim = config.hidden_size();
         let disk = DiskCache::for_model(&name, &fingerprint, dim);
         let t = Self {
@@ -451,7 +476,7 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let disk = |dim| DiskCache::at(tmp.path().join("m.bin"), dim);
         let load = || {
-            let t = Transformer::load(Path::new(&dir)).expect("the test model loads");
+            let t = Transformer::load(Path::new(&dir), None).expect("the test model loads");
             let dim = t.dim();
             t.with_disk(disk(dim))
         };
@@ -486,7 +511,7 @@ mod tests {
             return;
         };
         let tmp = tempfile::tempdir().expect("tempdir");
-        let t = Transformer::load(Path::new(&dir)).expect("the test model loads");
+        let t = Transformer::load(Path::new(&dir), None).expect("the test model loads");
         let dim = t.dim();
         let t = t.with_disk(DiskCache::at(tmp.path().join("m.bin"), dim));
         let text = "We moved the site last week. Now the chat bubble never shows up";
@@ -545,10 +570,12 @@ mod tests {
     #[test]
     fn a_directory_without_a_model_says_which_file_is_missing() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = Transformer::load(dir.path()).err().expect("no model there");
+        let err = Transformer::load(dir.path(), None)
+            .err()
+            .expect("no model there");
         assert!(format!("{err:#}").contains("config.json"), "{err:#}");
         std::fs::write(dir.path().join("config.json"), "{\"not\": \"bert\"}").expect("write");
-        let err = Transformer::load(dir.path())
+        let err = Transformer::load(dir.path(), None)
             .err()
             .expect("not a BERT config");
         assert!(
