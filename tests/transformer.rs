@@ -202,6 +202,20 @@ fn an_installed_model_is_used_unless_the_shipped_tables_are_asked_for() {
     assert!(!log.contains("sentence transformer"), "{log}");
 }
 
+/// Each text's embedding starts and ends with the four numbers given,
+/// within 2e-4.
+fn embeds_as(s: &Semantic, cases: &[(&str, [f32; 4], [f32; 4])]) {
+    for (text, head, tail) in cases {
+        let v = s.embed(text);
+        let got: Vec<f32> = v[..4].iter().chain(&v[v.len() - 4..]).copied().collect();
+        let want: Vec<f32> = head.iter().chain(tail).copied().collect();
+        assert!(
+            got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 2e-4),
+            "{text:?}: {got:?} against {want:?}"
+        );
+    }
+}
+
 /// An MPNet (all-mpnet-base-v2) gives the embeddings the reference
 /// implementation gives: the first and last four numbers of two texts'
 /// embeddings as sentence-transformers computes them, one short and one
@@ -215,7 +229,7 @@ fn an_mpnet_embeds_as_the_reference_implementation_does() {
         return;
     }
     let s = model().expect("loaded");
-    let cases: [(&str, [f32; 4], [f32; 4]); 2] = [
+    let cases = [
         (
             "the chat bubble never shows up",
             [0.00396, -0.05561, -0.00107, -0.01856],
@@ -227,15 +241,7 @@ fn an_mpnet_embeds_as_the_reference_implementation_does() {
             [0.05533, 0.06104, 0.01565, 0.00884],
         ),
     ];
-    for (text, head, tail) in cases {
-        let v = s.embed(text);
-        let got: Vec<f32> = v[..4].iter().chain(&v[v.len() - 4..]).copied().collect();
-        let want: Vec<f32> = head.iter().chain(&tail).copied().collect();
-        assert!(
-            got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 2e-4),
-            "{text:?}: {got:?} against {want:?}"
-        );
-    }
+    embeds_as(s, &cases);
 }
 
 /// The knowledge base's adapter for the model (`adapter.NAME.safetensors`,
@@ -256,7 +262,7 @@ fn the_knowledge_base_s_adapter_embeds_as_the_fitting_script_does() {
     }
     let s = Semantic::transformer(&dir, Some(&knowledge())).expect("loads with the adapter");
     assert_ne!(s.fingerprint(), model().and_then(Semantic::fingerprint));
-    let cases: [(&str, [f32; 4], [f32; 4]); 2] = [
+    let cases = [
         (
             "the chat bubble never shows up",
             ADAPTED_SHORT_HEAD,
@@ -268,15 +274,7 @@ fn the_knowledge_base_s_adapter_embeds_as_the_fitting_script_does() {
             ADAPTED_LONG_TAIL,
         ),
     ];
-    for (text, head, tail) in cases {
-        let v = s.embed(text);
-        let got: Vec<f32> = v[..4].iter().chain(&v[v.len() - 4..]).copied().collect();
-        let want: Vec<f32> = head.iter().chain(&tail).copied().collect();
-        assert!(
-            got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 2e-4),
-            "{text:?}: {got:?} against {want:?}"
-        );
-    }
+    embeds_as(&s, &cases);
 }
 
 /// An adapter that does not fit the model (here: one layer's change of
