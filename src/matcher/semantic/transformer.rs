@@ -89,14 +89,18 @@ impl Transformer {
             .with_context(|| format!("reading {}", weights_path.display()))?
             .len();
         let name = name_of(dir);
-        let adapter_path = kb
+        let adapter = kb
             .map(|kb| kb.join(format!("adapter.{name}.safetensors")))
-            .filter(|p| p.is_file());
-        let adapter = adapter_path.as_deref().map(Adapter::load).transpose()?;
-        let mut fingerprint = format!(
-            "{:016x}-{}",
+            .filter(|p| p.is_file())
+            .map(|p| Adapter::load(&p).map(|a| (p, a)))
+            .transpose()?;
+        let fingerprint = format!(
+            "{:016x}-{}{}",
             fnv1a64(config_bytes.iter().copied()),
-            weights_len
+            weights_len,
+            adapter
+                .as_ref()
+                .map_or(String::new(), |(_, a)| format!("-a{}", a.fingerprint))
         );
         // Mapped rather than read: each tensor is copied out of the map
         // as the network is built and the map is dropped after, so the
@@ -108,14 +112,12 @@ impl Transformer {
             .with_context(|| format!("{}", weights_path.display()))?;
         let vb = match adapter {
             None => VarBuilder::from_backend(Box::new(mapped), DType::F32, Device::Cpu),
-            Some(adapter) => {
-                fingerprint = format!("{fingerprint}-a{}", adapter.fingerprint);
+            Some((path, adapter)) => {
                 let changes = adapter.len();
                 let adapted = Adapted {
                     base: mapped,
                     adapter,
                 };
-                let path = adapter_path.as_deref().unwrap_or(dir);
                 adapted.check().with_context(|| {
                     format!("{} does not fit {}", path.display(), dir.display())
                 })?;
