@@ -23,6 +23,15 @@ items (resampled together, so the interval is for the difference):
     TRIAGE_MODEL=shipped python3 eval/score.py --items /tmp/a.jsonl ./target/release/triage eval/real/test*.yaml
     TRIAGE_MODEL=shipped python3 eval/score.py --kb /tmp/kb2 --items /tmp/b.jsonl ./target/release/triage eval/real/test*.yaml
     python3 eval/score.py --paired /tmp/a.jsonl /tmp/b.jsonl
+
+`--oof FILE` scores the cross-validated outcomes `triage fit
+--out-of-fold FILE` wrote instead of matching (one line per labelled set),
+and `--groups GROUPS.txt` keeps only the items of the source groups listed
+there: with an adapter fitted without those groups (`scripts/fit-adapter.py
+--hold-out GROUPS.txt`), the figures of questions neither the adapter nor
+the fold saw.
+
+    python3 eval/score.py --oof /tmp/oof.jsonl --groups /tmp/held.txt --items /tmp/c.jsonl
 """
 import argparse
 import json
@@ -69,6 +78,32 @@ def outcomes(binary, path, kb):
             }
         )
     return rows
+
+
+def oof_outcomes(path, groups):
+    """The items of a `triage fit --out-of-fold` file (only those of the
+    listed source groups, if any), by labelled set, as `outcomes` gives them."""
+    by_set = {}
+    for n, r in enumerate(map(json.loads, open(path))):
+        if groups is not None and r.get("group") not in groups:
+            continue
+        expect = r["expect"]
+        ids = [x["id"] for x in r["ranked"]]
+        by_set.setdefault(r["set"], []).append(
+            {
+                "file": r["set"],
+                "n": n,
+                "query": r["query"],
+                "words": len(r["query"].split()),
+                "lang": None,  # fit does not record it
+                "in_scope": bool(expect),
+                "decision": r["decision"],
+                "top": ids[0] if ids else None,
+                "right": bool(ids) and ids[0] in expect,
+                "shown": any(i in expect for i in ids[:SHOWN]),
+            }
+        )
+    return by_set
 
 
 def utility(o):
@@ -166,28 +201,36 @@ def main():
     p.add_argument("--items", help="write each item's outcome here, one JSON object per line")
     p.add_argument("--by-kind", action="store_true", help="pooled lines by length and language")
     p.add_argument("--paired", nargs=2, metavar=("A", "B"), help="compare two --items files")
+    p.add_argument("--oof", help="score a `triage fit --out-of-fold` file instead of matching")
+    p.add_argument("--groups", help="with --oof: only the source groups listed in this file")
     p.add_argument("binary", nargs="?")
     p.add_argument("files", nargs="*")
     args = p.parse_args()
     if args.paired:
         paired(*args.paired)
         return
-    if not args.binary or not args.files:
-        p.error("a triage binary and at least one labelled file are needed")
+    if args.oof:
+        groups = set(open(args.groups).read().split("\n")) - {""} if args.groups else None
+        sets = oof_outcomes(args.oof, groups)
+        if not sets:
+            raise SystemExit(f"{args.oof}: no item of the listed groups")
+    elif not args.binary or not args.files:
+        p.error("a triage binary and at least one labelled file (or --oof) are needed")
+    else:
+        sets = {path: outcomes(args.binary, path, args.kb) for path in args.files}
     print(f"{'set':<34} items  neg  top-1  ans-ok  conf-wrong  abstain  false-none  utility")
     pooled = []
-    for path in args.files:
-        rows = outcomes(args.binary, path, args.kb)
+    for path, rows in sets.items():
         print(f"{path:<34} {row(rows)}")
         pooled += rows
-    if len(args.files) > 1:
+    if len(sets) > 1:
         print(f"{'pooled':<34} {row(pooled)}")
     if args.by_kind:
         kinds = {
             f"short (<= {SHORT_WORDS} words)": lambda o: o["words"] <= SHORT_WORDS,
             f"long (> {SHORT_WORDS} words)": lambda o: o["words"] > SHORT_WORDS,
         }
-        for lang in sorted({o["lang"] for o in pooled}):
+        for lang in sorted({o["lang"] for o in pooled} - {None}):
             kinds[f"lang {lang}"] = lambda o, lang=lang: o["lang"] == lang
         for name, keep in kinds.items():
             rows = [o for o in pooled if keep(o)]

@@ -7,7 +7,7 @@ it to the weights as the network is built (src/matcher/semantic/adapter.rs)
 when the knowledge base holds `adapter.<model>.safetensors`.
 
     python3 scripts/fit-adapter.py MODEL_DIR OUT.safetensors FILE.yaml...
-            [--check]
+            [--check] [--layers N]
 
 FILEs are labelled question sets (`query`, `expect`: entry ids, [] for
 out of scope; `group`: the source, else the file). Each question is
@@ -17,6 +17,15 @@ The layers below the adapted ones run once over each question's first
 128 tokens (no gradient), their states kept; only the last layers are
 trained. Deterministic for a given machine: seeded, and run on
 two threads.
+
+--hold-out GROUPS.txt leaves a fifth of the labelled source groups (items
+with a `group`; the same fifth as --check's, drawn from those) out of the
+fit and writes their names there, one per line. The adapter is then
+judged end to end on questions it never saw: `triage fit --out-of-fold`
+with it in a knowledge-base copy, scored on those groups alone by
+`eval/score.py --oof OOF.jsonl --groups GROUPS.txt`.
+
+--layers: how many of the network's last layers are adapted (default 2).
 
 --check first holds out a fifth of the source groups, fits on the rest,
 and prints how well a logistic regression on the embeddings (of the
@@ -44,7 +53,7 @@ import yaml
 from safetensors.torch import save_file
 from transformers import AutoModel, AutoTokenizer
 
-FIRST_ADAPTED = 10  # of all-mpnet-base-v2's 12 layers: the last two
+ADAPTED_LAYERS = 2  # of all-mpnet-base-v2's 12, the last ones
 RANK = 16
 EPOCHS = 3
 LEARNING_RATE = 5e-4
@@ -68,6 +77,7 @@ def load(files):
                     q=it["query"],
                     label=(it.get("expect") or ["out of scope"])[0],
                     group=it.get("group") or os.path.basename(f),
+                    source=bool(it.get("group")),
                 )
             )
     return items
@@ -101,15 +111,16 @@ def adapted_linears(layer):
 
 
 class Network:
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, adapted_layers):
         self.tok = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModel.from_pretrained(model_dir).eval()
         if self.model.config.model_type != "mpnet":
             sys.exit("fit-adapter: only MPNet models (all-mpnet-base-v2) are supported")
         for p in self.model.parameters():
             p.requires_grad = False
-        self.lower = self.model.encoder.layer[:FIRST_ADAPTED]
-        self.upper = self.model.encoder.layer[FIRST_ADAPTED:]
+        self.first_adapted = len(self.model.encoder.layer) - adapted_layers
+        self.lower = self.model.encoder.layer[: self.first_adapted]
+        self.upper = self.model.encoder.layer[self.first_adapted :]
 
     def lower_states(self, texts, max_tokens):
         """Each text's states after the unadapted layers, a row per token
@@ -172,7 +183,7 @@ class Network:
         for i, layer in enumerate(self.upper):
             for owner, attr, name in adapted_linears(layer):
                 lora = getattr(owner, attr)
-                prefix = f"encoder.layer.{FIRST_ADAPTED + i}.{name}"
+                prefix = f"encoder.layer.{self.first_adapted + i}.{name}"
                 out[f"{prefix}.lora_A"] = lora.A.detach().contiguous()
                 out[f"{prefix}.lora_B"] = lora.B.detach().contiguous()
         return out
@@ -231,17 +242,34 @@ def check(net, items, states):
     print(f"check: {len(ev_ix)} questions of {len(held)} held-out groups labelled right by a logistic regression on the embeddings: {before:.4f} with the model alone, {after:.4f} with the adapter", flush=True)
 
 
+def hold_out(items, path):
+    """The items outside a fifth of the source groups; those groups' names
+    go to `path`."""
+    groups = sorted({x["group"] for x in items if x["source"]})
+    random.Random(1).shuffle(groups)
+    held = set(groups[: len(groups) // 5])
+    with open(path, "w") as f:
+        f.writelines(g + "\n" for g in sorted(held))
+    kept = [x for x in items if x["group"] not in held]
+    print(f"holding out {len(items) - len(kept)} questions of {len(held)} source groups (listed in {path})", flush=True)
+    return kept
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model_dir")
     p.add_argument("out")
     p.add_argument("files", nargs="+")
     p.add_argument("--check", action="store_true")
+    p.add_argument("--layers", type=int, default=ADAPTED_LAYERS)
+    p.add_argument("--hold-out", metavar="GROUPS.txt")
     a = p.parse_args()
     torch.set_num_threads(2)
     items = load(a.files)
-    print(f"{len(items)} labelled questions; running the first {FIRST_ADAPTED} layers over them", flush=True)
-    net = Network(a.model_dir)
+    if a.hold_out:
+        items = hold_out(items, a.hold_out)
+    net = Network(a.model_dir, a.layers)
+    print(f"{len(items)} labelled questions; running the first {net.first_adapted} layers over them", flush=True)
     states = net.lower_states([x["q"] for x in items], TRAIN_TOKENS)
     if a.check:
         check(net, items, states)

@@ -35,7 +35,7 @@ pub struct FitArgs {
     #[arg(long, value_name = "FEATURE")]
     pub without: Vec<String>,
     /// Write every labelled question's cross-validated outcome to this
-    /// file, one JSON object per line (its set, text, expected ids, the
+    /// file, one JSON object per line (its set, source group, text, expected ids, the
     /// decision, the first three entries with their probabilities, and
     /// whether it counts as a miss): to see which questions the model
     /// gets wrong without being fitted on them.
@@ -212,6 +212,7 @@ fn write_out_of_fold(
         let it = &items[o.item];
         let line = serde_json::json!({
             "set": it.set,
+            "group": it.group,
             "query": it.query,
             "expect": it.expect.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
             "decision": o.decision,
@@ -225,4 +226,57 @@ fn write_out_of_fold(
     }
     w.flush()
         .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Decision;
+
+    #[test]
+    fn each_out_of_fold_line_names_its_set_group_and_outcome() {
+        let item = |query: &str, expect: &[&str], group: &str| Labelled {
+            query: query.into(),
+            product: None,
+            expect: expect.iter().map(|&e| EntryId::from(e)).collect(),
+            group: group.into(),
+            set: "real/train".into(),
+        };
+        let items = [
+            item("no sound on calls", &["c2c/no-audio"], "github.com/a/b"),
+            item("how do I pay", &[], "forum:billing"),
+        ];
+        let outcomes = [
+            OutOfFold {
+                item: 1,
+                decision: Decision::Suggest,
+                ranked: vec![(EntryId::from("c2c/no-audio"), 0.4)],
+            },
+            OutOfFold {
+                item: 0,
+                decision: Decision::Answer,
+                ranked: vec![(EntryId::from("c2c/no-audio"), 0.91)],
+            },
+        ];
+        let dir = std::env::temp_dir().join(format!("triage-oof-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("oof.jsonl");
+        write_out_of_fold(&path, &items, &outcomes).unwrap();
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["group"], "forum:billing");
+        assert_eq!(lines[0]["query"], "how do I pay");
+        assert_eq!(lines[0]["decision"], "suggest");
+        assert_eq!(lines[0]["miss"], true);
+        assert_eq!(lines[1]["group"], "github.com/a/b");
+        assert_eq!(lines[1]["set"], "real/train");
+        assert_eq!(lines[1]["expect"][0], "c2c/no-audio");
+        assert_eq!(lines[1]["ranked"][0]["probability"], 0.91);
+        assert_eq!(lines[1]["miss"], false);
+    }
 }
