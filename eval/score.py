@@ -58,52 +58,40 @@ def outcomes(binary, path, kb):
     )
     cmd = [binary, "match", "--jsonl"] + (["--kb", kb] if kb else [])
     out = subprocess.run(cmd, input=lines, capture_output=True, text=True, check=True).stdout
-    rows = []
-    for n, (item, line) in enumerate(zip(items, out.splitlines())):
-        r = json.loads(line)
-        expect = item.get("expect") or []
-        ids = [x["id"] for x in r.get("results") or []]
-        rows.append(
-            {
-                "file": path,
-                "n": n,
-                "query": item["query"],
-                "words": len(item["query"].split()),
-                "lang": item.get("lang", "en"),
-                "in_scope": bool(expect),
-                "decision": r["decision"],
-                "top": ids[0] if ids else None,
-                "right": bool(ids) and ids[0] in expect,
-                "shown": any(i in expect for i in ids[:SHOWN]),
-            }
-        )
-    return rows
+    return [
+        outcome(path, n, item["query"], item.get("lang", "en"), item.get("expect") or [], r["decision"],
+                [x["id"] for x in r.get("results") or []])
+        for n, (item, r) in enumerate(zip(items, map(json.loads, out.splitlines())))
+    ]
 
 
 def oof_outcomes(path, groups):
     """The items of a `triage fit --out-of-fold` file (only those of the
-    listed source groups, if any), by labelled set, as `outcomes` gives them."""
+    listed source groups, if any), by labelled set, as `outcomes` gives them.
+    fit does not record an item's language."""
     by_set = {}
     for n, r in enumerate(map(json.loads, open(path))):
-        if groups is not None and r.get("group") not in groups:
-            continue
-        expect = r["expect"]
-        ids = [x["id"] for x in r["ranked"]]
-        by_set.setdefault(r["set"], []).append(
-            {
-                "file": r["set"],
-                "n": n,
-                "query": r["query"],
-                "words": len(r["query"].split()),
-                "lang": None,  # fit does not record it
-                "in_scope": bool(expect),
-                "decision": r["decision"],
-                "top": ids[0] if ids else None,
-                "right": bool(ids) and ids[0] in expect,
-                "shown": any(i in expect for i in ids[:SHOWN]),
-            }
-        )
+        if groups is None or r.get("group") in groups:
+            ids = [x["id"] for x in r["ranked"]]
+            row = outcome(r["set"], n, r["query"], None, r["expect"], r["decision"], ids)
+            by_set.setdefault(r["set"], []).append(row)
     return by_set
+
+
+def outcome(file, n, query, lang, expect, decision, ids):
+    """One item's outcome: its kind, the decision, and where the right entry was."""
+    return {
+        "file": file,
+        "n": n,
+        "query": query,
+        "words": len(query.split()),
+        "lang": lang,
+        "in_scope": bool(expect),
+        "decision": decision,
+        "top": ids[0] if ids else None,
+        "right": bool(ids) and ids[0] in expect,
+        "shown": any(i in expect for i in ids[:SHOWN]),
+    }
 
 
 def utility(o):
