@@ -19,7 +19,7 @@ trained. Deterministic for a given machine: seeded, and run on
 two threads.
 
 --hold-out GROUPS.txt leaves a fifth of the labelled source groups (items
-with a `group`; the same fifth as --check's, drawn from those) out of the
+with a `group`, drawn as --check draws from all groups) out of the
 fit and writes their names there, one per line. The adapter is then
 judged end to end on questions it never saw: `triage fit --out-of-fold`
 with it in a knowledge-base copy, scored on those groups alone by
@@ -221,12 +221,17 @@ def fit(net, states, labels):
     net.upper.eval()
 
 
+def a_fifth(groups):
+    """A fifth of `groups`, the same ones for the same groups (seeded)."""
+    groups = sorted(groups)
+    random.Random(1).shuffle(groups)
+    return set(groups[: len(groups) // 5])
+
+
 def check(net, items, states):
     from sklearn.linear_model import LogisticRegression
 
-    groups = sorted({x["group"] for x in items})
-    random.Random(1).shuffle(groups)
-    held = set(groups[: len(groups) // 5])
+    held = a_fifth({x["group"] for x in items})
     fit_ix = [i for i, x in enumerate(items) if x["group"] not in held]
     ev_ix = [i for i, x in enumerate(items) if x["group"] in held]
     labels = [x["label"] for x in items]
@@ -245,9 +250,7 @@ def check(net, items, states):
 def hold_out(items, path):
     """The items outside a fifth of the source groups; those groups' names
     go to `path`."""
-    groups = sorted({x["group"] for x in items if x["source"]})
-    random.Random(1).shuffle(groups)
-    held = set(groups[: len(groups) // 5])
+    held = a_fifth({x["group"] for x in items if x["source"]})
     with open(path, "w") as f:
         f.writelines(g + "\n" for g in sorted(held))
     kept = [x for x in items if x["group"] not in held]

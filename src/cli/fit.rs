@@ -35,10 +35,10 @@ pub struct FitArgs {
     #[arg(long, value_name = "FEATURE")]
     pub without: Vec<String>,
     /// Write every labelled question's cross-validated outcome to this
-    /// file, one JSON object per line (its set, source group, text, expected ids, the
-    /// decision, the first three entries with their probabilities, and
-    /// whether it counts as a miss): to see which questions the model
-    /// gets wrong without being fitted on them.
+    /// file, one JSON object per line (its set, source group, text,
+    /// expected ids, the decision, the first three entries with their
+    /// probabilities, and whether it counts as a miss): to see which
+    /// questions the model gets wrong without being fitted on them.
     #[arg(long, value_name = "PATH")]
     pub out_of_fold: Option<PathBuf>,
 }
@@ -258,16 +258,14 @@ mod tests {
                 ranked: vec![(EntryId::from("c2c/no-audio"), 0.91)],
             },
         ];
-        let dir = std::env::temp_dir().join(format!("triage-oof-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("oof.jsonl");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("oof.jsonl");
         write_out_of_fold(&path, &items, &outcomes).unwrap();
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
             .unwrap()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["group"], "forum:billing");
         assert_eq!(lines[0]["query"], "how do I pay");
