@@ -25,7 +25,7 @@ judged end to end on questions it never saw: `triage fit --out-of-fold`
 with it in a knowledge-base copy, scored on those groups alone by
 `eval/score.py --oof OOF.jsonl --groups GROUPS.txt`.
 
---layers: how many of the network's last layers are adapted (default 2).
+--layers: how many of the network's last layers are adapted (default 4).
 
 --check first holds out a fifth of the source groups, fits on the rest,
 and prints how well a logistic regression on the embeddings (of the
@@ -53,7 +53,7 @@ import yaml
 from safetensors.torch import save_file
 from transformers import AutoModel, AutoTokenizer
 
-ADAPTED_LAYERS = 2  # of all-mpnet-base-v2's 12, the last ones
+ADAPTED_LAYERS = 4  # of all-mpnet-base-v2's 12, the last ones
 RANK = 16
 EPOCHS = 3
 LEARNING_RATE = 5e-4
