@@ -507,7 +507,8 @@ fn choose_thresholds(
     if utility(&w) == f64::MIN {
         w.answer_min = grid[grid.len() - 1];
     }
-    let mut best = utility(&w);
+    let steady = |t: &Weights| steady(t, &utility);
+    let mut best = steady(&w);
     loop {
         let before = best;
         for k in 0..4 {
@@ -519,7 +520,7 @@ fn choose_thresholds(
                     2 => &mut t.answer_margin,
                     _ => &mut t.twin_ratio,
                 } = x;
-                let u = utility(&t);
+                let u = steady(&t);
                 if u > best {
                     best = u;
                     w = t;
@@ -527,9 +528,39 @@ fn choose_thresholds(
             }
         }
         if best <= before {
-            return (w, best);
+            return (w.clone(), utility(&w));
         }
     }
+}
+
+/// What thresholds `t` are worth: `utility` averaged over them and their
+/// eight neighbours on the grid (each threshold a step up or down), or
+/// `f64::MIN` when any of them is ruled out. Out-of-fold probabilities
+/// are a sample, and thresholds on a narrow peak, or one step from the
+/// wrong-answer budget, would be chosen by its noise.
+fn steady(t: &Weights, utility: &dyn Fn(&Weights) -> f64) -> f64 {
+    let mut total = utility(t);
+    if total == f64::MIN {
+        return f64::MIN;
+    }
+    for k in 0..4 {
+        for d in [-STEP, STEP] {
+            let mut n = t.clone();
+            let x = match k {
+                0 => &mut n.suggest_min,
+                1 => &mut n.answer_min,
+                2 => &mut n.answer_margin,
+                _ => &mut n.twin_ratio,
+            };
+            *x = (*x + d).clamp(0.0, 1.0);
+            let u = utility(&n);
+            if u == f64::MIN {
+                return f64::MIN;
+            }
+            total += u;
+        }
+    }
+    total / 9.0
 }
 
 /// Newton's method on the conditional logit's penalised log-likelihood.
@@ -715,6 +746,51 @@ mod tests {
         let x = solve(a, [3.0, 5.0]).expect("regular");
         assert!((x[0] - 0.8).abs() < 1e-9 && (x[1] - 1.4).abs() < 1e-9);
         assert!(solve(vec![[1.0, 2.0], [2.0, 4.0]], [1.0, 2.0]).is_none());
+    }
+
+    fn thresholds(answer_min: f32) -> Weights {
+        Weights {
+            entry: [0.0; N_ENTRY],
+            none: [0.0; N_QUERY],
+            answer_min,
+            answer_margin: 0.0,
+            suggest_min: 0.3,
+            twin_ratio: 0.5,
+        }
+    }
+
+    /// A utility over `answer_min` alone, by grid step.
+    fn by_step(values: &[f64]) -> impl Fn(&Weights) -> f64 + '_ {
+        |w| {
+            let i = (w.answer_min / STEP).round() as usize;
+            values.get(i).copied().unwrap_or(f64::MIN)
+        }
+    }
+
+    #[test]
+    fn a_broad_optimum_outweighs_a_narrow_peak() {
+        // Steps 2..=6 are a plateau at 10; step 9 alone reaches 12.
+        let mut u = vec![0.0; 12];
+        u[2..=6].fill(10.0);
+        u[9] = 12.0;
+        let u = by_step(&u);
+        let at = |i: usize| steady(&thresholds(i as f32 * STEP), &u);
+        assert!(u(&thresholds(9.0 * STEP)) > u(&thresholds(4.0 * STEP)));
+        assert!(at(4) > at(9), "{} vs {}", at(4), at(9));
+        assert_eq!(at(4), 10.0);
+    }
+
+    #[test]
+    fn thresholds_a_step_from_the_budget_are_ruled_out() {
+        // Below step 5 the wrong-answer budget is broken.
+        let mut u = vec![f64::MIN; 5];
+        u.extend([20.0, 15.0, 10.0, 5.0, 0.0]);
+        let u = by_step(&u);
+        let at = |i: usize| steady(&thresholds(i as f32 * STEP), &u);
+        assert_eq!(at(4), f64::MIN);
+        assert_eq!(at(5), f64::MIN, "its lower neighbour breaks the budget");
+        assert!(at(6) > f64::MIN);
+        assert!(at(6) > at(7));
     }
 
     #[test]
