@@ -11,8 +11,10 @@ use crate::kb::{EntryId, ProductId};
 
 mod learning;
 mod softmax;
+mod thresholds;
 
 use learning::Learning;
+use thresholds::choose_thresholds;
 
 use super::classifier::Classifier;
 use super::model::{Fitted, Weights, ENTRY_FEATURES, N_ENTRY, N_QUERY, QUERY_FEATURES};
@@ -129,21 +131,6 @@ impl OutOfFold {
         }
     }
 }
-
-/// How a decision is valued when choosing thresholds: the costs a support
-/// channel pays, with a right answer and a right refusal worth 1 and a
-/// wrong refusal -1. A wrong answer outright is the worst outcome (the
-/// customer follows the wrong checklist); a list of choices is worth a
-/// little when the right entry is in it and costs a little when not.
-const ANSWER_WRONG: f64 = -4.0;
-const SUGGEST_RIGHT: f64 = 0.4;
-const SUGGEST_WRONG: f64 = -0.3;
-/// Thresholds are searched on a grid of this step over 0..1.
-const STEP: f32 = 0.025;
-/// The share of a set's questions that may be answered wrong outright
-/// (the hidden sets' target): thresholds that exceed it on any labelled
-/// set, out of fold, are not chosen, whatever their utility.
-const WRONG_BUDGET: f64 = 0.02;
 
 /// The L2 penalty on the weights: keeps rare features (a cue three
 /// questions show) from taking extreme weights.
@@ -433,136 +420,6 @@ fn probs(we: &[f64; N_ENTRY], wn: &[f64; N_QUERY], f: &Features) -> Probs {
     Probs { order }
 }
 
-/// The decision thresholds that maximise the utility above on
-/// out-of-fold probabilities: coordinate ascent, each threshold in turn
-/// over a grid of 0..1, until no change helps.
-fn choose_thresholds(
-    rows: &[Row],
-    oof: &[Probs],
-    items: &[Labelled],
-    m: &Matcher,
-    twins: &[Vec<usize>],
-    product_of: &impl Fn(usize) -> usize,
-) -> (Weights, f64) {
-    let entries = m.kb().entries();
-    let mut sets: Vec<&str> = items.iter().map(|it| it.set.as_str()).collect();
-    sets.sort_unstable();
-    sets.dedup();
-    let set_of: Vec<usize> = items
-        .iter()
-        .map(|it| sets.binary_search(&it.set.as_str()).unwrap_or(0))
-        .collect();
-    let mut set_items = vec![0usize; sets.len()];
-    rows.iter().for_each(|r| set_items[set_of[r.item]] += 1);
-    let utility = |w: &Weights| -> f64 {
-        if w.answer_min < w.suggest_min {
-            return f64::MIN;
-        }
-        let mut u = 0.0;
-        let mut wrong = vec![0usize; sets.len()];
-        for (r, p) in rows.iter().zip(oof) {
-            let it = &items[r.item];
-            let (d, top) = decide_ranked(w, &p.order, r.f.product_known, twins, product_of);
-            let right = |e: usize| it.expect.contains(&entries[e].id);
-            let shown_right = p.order.iter().take(SHOWN).any(|o| right(o.0));
-            if d == Decision::Answer && (it.expect.is_empty() || !top.is_some_and(right)) {
-                wrong[set_of[r.item]] += 1;
-            }
-            u += match (it.expect.is_empty(), d) {
-                (true, Decision::None) => 1.0,
-                (true, Decision::Suggest) => -1.0,
-                (true, Decision::Answer) => ANSWER_WRONG,
-                (false, Decision::None) => -1.0,
-                (false, Decision::Answer) if top.is_some_and(right) => 1.0,
-                (false, Decision::Answer) => ANSWER_WRONG,
-                (false, Decision::Suggest) if shown_right => SUGGEST_RIGHT,
-                (false, Decision::Suggest) => SUGGEST_WRONG,
-            };
-        }
-        let over = wrong
-            .iter()
-            .zip(&set_items)
-            .any(|(&k, &n)| k as f64 > WRONG_BUDGET * n as f64);
-        if over {
-            f64::MIN
-        } else {
-            u
-        }
-    };
-    let grid: Vec<f32> = (0..)
-        .map(|i| i as f32 * STEP)
-        .take_while(|x| *x < 1.0)
-        .collect();
-    // Start in the middle, with no margin: the same start on every run.
-    let mut w = Weights {
-        entry: [0.0; N_ENTRY],
-        none: [0.0; N_QUERY],
-        answer_min: 0.5,
-        answer_margin: 0.0,
-        suggest_min: 0.5,
-        twin_ratio: 0.5,
-    };
-    // Answering nothing keeps every set within the wrong-answer budget:
-    // the start when the middle does not.
-    if utility(&w) == f64::MIN {
-        w.answer_min = grid[grid.len() - 1];
-    }
-    let steady = |t: &Weights| steady(t, &utility);
-    let mut best = steady(&w);
-    loop {
-        let before = best;
-        for k in 0..4 {
-            for &x in &grid {
-                let mut t = w.clone();
-                *match k {
-                    0 => &mut t.suggest_min,
-                    1 => &mut t.answer_min,
-                    2 => &mut t.answer_margin,
-                    _ => &mut t.twin_ratio,
-                } = x;
-                let u = steady(&t);
-                if u > best {
-                    best = u;
-                    w = t;
-                }
-            }
-        }
-        if best <= before {
-            return (w.clone(), utility(&w));
-        }
-    }
-}
-
-/// What thresholds `t` are worth: `utility` averaged over them and their
-/// eight neighbours on the grid (each threshold a step up or down), or
-/// `f64::MIN` when any of them is ruled out. Out-of-fold probabilities
-/// are a sample, and thresholds on a narrow peak, or one step from the
-/// wrong-answer budget, would be chosen by its noise.
-fn steady(t: &Weights, utility: &dyn Fn(&Weights) -> f64) -> f64 {
-    let mut total = utility(t);
-    if total == f64::MIN {
-        return f64::MIN;
-    }
-    for k in 0..4 {
-        for d in [-STEP, STEP] {
-            let mut n = t.clone();
-            let x = match k {
-                0 => &mut n.suggest_min,
-                1 => &mut n.answer_min,
-                2 => &mut n.answer_margin,
-                _ => &mut n.twin_ratio,
-            };
-            *x = (*x + d).clamp(0.0, 1.0);
-            let u = utility(&n);
-            if u == f64::MIN {
-                return f64::MIN;
-            }
-            total += u;
-        }
-    }
-    total / 9.0
-}
-
 /// Newton's method on the conditional logit's penalised log-likelihood.
 /// Each option's feature vector is its entry features (a candidate) or its
 /// question features (none) in one joint space.
@@ -746,51 +603,6 @@ mod tests {
         let x = solve(a, [3.0, 5.0]).expect("regular");
         assert!((x[0] - 0.8).abs() < 1e-9 && (x[1] - 1.4).abs() < 1e-9);
         assert!(solve(vec![[1.0, 2.0], [2.0, 4.0]], [1.0, 2.0]).is_none());
-    }
-
-    fn thresholds(answer_min: f32) -> Weights {
-        Weights {
-            entry: [0.0; N_ENTRY],
-            none: [0.0; N_QUERY],
-            answer_min,
-            answer_margin: 0.0,
-            suggest_min: 0.3,
-            twin_ratio: 0.5,
-        }
-    }
-
-    /// A utility over `answer_min` alone, by grid step.
-    fn by_step(values: &[f64]) -> impl Fn(&Weights) -> f64 + '_ {
-        |w| {
-            let i = (w.answer_min / STEP).round() as usize;
-            values.get(i).copied().unwrap_or(f64::MIN)
-        }
-    }
-
-    #[test]
-    fn a_broad_optimum_outweighs_a_narrow_peak() {
-        // Steps 2..=6 are a plateau at 10; step 9 alone reaches 12.
-        let mut u = vec![0.0; 12];
-        u[2..=6].fill(10.0);
-        u[9] = 12.0;
-        let u = by_step(&u);
-        let at = |i: usize| steady(&thresholds(i as f32 * STEP), &u);
-        assert!(u(&thresholds(9.0 * STEP)) > u(&thresholds(4.0 * STEP)));
-        assert!(at(4) > at(9), "{} vs {}", at(4), at(9));
-        assert_eq!(at(4), 10.0);
-    }
-
-    #[test]
-    fn thresholds_a_step_from_the_budget_are_ruled_out() {
-        // Below step 5 the wrong-answer budget is broken.
-        let mut u = vec![f64::MIN; 5];
-        u.extend([20.0, 15.0, 10.0, 5.0, 0.0]);
-        let u = by_step(&u);
-        let at = |i: usize| steady(&thresholds(i as f32 * STEP), &u);
-        assert_eq!(at(4), f64::MIN);
-        assert_eq!(at(5), f64::MIN, "its lower neighbour breaks the budget");
-        assert!(at(6) > f64::MIN);
-        assert!(at(6) > at(7));
     }
 
     #[test]

@@ -1,0 +1,209 @@
+//! Choosing the decision thresholds (`answer_min`, `answer_margin`,
+//! `suggest_min`, `twin_ratio`) on out-of-fold probabilities: the
+//! utility a support channel gets from each decision, the wrong-answer
+//! budget every labelled set must keep, and the search.
+
+use super::super::model::{Weights, N_ENTRY, N_QUERY};
+use super::super::{decide_ranked, Decision, Matcher};
+use super::{Labelled, Probs, Row, SHOWN};
+
+/// How a decision is valued when choosing thresholds: the costs a support
+/// channel pays, with a right answer and a right refusal worth 1 and a
+/// wrong refusal -1. A wrong answer outright is the worst outcome (the
+/// customer follows the wrong checklist); a list of choices is worth a
+/// little when the right entry is in it and costs a little when not.
+const ANSWER_WRONG: f64 = -4.0;
+const SUGGEST_RIGHT: f64 = 0.4;
+const SUGGEST_WRONG: f64 = -0.3;
+/// Thresholds are searched on a grid of this step over 0..1.
+const STEP: f32 = 0.025;
+/// The share of a set's questions that may be answered wrong outright
+/// (the hidden sets' target): thresholds that exceed it on any labelled
+/// set, out of fold, are not chosen, whatever their utility.
+const WRONG_BUDGET: f64 = 0.02;
+
+/// How many thresholds are chosen.
+const THRESHOLDS: usize = 4;
+
+/// Threshold `k` of `w`: `suggest_min`, `answer_min`, `answer_margin`,
+/// then `twin_ratio`.
+fn threshold_mut(w: &mut Weights, k: usize) -> &mut f32 {
+    match k {
+        0 => &mut w.suggest_min,
+        1 => &mut w.answer_min,
+        2 => &mut w.answer_margin,
+        _ => &mut w.twin_ratio,
+    }
+}
+
+/// The decision thresholds that maximise the utility above on
+/// out-of-fold probabilities, each set judged as `steady` judges it:
+/// coordinate ascent, each threshold in turn over a grid of 0..1, until
+/// no change helps. Returns them with their own (not averaged) utility.
+pub(super) fn choose_thresholds(
+    rows: &[Row],
+    oof: &[Probs],
+    items: &[Labelled],
+    m: &Matcher,
+    twins: &[Vec<usize>],
+    product_of: &impl Fn(usize) -> usize,
+) -> (Weights, f64) {
+    let entries = m.kb().entries();
+    let mut sets: Vec<&str> = items.iter().map(|it| it.set.as_str()).collect();
+    sets.sort_unstable();
+    sets.dedup();
+    let set_of: Vec<usize> = items
+        .iter()
+        .map(|it| sets.binary_search(&it.set.as_str()).unwrap_or(0))
+        .collect();
+    let mut set_items = vec![0usize; sets.len()];
+    rows.iter().for_each(|r| set_items[set_of[r.item]] += 1);
+    let utility = |w: &Weights| -> f64 {
+        if w.answer_min < w.suggest_min {
+            return f64::MIN;
+        }
+        let mut u = 0.0;
+        let mut wrong = vec![0usize; sets.len()];
+        for (r, p) in rows.iter().zip(oof) {
+            let it = &items[r.item];
+            let (d, top) = decide_ranked(w, &p.order, r.f.product_known, twins, product_of);
+            let right = |e: usize| it.expect.contains(&entries[e].id);
+            let shown_right = p.order.iter().take(SHOWN).any(|o| right(o.0));
+            if d == Decision::Answer && (it.expect.is_empty() || !top.is_some_and(right)) {
+                wrong[set_of[r.item]] += 1;
+            }
+            u += match (it.expect.is_empty(), d) {
+                (true, Decision::None) => 1.0,
+                (true, Decision::Suggest) => -1.0,
+                (true, Decision::Answer) => ANSWER_WRONG,
+                (false, Decision::None) => -1.0,
+                (false, Decision::Answer) if top.is_some_and(right) => 1.0,
+                (false, Decision::Answer) => ANSWER_WRONG,
+                (false, Decision::Suggest) if shown_right => SUGGEST_RIGHT,
+                (false, Decision::Suggest) => SUGGEST_WRONG,
+            };
+        }
+        let over = wrong
+            .iter()
+            .zip(&set_items)
+            .any(|(&k, &n)| k as f64 > WRONG_BUDGET * n as f64);
+        if over {
+            f64::MIN
+        } else {
+            u
+        }
+    };
+    let grid: Vec<f32> = (0..)
+        .map(|i| i as f32 * STEP)
+        .take_while(|x| *x < 1.0)
+        .collect();
+    // Start in the middle, with no margin: the same start on every run.
+    let mut w = Weights {
+        entry: [0.0; N_ENTRY],
+        none: [0.0; N_QUERY],
+        answer_min: 0.5,
+        answer_margin: 0.0,
+        suggest_min: 0.5,
+        twin_ratio: 0.5,
+    };
+    // Answering nothing keeps every set within the wrong-answer budget:
+    // the start when the middle does not.
+    if utility(&w) == f64::MIN {
+        w.answer_min = grid[grid.len() - 1];
+    }
+    let steady = |t: &Weights| steady(t, &utility);
+    let mut best = steady(&w);
+    loop {
+        let before = best;
+        for k in 0..THRESHOLDS {
+            for &x in &grid {
+                let mut t = w.clone();
+                *threshold_mut(&mut t, k) = x;
+                let u = steady(&t);
+                if u > best {
+                    best = u;
+                    w = t;
+                }
+            }
+        }
+        if best <= before {
+            let u = utility(&w);
+            return (w, u);
+        }
+    }
+}
+
+/// What thresholds `t` are worth: `utility` averaged over them and their
+/// eight neighbours on the grid (each threshold a step up or down), or
+/// `f64::MIN` when any of them is ruled out. Out-of-fold probabilities
+/// are a sample, and thresholds on a narrow peak, or one step from the
+/// wrong-answer budget, would be chosen by its noise.
+fn steady(t: &Weights, utility: &dyn Fn(&Weights) -> f64) -> f64 {
+    let mut total = utility(t);
+    if total == f64::MIN {
+        return f64::MIN;
+    }
+    for k in 0..THRESHOLDS {
+        for d in [-STEP, STEP] {
+            let mut n = t.clone();
+            let x = threshold_mut(&mut n, k);
+            *x = (*x + d).clamp(0.0, 1.0);
+            let u = utility(&n);
+            if u == f64::MIN {
+                return f64::MIN;
+            }
+            total += u;
+        }
+    }
+    total / 9.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thresholds(answer_min: f32) -> Weights {
+        Weights {
+            entry: [0.0; N_ENTRY],
+            none: [0.0; N_QUERY],
+            answer_min,
+            answer_margin: 0.0,
+            suggest_min: 0.3,
+            twin_ratio: 0.5,
+        }
+    }
+
+    /// A utility over `answer_min` alone, by grid step.
+    fn by_step(values: &[f64]) -> impl Fn(&Weights) -> f64 + '_ {
+        |w| {
+            let i = (w.answer_min / STEP).round() as usize;
+            values.get(i).copied().unwrap_or(f64::MIN)
+        }
+    }
+
+    #[test]
+    fn a_broad_optimum_outweighs_a_narrow_peak() {
+        // Steps 2..=6 are a plateau at 10; step 9 alone reaches 12.
+        let mut u = vec![0.0; 12];
+        u[2..=6].fill(10.0);
+        u[9] = 12.0;
+        let u = by_step(&u);
+        let at = |i: usize| steady(&thresholds(i as f32 * STEP), &u);
+        assert!(u(&thresholds(9.0 * STEP)) > u(&thresholds(4.0 * STEP)));
+        assert!(at(4) > at(9), "{} vs {}", at(4), at(9));
+        assert_eq!(at(4), 10.0);
+    }
+
+    #[test]
+    fn thresholds_a_step_from_the_budget_are_ruled_out() {
+        // Below step 5 the wrong-answer budget is broken.
+        let mut u = vec![f64::MIN; 5];
+        u.extend([20.0, 15.0, 10.0, 5.0, 0.0]);
+        let u = by_step(&u);
+        let at = |i: usize| steady(&thresholds(i as f32 * STEP), &u);
+        assert_eq!(at(4), f64::MIN);
+        assert_eq!(at(5), f64::MIN, "its lower neighbour breaks the budget");
+        assert!(at(6) > f64::MIN);
+        assert!(at(6) > at(7));
+    }
+}
