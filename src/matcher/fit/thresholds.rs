@@ -22,18 +22,15 @@ const STEP: f32 = 0.025;
 /// set, out of fold, are not chosen, whatever their utility.
 const WRONG_BUDGET: f64 = 0.02;
 
-/// How many thresholds are chosen.
-const THRESHOLDS: usize = 4;
-
-/// Threshold `k` of `w`: `suggest_min`, `answer_min`, `answer_margin`,
-/// then `twin_ratio`.
-fn threshold_mut(w: &mut Weights, k: usize) -> &mut f32 {
-    match k {
-        0 => &mut w.suggest_min,
-        1 => &mut w.answer_min,
-        2 => &mut w.answer_margin,
-        _ => &mut w.twin_ratio,
-    }
+/// The thresholds of `w` that are chosen, in the order the search
+/// visits them.
+fn thresholds_mut(w: &mut Weights) -> [&mut f32; 4] {
+    [
+        &mut w.suggest_min,
+        &mut w.answer_min,
+        &mut w.answer_margin,
+        &mut w.twin_ratio,
+    ]
 }
 
 /// The decision thresholds that maximise the utility above on
@@ -115,10 +112,10 @@ pub(super) fn choose_thresholds(
     let mut best = steady(&w);
     loop {
         let before = best;
-        for k in 0..THRESHOLDS {
+        for k in 0..thresholds_mut(&mut w.clone()).len() {
             for &x in &grid {
                 let mut t = w.clone();
-                *threshold_mut(&mut t, k) = x;
+                *thresholds_mut(&mut t)[k] = x;
                 let u = steady(&t);
                 if u > best {
                     best = u;
@@ -143,11 +140,11 @@ fn steady(t: &Weights, utility: &dyn Fn(&Weights) -> f64) -> f64 {
     if total == f64::MIN {
         return f64::MIN;
     }
-    for k in 0..THRESHOLDS {
+    for k in 0..thresholds_mut(&mut t.clone()).len() {
         for d in [-STEP, STEP] {
             let mut n = t.clone();
-            let x = threshold_mut(&mut n, k);
-            *x = (*x + d).clamp(0.0, 1.0);
+            let x = &mut thresholds_mut(&mut n)[k];
+            **x = (**x + d).clamp(0.0, 1.0);
             let u = utility(&n);
             if u == f64::MIN {
                 return f64::MIN;
