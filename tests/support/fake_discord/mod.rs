@@ -30,7 +30,7 @@
 //! them) and blanks the content of users' guild messages unless the bot asked for the
 //! MESSAGE_CONTENT intent (or is mentioned).
 //!
-//! Files: `state.rs` (shared state), `rest.rs` (REST), `gateway.rs` (websocket), `openapi.rs`
+//! Files: `state.rs` (shared state), `rest/` (REST), `gateway.rs` (websocket), `openapi.rs`
 //! (body checks), `payloads/` (JSON builders), `record.rs` (what is recorded), `client.rs`
 //! (raw HTTP and a bare gateway client, for what serenity will not send).
 
