@@ -22,16 +22,14 @@ const STEP: f32 = 0.025;
 /// set, out of fold, are not chosen, whatever their utility.
 const WRONG_BUDGET: f64 = 0.02;
 
-/// The thresholds of `w` that are chosen, in the order the search
-/// visits them.
-fn thresholds_mut(w: &mut Weights) -> [&mut f32; 4] {
-    [
-        &mut w.suggest_min,
-        &mut w.answer_min,
-        &mut w.answer_margin,
-        &mut w.twin_ratio,
-    ]
-}
+/// Each threshold that is chosen, as a picker of it in a `Weights`, in
+/// the order the search visits them.
+const THRESHOLDS: [for<'a> fn(&'a mut Weights) -> &'a mut f32; 4] = [
+    |w| &mut w.suggest_min,
+    |w| &mut w.answer_min,
+    |w| &mut w.answer_margin,
+    |w| &mut w.twin_ratio,
+];
 
 /// The decision thresholds that maximise the utility above on
 /// out-of-fold probabilities, each set judged as `steady` judges it:
@@ -112,10 +110,10 @@ pub(super) fn choose_thresholds(
     let mut best = steady(&w);
     loop {
         let before = best;
-        for k in 0..thresholds_mut(&mut w.clone()).len() {
+        for pick in THRESHOLDS {
             for &x in &grid {
                 let mut t = w.clone();
-                *thresholds_mut(&mut t)[k] = x;
+                *pick(&mut t) = x;
                 let u = steady(&t);
                 if u > best {
                     best = u;
@@ -140,19 +138,21 @@ fn steady(t: &Weights, utility: &dyn Fn(&Weights) -> f64) -> f64 {
     if total == f64::MIN {
         return f64::MIN;
     }
-    for k in 0..thresholds_mut(&mut t.clone()).len() {
+    let mut points = 1;
+    for pick in THRESHOLDS {
         for d in [-STEP, STEP] {
             let mut n = t.clone();
-            let x = &mut thresholds_mut(&mut n)[k];
-            **x = (**x + d).clamp(0.0, 1.0);
+            let x = pick(&mut n);
+            *x = (*x + d).clamp(0.0, 1.0);
             let u = utility(&n);
             if u == f64::MIN {
                 return f64::MIN;
             }
             total += u;
+            points += 1;
         }
     }
-    total / 9.0
+    total / f64::from(points)
 }
 
 #[cfg(test)]
