@@ -21,12 +21,14 @@
 mod adapter;
 mod cache;
 mod mpnet;
+mod pieces;
 mod transformer;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use model2vec_rs::model::StaticModel;
+use pieces::PieceTable;
 use transformer::Transformer;
 
 /// A shipped model's files, compiled in.
@@ -65,7 +67,7 @@ pub struct Semantic {
 #[derive(Clone)]
 enum Backend {
     /// The shipped static tables, used together.
-    Tables(Arc<Vec<StaticModel>>),
+    Tables(Arc<Vec<Table>>),
     /// A sentence transformer from a local directory.
     Transformer(Arc<Transformer>),
 }
@@ -76,6 +78,45 @@ impl std::fmt::Debug for Semantic {
             .field("model", &self.name().unwrap_or("shipped"))
             .field("dim", &self.dim())
             .finish()
+    }
+}
+
+/// One static table: read by `pieces` when its tokenizer is Llama's
+/// kind, otherwise by model2vec-rs (whose own WordPiece reader is fast).
+enum Table {
+    Pieces(Box<PieceTable>),
+    Model2Vec(StaticModel),
+}
+
+impl Table {
+    fn load(m: &Shipped) -> anyhow::Result<Self> {
+        Ok(
+            match PieceTable::recognise(m.tokenizer, m.weights, m.config) {
+                Some(t) => Self::Pieces(Box::new(t)),
+                None => Self::Model2Vec(StaticModel::from_bytes(
+                    m.tokenizer,
+                    m.weights,
+                    m.config,
+                    Some(true),
+                )?),
+            },
+        )
+    }
+
+    fn dim(&self) -> usize {
+        match self {
+            Self::Pieces(t) => t.dim(),
+            Self::Model2Vec(m) => m.dim(),
+        }
+    }
+
+    /// Each of `texts`' unit-length embedding (all zeros when none of its
+    /// first `MAX_TOKENS` tokens is known).
+    fn embed(&self, texts: &[String]) -> Vec<Vec<f32>> {
+        match self {
+            Self::Pieces(t) => texts.iter().map(|x| t.embed(x, MAX_TOKENS)).collect(),
+            Self::Model2Vec(m) => m.encode_with_args(texts, Some(MAX_TOKENS), texts.len().max(1)),
+        }
     }
 }
 
@@ -153,10 +194,7 @@ impl Semantic {
         // pool: one question's few texts cost more in hand-offs than they
         // gain. Large batches are spread here instead (`embed_many`).
         tokenizers::utils::parallelism::set_parallelism(false);
-        let models = SHIPPED
-            .iter()
-            .map(|m| StaticModel::from_bytes(m.tokenizer, m.weights, m.config, Some(true)))
-            .collect::<Result<_, _>>()?;
+        let models = SHIPPED.iter().map(Table::load).collect::<Result<_, _>>()?;
         Ok(Self {
             backend: Backend::Tables(Arc::new(models)),
         })
@@ -197,7 +235,7 @@ impl Semantic {
     /// The length of an embedding: the models' dimensions added up.
     pub fn dim(&self) -> usize {
         match &self.backend {
-            Backend::Tables(models) => models.iter().map(StaticModel::dim).sum(),
+            Backend::Tables(models) => models.iter().map(Table::dim).sum(),
             Backend::Transformer(t) => t.dim(),
         }
     }
@@ -347,8 +385,7 @@ impl Semantic {
             .map(|_| Vec::with_capacity(self.dim()))
             .collect();
         for m in models.iter() {
-            let vs = m.encode_with_args(&texts, Some(MAX_TOKENS), texts.len().max(1));
-            for (o, mut v) in out.iter_mut().zip(vs) {
+            for (o, mut v) in out.iter_mut().zip(m.embed(&texts)) {
                 v.resize(m.dim(), 0.0);
                 normalize(&mut v);
                 o.extend(v.iter().map(|x| x * scale));
