@@ -19,7 +19,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 ENTRIES = HERE.parent.parent.parent / "shared" / "eval" / "entries.yaml"
 TEST_SHARE = 30  # percent of groups
 # The first part number of each collection, and its test file.
-COLLECTIONS = [(1, "test"), (7, "test2"), (11, "test3"), (15, "test4"), (19, "test5"), (23, "test6"), (27, "test7"), (31, "test8"), (35, "test9"), (41, "test10")]
+COLLECTIONS = [(1, "test"), (7, "test2"), (11, "test3"), (15, "test4"), (19, "test5"), (23, "test6"), (27, "test7"), (31, "test8"), (35, "test9"), (41, "test10"), (47, "test11")]
 
 
 def known_ids():
