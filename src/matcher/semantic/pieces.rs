@@ -66,8 +66,8 @@ impl PieceTable {
                     && t["lstrip"] == json!(false)
                     && t["rstrip"] == json!(false)
                     && t["single_word"] == json!(false);
-                verbatim
-                    .then(|| Some((t["content"].as_str()?.to_string(), t["id"].as_u64()? as u32)))?
+                let content = t["content"].as_str().filter(|c| !c.is_empty())?;
+                verbatim.then(|| Some((content.to_string(), t["id"].as_u64()? as u32)))?
             })
             .collect::<Option<Vec<_>>>()?;
         let tokenizer = tokenizers::Tokenizer::from_bytes(tokenizer).ok()?;
@@ -147,13 +147,12 @@ impl PieceTable {
     pub(super) fn ids(&self, text: &str, out: &mut Vec<u32>) {
         let mut rest = text;
         while !rest.is_empty() {
-            let next = rest.char_indices().find_map(|(at, _)| {
-                self.specials
-                    .iter()
-                    .filter(|(s, _)| rest[at..].starts_with(s.as_str()))
-                    .max_by_key(|(s, _)| s.len())
-                    .map(|(s, id)| (at, s.len(), *id))
-            });
+            // The leftmost special token, the longest of those there.
+            let next = self
+                .specials
+                .iter()
+                .filter_map(|(s, id)| Some((rest.find(s.as_str())?, s.len(), *id)))
+                .min_by_key(|&(at, len, _)| (at, std::cmp::Reverse(len)));
             let (plain, special) = match next {
                 Some((at, len, id)) => (&rest[..at], Some((len, id))),
                 None => (rest, None),
