@@ -15,6 +15,8 @@
 
 #[path = "../tests/support/fake_discord/mod.rs"]
 mod fake_discord;
+#[path = "../tests/support/bot_fixture.rs"]
+mod fixture;
 #[path = "../tests/support/processes.rs"]
 mod processes;
 
@@ -27,42 +29,13 @@ use fake_discord::{FakeDiscord, FakeOptions};
 use processes::Bot;
 use serde_json::{json, Value};
 
-const KB: &str = r#"
-product:
-  id: convot
-  name: Convot chat widget
-  ticket_fields:
-    - id: app_key
-      label: App key
-      question: "What is your app key?"
-      example: "app_12ab"
-      validate:
-        prefix: "app_"
-        reason: "an app key starts with `app_`"
-    - id: page_url
-      label: Page URL
-      question: "On which page should the widget appear?"
-      example: "https://example.com/pricing"
-      validate:
-        format: url
-        reason: "a full URL including https://"
-    - id: console_output
-      label: Browser console
-      question: "What does the browser console show?"
-      example: "no errors at all"
-    - id: browser
-      label: Browser
-      question: "Which browser and version?"
-      example: "Firefox 128"
-entries:
-  - id: convot/widget-not-appearing
-    title: The chat widget doesn't show up on the site
-    symptoms: [chat bubble not showing on my website]
-    checks:
-      - id: console-errors
-        cause: "The snippet fails with a JavaScript error."
-        verify: "Look in the browser console for errors mentioning convot."
-        fix: "Fix what the error points at."
+/// A fourth ticket field after the escalation fixture's three: every
+/// customer gives four answers (`ANSWERS`).
+const BROWSER_FIELD: &str = r#"
+id: browser
+label: Browser
+question: "Which browser and version?"
+example: "Firefox 128"
 "#;
 
 const ANSWERS: [&str; 4] = [
@@ -114,16 +87,13 @@ async fn bench() {
     })
     .await;
     let dir = tempfile::tempdir().expect("a temp dir");
-    std::fs::create_dir_all(dir.path().join("knowledge")).unwrap();
-    std::fs::write(dir.path().join("knowledge/convot.yaml"), KB).unwrap();
+    let kb = fixture::with_field(fixture::ESCALATION_CONVOT, BROWSER_FIELD);
+    fixture::write_kb(&dir.path().join("knowledge"), &[("convot.yaml", &kb)]);
     let db = processes::shared_db(dir.path());
     let config = |first: u32| {
         let mut c = format!(
-            "guild_id: {}\nsupport_role_id: {}\nstaff_channel_id: {}\nhelp_channels:\n  {}: convot\nkb: {}\ndb: {db}\nhelp_answers_per_minute: 60\n",
-            ids::GUILD,
-            ids::SUPPORT_ROLE,
-            ids::STAFF_CHANNEL,
-            ids::HELP_CHANNEL,
+            "{}kb: {}\ndb: {db}\nhelp_answers_per_minute: 60\n",
+            fixture::config_text(&[(ids::HELP_CHANNEL, "convot")]),
             dir.path().join("knowledge").display()
         );
         if procs > 1 {

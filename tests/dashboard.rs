@@ -13,6 +13,8 @@
 #[path = "support/fake_discord/mod.rs"]
 mod fake_discord;
 
+#[path = "support/bot_fixture.rs"]
+mod fixture;
 #[path = "support/dashboard_harness.rs"]
 mod harness;
 
@@ -22,7 +24,8 @@ use std::time::Duration;
 
 use fake_discord::payloads::{self, ids};
 use fantoccini::Locator;
-use harness::{body_text, browser, raw, screenshot, Harness, NoMatch, KB, T};
+use fixture::NoMatch;
+use harness::{body_text, browser, kb, raw, screenshot, Harness, T};
 use serde_json::json;
 
 use triage::archive::{Archive, NewMessage, Role};
@@ -438,7 +441,7 @@ async fn staff_of_one_guild_see_none_of_another_guilds_tickets() {
     let other_guild = "1400000000000000000";
     let engine = Engine::new(
         Arc::new(NoMatch(Arc::new(
-            KnowledgeBase::from_sources(&[(PathBuf::from("convot.yaml"), KB.to_owned())]).unwrap(),
+            KnowledgeBase::from_sources(&[(PathBuf::from("convot.yaml"), kb())]).unwrap(),
         ))),
         h.store.clone(),
         Arc::new(SystemClock),
@@ -658,8 +661,7 @@ async fn thread_messages_edits_and_deletions_are_recorded_once_and_close_sends_t
 async fn triage_run_serves_the_dashboard_its_config_names() {
     let fake = fake_discord::FakeDiscord::start(fake_discord::FakeOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("knowledge")).unwrap();
-    std::fs::write(dir.path().join("knowledge/convot.yaml"), KB).unwrap();
+    fixture::write_kb(&dir.path().join("knowledge"), &[("convot.yaml", &kb())]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -672,17 +674,7 @@ async fn triage_run_serves_the_dashboard_its_config_names() {
         ids::STAFF_CHANNEL
     );
     std::fs::write(dir.path().join("triage.yaml"), cfg).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
-        .env("TRIAGE_MODEL", "shipped")
-        .args(["run", "--config"])
-        .arg(dir.path().join("triage.yaml"))
-        .env("DISCORD_TOKEN", fake.token())
-        .env("DISCORD_API_BASE", fake.base_url())
-        .env("RUST_LOG", "warn")
-        .env_remove("TRIAGE_DB")
-        .env_remove("TRIAGE_KB")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+    let mut child = fixture::triage_run(&fake, &dir.path().join("triage.yaml"))
         .spawn()
         .unwrap();
     fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))

@@ -7,6 +7,8 @@
 
 #[path = "support/fake_discord/mod.rs"]
 mod fake_discord;
+#[path = "support/bot_fixture.rs"]
+mod fixture;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,15 +16,12 @@ use std::time::Duration;
 use fake_discord::payloads::{self, ids, opt_focused, opt_integer, opt_string, opt_subcommand};
 use fake_discord::payloads::{Channel, Member, Role, User};
 use fake_discord::{FakeDiscord, FakeOptions, Recorded, World};
+use fixture::{content, BotTask, NoMatch, Workdir, C2C, ESCALATION_CONVOT};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use triage::config::Config;
-use triage::discord::{self, Connection, Core, RunError, Settings, Token};
-use triage::engine::{Matching, SystemClock};
-use triage::kb::KnowledgeBase;
-use triage::matcher::{Decision, Match, Query};
+use triage::discord::{Core, Settings};
+use triage::engine::SystemClock;
 use triage::tickets::{SqliteStore, Store};
 
 const T: Duration = Duration::from_secs(15);
@@ -36,46 +35,6 @@ const CAROL: u64 = 1_300_000_000_000_009_302;
 const DAVE: u64 = 1_300_000_000_000_009_303;
 /// A guild the bot was invited to but is not configured for.
 const GUILD_C: u64 = 1_300_000_000_000_008_100;
-
-const CONVOT: &str = r#"
-product:
-  id: convot
-  name: Convot chat widget
-  ticket_fields:
-    - id: app_key
-      label: App key
-      question: "What is your app key?"
-      example: "app_12ab"
-entries:
-  - id: convot/widget-not-appearing
-    title: The chat widget doesn't show up on the site
-    symptoms: [chat bubble not showing on my website]
-    checks:
-      - id: console-errors
-        cause: "The snippet fails with a JavaScript error."
-        verify: "Look in the browser console for errors mentioning convot."
-        fix: "Fix what the error points at."
-"#;
-
-const C2C: &str = r#"
-product:
-  id: c2c
-  name: c2c click-to-call
-  ticket_fields:
-    - id: app_id
-      label: App ID
-      question: "What is your App ID?"
-      example: "abc123"
-entries:
-  - id: c2c/no-audio
-    title: No audio on the call
-    symptoms: [cannot hear the caller]
-    checks:
-      - id: mic
-        cause: "The microphone permission was denied."
-        verify: "Check the browser's site settings."
-        fix: "Allow the microphone."
-"#;
 
 fn config_text() -> String {
     format!(
@@ -125,30 +84,11 @@ fn world() -> World {
     w
 }
 
-/// Every question is a miss: these tests are about where things go.
-struct Nothing(Arc<KnowledgeBase>);
-
-impl Matching for Nothing {
-    fn kb(&self) -> &KnowledgeBase {
-        &self.0
-    }
-
-    fn find(&self, _: &Query<'_>) -> Match {
-        Match {
-            decision: Decision::None,
-            product: None,
-            results: Vec::new(),
-            check: None,
-        }
-    }
-}
-
 struct Harness {
     fake: FakeDiscord,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), RunError>>>,
+    bot: BotTask,
     store: Arc<SqliteStore>,
-    _dir: tempfile::TempDir,
+    _work: Workdir,
 }
 
 impl Harness {
@@ -158,33 +98,26 @@ impl Harness {
             ..FakeOptions::default()
         })
         .await;
-        let dir = tempfile::tempdir().unwrap();
-        let kb_dir = dir.path().join("knowledge");
-        std::fs::create_dir_all(&kb_dir).unwrap();
-        std::fs::write(kb_dir.join("convot.yaml"), CONVOT).unwrap();
-        std::fs::write(kb_dir.join("c2c.yaml"), C2C).unwrap();
-        let kb = Arc::new(triage::kb::load_dir(&kb_dir).unwrap());
+        // Each product asks one ticket field ("1/1"): c2c, and the
+        // escalation fixture's Convot cut down to its app key.
+        let convot = fixture::only_fields(ESCALATION_CONVOT, &["app_key"]);
+        let work = Workdir::new(&[("convot.yaml", &convot), ("c2c.yaml", C2C)]);
+        let kb = work.load_kb();
         let config = Config::parse_str(&config_text()).unwrap();
         config.validate(&kb).unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("triage.db")).unwrap());
+        let store = work.open_store();
         let core = Core {
-            matcher: Arc::new(Nothing(kb)),
+            // Every question is a miss: these tests are about where things go.
+            matcher: Arc::new(NoMatch(kb)),
             store: store.clone(),
             clock: Arc::new(SystemClock),
         };
         let settings = Settings {
             config,
-            connection: Connection {
-                token: Token::new(fake.token()).unwrap(),
-                api_base: Some(fake.base_url()),
-                rest: discord::rest::Policy::default(),
-            },
-            kb_dir,
+            connection: fixture::connection(&fake),
+            kb_dir: work.kb_dir.clone(),
         };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(discord::run(settings, core, async {
-            let _ = stopped.await;
-        }));
+        let bot = BotTask::spawn(settings, core);
         // Commands are registered in each configured guild, and only there.
         for g in [ids::GUILD, GUILD_B] {
             let path = format!("/applications/*/guilds/{g}/commands");
@@ -192,10 +125,9 @@ impl Harness {
         }
         Harness {
             fake,
-            stop: Some(stop),
-            task: Some(task),
+            bot,
             store,
-            _dir: dir,
+            _work: work,
         }
     }
 
@@ -231,11 +163,7 @@ impl Harness {
     }
 
     async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let r = tokio::time::timeout(T, self.task.take().unwrap())
-            .await
-            .expect("the bot stops");
-        r.unwrap().unwrap();
+        self.bot.stop(T).await.unwrap().unwrap();
         self.fake.assert_no_violations();
     }
 
@@ -287,10 +215,6 @@ fn in_guild(mut v: Value, guild: u64) -> Value {
         v["data"]["guild_id"] = json!(guild.to_string());
     }
     v
-}
-
-fn content(body: &Value) -> &str {
-    body["content"].as_str().unwrap_or("")
 }
 
 fn posts_in(h: &Harness, channel: u64) -> Vec<Value> {

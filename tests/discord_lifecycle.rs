@@ -6,55 +6,31 @@
 
 #[path = "support/fake_discord/mod.rs"]
 mod fake_discord;
+#[path = "support/bot_fixture.rs"]
+mod fixture;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use fake_discord::payloads::{self, ids, opt_string, opt_subcommand};
 use fake_discord::{FakeDiscord, FakeOptions, Recorded, World};
+use fixture::{
+    content, custom_id_starting, is_ephemeral, BotTask, KillOnDrop, NoMatch, Workdir, C2C,
+};
 use serde_json::{json, Value};
 use time::macros::datetime;
 use time::OffsetDateTime;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use triage::config::Config;
-use triage::discord::{self, Connection, Core, RunError, Settings, Token};
-use triage::engine::{ManualClock, Matching};
-use triage::kb::KnowledgeBase;
-use triage::matcher::{Decision, Match, Query};
+use triage::discord::{Core, Settings};
+use triage::engine::ManualClock;
 use triage::tickets::{SqliteStore, Store, TicketStatus};
 
 const T: Duration = Duration::from_secs(15);
 
-const C2C: &str = r#"
-product:
-  id: c2c
-  name: c2c click-to-call
-  ticket_fields:
-    - id: app_id
-      label: App ID
-      question: "What is your App ID?"
-      example: "abc123"
-entries:
-  - id: c2c/no-audio
-    title: No audio on the call
-    symptoms: [cannot hear the caller]
-    checks:
-      - id: mic
-        cause: "The microphone permission was denied."
-        verify: "Check the browser's site settings."
-        fix: "Allow the microphone."
-"#;
-
+/// The fake guild with one help channel, for c2c (one ticket field), and `extra`.
 fn config_text(extra: &str) -> String {
-    format!(
-        "guild_id: {}\nsupport_role_id: {}\nstaff_channel_id: {}\nhelp_channels:\n  {}: c2c\n{extra}",
-        ids::GUILD,
-        ids::SUPPORT_ROLE,
-        ids::STAFF_CHANNEL,
-        ids::HELP_CHANNEL
-    )
+    fixture::config_text(&[(ids::HELP_CHANNEL, "c2c")]) + extra
 }
 
 const LIFECYCLE: &str = "lifecycle:\n  close_request_timeout: 24h\n";
@@ -69,71 +45,41 @@ const HOURS: &str = "support_hours:
     fri: [\"09:00-17:00\"]
 ";
 
-struct Nothing {
-    kb: Arc<KnowledgeBase>,
-}
-
-impl Matching for Nothing {
-    fn kb(&self) -> &KnowledgeBase {
-        &self.kb
-    }
-    fn find(&self, _: &Query<'_>) -> Match {
-        Match {
-            decision: Decision::None,
-            product: None,
-            results: Vec::new(),
-            check: None,
-        }
-    }
-}
-
 struct Harness {
     fake: FakeDiscord,
     clock: Arc<ManualClock>,
     store: Arc<SqliteStore>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), RunError>>>,
-    _dir: tempfile::TempDir,
+    bot: BotTask,
+    _work: Workdir,
 }
 
 impl Harness {
     async fn ready(extra: &str, at: OffsetDateTime) -> Harness {
         let fake = FakeDiscord::start(FakeOptions::default()).await;
-        let dir = tempfile::tempdir().unwrap();
-        let kb_dir = dir.path().join("knowledge");
-        std::fs::create_dir_all(&kb_dir).unwrap();
-        std::fs::write(kb_dir.join("c2c.yaml"), C2C).unwrap();
-        let kb = Arc::new(triage::kb::load_dir(&kb_dir).unwrap());
+        let work = Workdir::new(&[("c2c.yaml", C2C)]);
+        let kb = work.load_kb();
         let config = Config::parse_str(&config_text(extra)).unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("triage.db")).unwrap());
+        let store = work.open_store();
         let clock = Arc::new(ManualClock::new(at));
         let core = Core {
-            matcher: Arc::new(Nothing { kb }),
+            matcher: Arc::new(NoMatch(kb)),
             store: store.clone(),
             clock: clock.clone(),
         };
         let settings = Settings {
             config,
-            connection: Connection {
-                token: Token::new(fake.token()).unwrap(),
-                api_base: Some(fake.base_url()),
-                rest: discord::rest::Policy::default(),
-            },
-            kb_dir,
+            connection: fixture::connection(&fake),
+            kb_dir: work.kb_dir.clone(),
         };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(discord::run(settings, core, async {
-            let _ = stopped.await;
-        }));
+        let bot = BotTask::spawn(settings, core);
         fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))
             .await;
         Harness {
             fake,
             clock,
             store,
-            stop: Some(stop),
-            task: Some(task),
-            _dir: dir,
+            bot,
+            _work: work,
         }
     }
 
@@ -165,13 +111,7 @@ impl Harness {
     }
 
     async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let r = tokio::time::timeout(T, self.task.take().unwrap())
-            .await
-            .expect("stops in time")
-            .unwrap();
+        let r = self.bot.stop(T).await.unwrap();
         assert!(r.is_ok(), "{r:?}");
         self.fake.assert_no_violations();
     }
@@ -212,22 +152,6 @@ async fn file_ticket(fake: &FakeDiscord) -> u64 {
     })
     .await;
     tid
-}
-
-fn content(body: &Value) -> &str {
-    body["content"].as_str().unwrap_or("")
-}
-
-fn custom_id_starting(message: &Value, prefix: &str) -> String {
-    payloads::custom_ids(message)
-        .into_iter()
-        .map(|(id, _)| id)
-        .find(|id| id.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no component `{prefix}…` in {message}"))
-}
-
-fn is_ephemeral(data: &Value) -> bool {
-    data["flags"].as_u64().unwrap_or(0) & payloads::EPHEMERAL_FLAG != 0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -425,31 +349,19 @@ async fn a_ticket_filed_on_friday_evening_holds_the_staff_ping_until_monday() {
 async fn a_crash_between_posting_and_marking_leaves_one_close_message() {
     let fake = FakeDiscord::start(FakeOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let kb_dir = dir.path().join("knowledge");
-    std::fs::create_dir_all(&kb_dir).unwrap();
-    std::fs::write(kb_dir.join("c2c.yaml"), C2C).unwrap();
+    fixture::write_kb(&dir.path().join("knowledge"), &[("c2c.yaml", C2C)]);
     std::fs::write(
         dir.path().join("triage.yaml"),
         format!("{}kb: knowledge\ndb: triage.db\n", config_text(LIFECYCLE)),
     )
     .unwrap();
     let start = |now: &str, fault: Option<&str>| {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_triage"));
-        c.env("TRIAGE_MODEL", "shipped");
-        c.args(["run", "--config"])
-            .arg(dir.path().join("triage.yaml"))
-            .env("DISCORD_TOKEN", fake.token())
-            .env("DISCORD_API_BASE", fake.base_url())
-            .env("RUST_LOG", "warn")
-            .env("TRIAGE_NOW", now)
-            .env_remove("TRIAGE_DB")
-            .env_remove("TRIAGE_KB")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
+        let mut c = fixture::triage_run(&fake, &dir.path().join("triage.yaml"));
+        c.env("TRIAGE_NOW", now);
         if let Some(f) = fault {
             c.env("TRIAGE_FAULT", f);
         }
-        Child(c.spawn().unwrap())
+        KillOnDrop(Some(c.spawn().unwrap()))
     };
     // First run: the ticket and a close request.
     let mut first = start("2026-03-02T10:00:00Z", None);
@@ -472,7 +384,7 @@ async fn a_crash_between_posting_and_marking_leaves_one_close_message() {
     // Second run, a day later: fires the close, posts it, dies unmarked.
     let mark = fake.mark();
     let mut second = start("2026-03-03T11:00:00Z", Some("kill_after_timer_post"));
-    let status = tokio::task::spawn_blocking(move || second.0.wait())
+    let status = tokio::task::spawn_blocking(move || second.0.as_mut().unwrap().wait())
         .await
         .unwrap()
         .unwrap();
@@ -516,21 +428,6 @@ async fn a_crash_between_posting_and_marking_leaves_one_close_message() {
     assert_eq!(closes(&fake), 1, "one close message in the thread");
     let store = SqliteStore::open(&db).unwrap();
     assert_eq!(store.tickets(None).unwrap()[0].status, TicketStatus::Closed);
-}
-
-struct Child(std::process::Child);
-
-impl Child {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// Polls the store until `cond` holds (the bot writes from its own tasks).

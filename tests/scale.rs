@@ -14,6 +14,8 @@
 
 #[path = "support/fake_discord/mod.rs"]
 mod fake_discord;
+#[path = "support/bot_fixture.rs"]
+mod fixture;
 #[path = "support/postgres.rs"]
 mod pg;
 #[path = "support/processes.rs"]
@@ -25,14 +27,11 @@ use std::time::Duration;
 
 use fake_discord::payloads::{self, ids, opt_string, Channel, Member, Role, User, World};
 use fake_discord::{Direction, FakeDiscord, FakeOptions};
+use fixture::ESCALATION_CONVOT;
 use processes::Bot;
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(30);
-
-/// One product, three ticket fields, one entry (shared with the other
-/// process-level tests).
-const CONVOT: &str = include_str!("fixtures/escalation-kb/convot.yaml");
 
 /// One served guild: its id and its own role, channels and customer.
 #[derive(Clone, Copy, Debug)]
@@ -280,8 +279,10 @@ async fn three_guilds_two_processes(db: Db) {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("knowledge")).unwrap();
-    std::fs::write(dir.path().join("knowledge/convot.yaml"), CONVOT).unwrap();
+    fixture::write_kb(
+        &dir.path().join("knowledge"),
+        &[("convot.yaml", ESCALATION_CONVOT)],
+    );
     let url = db.url();
     let ops: Vec<String> = (0..2)
         .map(|_| format!("127.0.0.1:{}", processes::free_port()))

@@ -4,11 +4,14 @@
 //! wait is for a condition.
 //!
 //! This file holds what the tests share: the fixture knowledge base and
-//! config, the scripted matcher, the in-process `Harness` and the body
-//! helpers. The tests are in the topic modules declared below.
+//! config (tests/fixtures/discord-kb, through the shared support module),
+//! the scripted matcher, the in-process `Harness` and the body helpers. The
+//! tests are in the topic modules declared below.
 
 #[path = "../support/fake_discord/mod.rs"]
 mod fake_discord;
+#[path = "../support/bot_fixture.rs"]
+mod fixture;
 
 mod delivery;
 mod diagnose;
@@ -22,12 +25,13 @@ use std::time::Duration;
 
 use fake_discord::payloads::{self, ids, opt_focused, opt_string, opt_subcommand};
 use fake_discord::{FakeDiscord, FakeOptions, Recorded, World};
+use fixture::{
+    content, custom_id_starting, is_ephemeral, BotTask, KillOnDrop, Workdir, C2C, CONVOT,
+};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use triage::config::Config;
-use triage::discord::{self, Connection, Core, RunError, Settings, Token};
+use triage::discord::{Connection, Core, RunError, Settings, Token};
 use triage::engine::{Matching, SystemClock};
 use triage::kb::KnowledgeBase;
 use triage::matcher::{Candidate, Decision, Match, Query};
@@ -36,115 +40,17 @@ use triage::tickets::{SqliteStore, Store, TicketStatus};
 /// How long any one condition may take. Generous: a loaded CI machine.
 const T: Duration = Duration::from_secs(15);
 
-const CONFIG: &str = "
-guild_id: {GUILD}
-support_role_id: {ROLE}
-staff_channel_id: {STAFF}
-help_channels:
-  {HELP}: convot
-  {FORUM}: c2c
-";
+/// The fixture knowledge base: both products (tests/fixtures/discord-kb).
+const KB_FILES: [(&str, &str); 2] = [("convot.yaml", CONVOT), ("c2c.yaml", C2C)];
 
-/// A small knowledge base of our own, so these tests do not move when the
-/// shipped one is edited. Written to a temporary directory a test may break.
-const CONVOT: &str = r#"
-product:
-  id: convot
-  name: Convot chat widget
-  ticket_fields:
-    - id: app_key
-      label: App key
-      question: "What is your app key?"
-      example: "app_12ab"
-      validate:
-        prefix: "app_"
-        min_len: 5
-        reason: "an app key starts with `app_`"
-    - id: page_url
-      label: Page URL
-      question: "On which page should the widget appear?"
-      example: "https://example.com/pricing"
-      validate:
-        format: url
-        reason: "a full URL including https://"
-    - id: console_output
-      label: Browser console
-      question: "What does the browser console show?"
-      example: "no errors at all"
-      validate:
-        min_len: 10
-        reason: "at least 10 characters, please"
-entries:
-  - id: convot/widget-not-appearing
-    title: The chat widget doesn't show up on the site
-    symptoms: [chat bubble not showing on my website]
-    checks:
-      - id: console-errors
-        cause: "The snippet fails with a JavaScript error."
-        verify: "Look in the browser console for errors mentioning convot."
-        fix: "Fix what the error points at."
-      - id: ad-blockers
-        cause: "An ad blocker hides the widget."
-        verify: "Open the page in a private window without extensions."
-        fix: "Allow the site in the blocker."
-      - id: csp
-        cause: "The Content Security Policy blocks app.convot.com."
-        verify: "Look for CSP messages in the console."
-        fix: "Add app.convot.com to script-src and connect-src."
-    guide:
-      title: Installing the widget
-      url: https://example.com/install
-  - id: convot/mobile-widget-missing
-    title: The widget shows on desktop but not on mobile
-    symptoms: [no chat on phones]
-    checks:
-      - id: mobile-template
-        cause: "The mobile template lacks the snippet."
-        verify: "View the page source on a phone."
-        fix: "Add the snippet to the mobile template."
-  - id: convot/realtime-delayed
-    title: Messages arrive late
-    symptoms: [messages are slow]
-    checks:
-      - id: websocket
-        cause: "A proxy blocks WebSockets."
-        verify: "Check the network tab for a failed wss:// connection."
-        fix: "Allow WebSockets to app.convot.com."
-"#;
-
-const C2C: &str = r#"
-product:
-  id: c2c
-  name: c2c click-to-call
-  ticket_fields:
-    - id: app_id
-      label: App ID
-      question: "What is your App ID?"
-      example: "abc123"
-entries:
-  - id: c2c/no-audio
-    title: No audio on the call
-    symptoms: [cannot hear the caller]
-    checks:
-      - id: mic
-        cause: "The microphone permission was denied."
-        verify: "Check the browser's site settings."
-        fix: "Allow the microphone."
-"#;
-
+/// The fixture knowledge base written to `to`, a directory a test may break.
 fn write_kb(to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    std::fs::write(to.join("convot.yaml"), CONVOT).unwrap();
-    std::fs::write(to.join("c2c.yaml"), C2C).unwrap();
+    fixture::write_kb(to, &KB_FILES);
 }
 
+/// The fake guild with a help channel for Convot and a forum for c2c.
 fn config_text() -> String {
-    CONFIG
-        .replace("{GUILD}", &ids::GUILD.to_string())
-        .replace("{ROLE}", &ids::SUPPORT_ROLE.to_string())
-        .replace("{STAFF}", &ids::STAFF_CHANNEL.to_string())
-        .replace("{HELP}", &ids::HELP_CHANNEL.to_string())
-        .replace("{FORUM}", &ids::FORUM_CHANNEL.to_string())
+    fixture::config_text(&[(ids::HELP_CHANNEL, "convot"), (ids::FORUM_CHANNEL, "c2c")])
 }
 
 /// A matcher with fixed answers, so these tests do not depend on the
@@ -202,11 +108,10 @@ impl Matching for Scripted {
 /// The bot running in-process against a fake Discord.
 struct Harness {
     fake: FakeDiscord,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), RunError>>>,
+    bot: BotTask,
     store: Arc<SqliteStore>,
     kb_dir: PathBuf,
-    _dir: tempfile::TempDir,
+    _work: Workdir,
 }
 
 impl Harness {
@@ -226,18 +131,13 @@ impl Harness {
         token: Option<&str>,
         seed: impl FnOnce(&Core),
     ) -> Harness {
-        // RUST_LOG=serenity=debug shows why an event went unanswered.
-        if std::env::var_os("RUST_LOG").is_some() {
-            triage::telemetry::init("warn");
-        }
+        fixture::log_if_asked();
         let fake = FakeDiscord::start(opts).await;
-        let dir = tempfile::tempdir().unwrap();
-        let kb_dir = dir.path().join("knowledge");
-        write_kb(&kb_dir);
-        let kb = Arc::new(triage::kb::load_dir(&kb_dir).unwrap());
+        let work = Workdir::new(&KB_FILES);
+        let kb = work.load_kb();
         let config = Config::parse_str(&config_text()).unwrap();
         config.validate(&kb).unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("triage.db")).unwrap());
+        let store = work.open_store();
         let core = Core {
             matcher: Arc::new(Scripted { kb }),
             store: store.clone(),
@@ -248,22 +148,16 @@ impl Harness {
             config,
             connection: Connection {
                 token: Token::new(token.unwrap_or(fake.token())).unwrap(),
-                api_base: Some(fake.base_url()),
-                rest: discord::rest::Policy::default(),
+                ..fixture::connection(&fake)
             },
-            kb_dir: kb_dir.clone(),
+            kb_dir: work.kb_dir.clone(),
         };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(discord::run(settings, core, async {
-            let _ = stopped.await;
-        }));
         Harness {
+            bot: BotTask::spawn(settings, core),
             fake,
-            stop: Some(stop),
-            task: Some(task),
             store,
-            kb_dir,
-            _dir: dir,
+            kb_dir: work.kb_dir.clone(),
+            _work: work,
         }
     }
 
@@ -336,37 +230,14 @@ impl Harness {
 
     /// Stops the bot the way SIGTERM does and returns what `run` returned.
     async fn stop(mut self) -> Result<(), RunError> {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let task = self.task.take().unwrap();
-        let result = tokio::time::timeout(T, task)
-            .await
-            .expect("the bot stops in time")
-            .unwrap();
+        let result = self.bot.stop(T).await.unwrap();
         self.fake.assert_no_violations();
         result
     }
-}
-
-fn custom_id_starting(message: &Value, prefix: &str) -> String {
-    payloads::custom_ids(message)
-        .into_iter()
-        .map(|(id, _)| id)
-        .find(|id| id.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no component `{prefix}…` in {message}"))
 }
 
 fn no_pings(body: &Value) {
     let am = &body["allowed_mentions"];
     assert_eq!(am["parse"], json!([]), "mentions not disabled: {body}");
     assert_eq!(am["roles"], json!([]), "roles may be pinged: {body}");
-}
-
-fn content(body: &Value) -> &str {
-    body["content"].as_str().unwrap_or("")
-}
-
-fn is_ephemeral(data: &Value) -> bool {
-    data["flags"].as_u64().unwrap_or(0) & payloads::EPHEMERAL_FLAG != 0
 }

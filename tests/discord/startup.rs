@@ -53,23 +53,11 @@ async fn startup_checks_the_token_then_registers_commands_in_the_guild() {
     h.stop().await.unwrap();
 }
 
-/// Kills the bot process if a test fails before stopping it.
-struct KillOnDrop(Option<std::process::Child>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_token_stops_with_a_clear_error_instead_of_hanging() {
     // REST says 401: refused before connecting.
     let mut h = Harness::start_with(FakeOptions::default(), Some("not-the-token")).await;
-    let result = tokio::time::timeout(T, h.task.take().unwrap())
+    let result = tokio::time::timeout(T, h.bot.task.take().unwrap())
         .await
         .expect("no hang")
         .unwrap();
@@ -84,7 +72,7 @@ async fn a_bad_token_stops_with_a_clear_error_instead_of_hanging() {
         ..FakeOptions::default()
     };
     let mut h = Harness::start_with(opts, None).await;
-    let result = tokio::time::timeout(T, h.task.take().unwrap())
+    let result = tokio::time::timeout(T, h.bot.task.take().unwrap())
         .await
         .expect("no hang")
         .unwrap();
@@ -101,16 +89,7 @@ async fn the_shipped_binary_escalates_end_to_end_and_stops_on_sigterm() {
     write_kb(&dir.path().join("knowledge"));
     let cfg = format!("{}kb: knowledge\ndb: triage.db\n", config_text());
     std::fs::write(dir.path().join("triage.yaml"), cfg).unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
-        .env("TRIAGE_MODEL", "shipped")
-        .args(["run", "--config"])
-        .arg(dir.path().join("triage.yaml"))
-        .env("DISCORD_TOKEN", fake.token())
-        .env("DISCORD_API_BASE", fake.base_url())
-        .env("RUST_LOG", "warn")
-        .env_remove("TRIAGE_DB")
-        .env_remove("TRIAGE_KB")
-        .stdout(std::process::Stdio::null())
+    let child = fixture::triage_run(&fake, &dir.path().join("triage.yaml"))
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -1,7 +1,8 @@
 //! The dashboard tests' harness: the bot on the fake Discord with the
-//! dashboard beside it (`Harness`), headless Chromium through chromedriver
-//! (`browser`, skipped with one line when either is missing), screenshots,
-//! and raw HTTP requests for what a forged form sends.
+//! dashboard beside it (`Harness`), its knowledge base (`kb`), headless
+//! Chromium through chromedriver (`browser`, skipped with one line when
+//! either is missing), screenshots, and raw HTTP requests for what a forged
+//! form sends. It builds on the shared support module (`crate::fixture`).
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -11,70 +12,27 @@ use std::time::Duration;
 
 use crate::fake_discord::payloads::{self, ids};
 use crate::fake_discord::{FakeDiscord, FakeOptions, World};
+use crate::fixture::{BotTask, NoMatch, Workdir, ESCALATION_CONVOT};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use triage::archive::Archive;
 use triage::config::Config;
 use triage::dashboard::{self, Dashboard};
 use triage::discord::dashboard::DiscordNotifier;
-use triage::discord::{self, Connection, Core, RunError, Settings, Token};
+use triage::discord::{self, Core, Settings};
 use triage::engine::{Matching, SystemClock};
-use triage::kb::KnowledgeBase;
-use triage::matcher::{Decision, Match, Query};
 use triage::tickets::{SqliteStore, Store};
 
 /// How long any one condition may take.
 pub(crate) const T: Duration = Duration::from_secs(20);
 
-pub(crate) const KB: &str = r#"
-product:
-  id: convot
-  name: Convot chat widget
-  ticket_fields:
-    - id: app_key
-      label: App key
-      question: "What is your app key?"
-      example: "app_12ab"
-      validate:
-        prefix: "app_"
-        reason: "an app key starts with `app_`"
-    - id: console_output
-      label: Browser console
-      question: "What does the browser console show?"
-      example: "no errors at all"
-      validate:
-        min_len: 10
-        reason: "at least 10 characters, please"
-entries:
-  - id: convot/widget-not-appearing
-    title: The chat widget doesn't show up on the site
-    symptoms: [chat bubble not showing on my website]
-    checks:
-      - id: console-errors
-        cause: "The snippet fails with a JavaScript error."
-        verify: "Look in the browser console for errors mentioning convot."
-        fix: "Fix what the error points at."
-"#;
-
-/// Never answers: these tests escalate directly.
-pub(crate) struct NoMatch(pub(crate) Arc<KnowledgeBase>);
-
-impl Matching for NoMatch {
-    fn kb(&self) -> &KnowledgeBase {
-        &self.0
-    }
-    fn find(&self, _: &Query<'_>) -> Match {
-        Match {
-            decision: Decision::None,
-            product: None,
-            results: vec![],
-            check: None,
-        }
-    }
+/// The knowledge base (convot.yaml): the escalation fixture's Convot asking
+/// two ticket fields, the app key and the browser console (`1/2`, `2/2`).
+pub(crate) fn kb() -> String {
+    crate::fixture::only_fields(ESCALATION_CONVOT, &["app_key", "console_output"])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,40 +175,33 @@ pub(crate) struct Harness {
     pub(crate) store: Arc<SqliteStore>,
     /// The dashboard's address, e.g. http://127.0.0.1:PORT.
     pub(crate) url: String,
-    stop: Option<oneshot::Sender<()>>,
-    bot: Option<JoinHandle<Result<(), RunError>>>,
+    bot: BotTask,
     web: JoinHandle<()>,
-    _dir: tempfile::TempDir,
+    _work: Workdir,
 }
 
 impl Harness {
     pub(crate) async fn start() -> Harness {
         let fake = FakeDiscord::start(FakeOptions::default()).await;
-        let dir = tempfile::tempdir().unwrap();
-        let kb_dir = dir.path().join("knowledge");
-        std::fs::create_dir_all(&kb_dir).unwrap();
-        std::fs::write(kb_dir.join("convot.yaml"), KB).unwrap();
-        let kb = Arc::new(triage::kb::load_dir(&kb_dir).unwrap());
+        let work = Workdir::new(&[("convot.yaml", &kb())]);
+        let kb_dir = work.kb_dir.clone();
+        let kb = work.load_kb();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let url = format!("http://{addr}");
         let config = Config::parse_str(&format!(
-            "guild_id: {}\nsupport_role_id: {}\nstaff_channel_id: {}\nhelp_channels:\n  {}: convot\ndashboard:\n  listen: {addr}\n  public_url: {url}\n",
-            ids::GUILD, ids::SUPPORT_ROLE, ids::STAFF_CHANNEL, ids::HELP_CHANNEL
+            "{}dashboard:\n  listen: {addr}\n  public_url: {url}\n",
+            crate::fixture::config_text(&[(ids::HELP_CHANNEL, "convot")])
         ))
         .unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("triage.db")).unwrap());
+        let store = work.open_store();
         let matcher: Arc<dyn Matching> = Arc::new(NoMatch(kb));
         let core = Core {
             matcher: matcher.clone(),
             store: store.clone(),
             clock: Arc::new(SystemClock),
         };
-        let connection = Connection {
-            token: Token::new(fake.token()).unwrap(),
-            api_base: Some(fake.base_url()),
-            rest: discord::rest::Policy::default(),
-        };
+        let connection = crate::fixture::connection(&fake);
         let (http, rest) = discord::build_http(&connection).await.unwrap();
         let notifier = DiscordNotifier {
             http: Arc::new(http),
@@ -278,20 +229,16 @@ impl Harness {
             connection,
             kb_dir,
         };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let bot = tokio::spawn(discord::run(settings, core, async {
-            let _ = stopped.await;
-        }));
+        let bot = BotTask::spawn(settings, core);
         fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))
             .await;
         Harness {
             fake,
             store,
             url,
-            stop: Some(stop),
-            bot: Some(bot),
+            bot,
             web,
-            _dir: dir,
+            _work: work,
         }
     }
 
@@ -404,10 +351,7 @@ impl Harness {
     }
 
     pub(crate) async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        let _ = tokio::time::timeout(T, self.bot.take().unwrap()).await;
+        self.bot.stop_unchecked(T).await;
         self.web.abort();
         self.fake.assert_no_violations();
     }

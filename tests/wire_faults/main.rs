@@ -6,13 +6,16 @@
 //! the fake's own records (`FIGURE …` lines; `cargo test --test wire_faults
 //! -- --nocapture | grep FIGURE`). Nothing here asserts wall-clock time.
 //!
-//! This file holds what the tests share: the fixture knowledge base and
-//! config, the matcher and the movable clock, the in-process `Harness`,
-//! and the helpers that check order and print the figures. The tests are in
-//! the topic modules declared below.
+//! This file holds what the tests share: the config, the matcher and the
+//! movable clock, the in-process `Harness`, and the helpers that check
+//! order and print the figures (the fixture knowledge base and the bot's
+//! task come from the shared support module). The tests are in the topic
+//! modules declared below.
 
 #[path = "../support/fake_discord/mod.rs"]
 mod fake_discord;
+#[path = "../support/bot_fixture.rs"]
+mod fixture;
 
 mod gateway;
 mod restarts;
@@ -24,12 +27,11 @@ use std::time::Duration;
 
 use fake_discord::payloads::{self, ids, opt_string};
 use fake_discord::{FakeDiscord, FakeOptions, Fault, Recorded};
+use fixture::{content, BotTask, KillOnDrop, Workdir, ESCALATION_CONVOT};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use triage::config::Config;
-use triage::discord::{self, rest::Policy, Connection, Core, RunError, Settings, Token};
+use triage::discord::{rest::Policy, Connection, Core, Settings};
 use triage::engine::{Clock, Matching};
 use triage::kb::KnowledgeBase;
 use triage::matcher::{Candidate, Decision, Match, Query};
@@ -37,10 +39,6 @@ use triage::tickets::{SqliteStore, Store};
 
 /// How long any one condition may take: generous, for a loaded machine.
 const T: Duration = Duration::from_secs(20);
-
-/// One product, three ticket fields, one entry (shared with the other
-/// process-level tests).
-const CONVOT: &str = include_str!("../fixtures/escalation-kb/convot.yaml");
 
 /// Every question about the widget is answered with the one entry.
 struct Widget {
@@ -87,13 +85,12 @@ impl Clock for MovableClock {
     }
 }
 
+/// The fake guild with one help channel, for Convot, and the knowledge
+/// base in `dir`/knowledge.
 fn config_text(dir: &Path) -> String {
     format!(
-        "guild_id: {}\nsupport_role_id: {}\nstaff_channel_id: {}\nhelp_channels:\n  {}: convot\nkb: {}\n",
-        ids::GUILD,
-        ids::SUPPORT_ROLE,
-        ids::STAFF_CHANNEL,
-        ids::HELP_CHANNEL,
+        "{}kb: {}\n",
+        fixture::config_text(&[(ids::HELP_CHANNEL, "convot")]),
         dir.join("knowledge").display()
     )
 }
@@ -105,38 +102,31 @@ struct Harness {
     store: Arc<SqliteStore>,
     clock: Arc<MovableClock>,
     policy: Policy,
-    dir: tempfile::TempDir,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), RunError>>>,
+    work: Workdir,
+    bot: Option<BotTask>,
 }
 
 impl Harness {
     async fn ready(policy: Policy) -> Harness {
-        if std::env::var_os("RUST_LOG").is_some() {
-            triage::telemetry::init("warn");
-        }
+        fixture::log_if_asked();
         let fake = FakeDiscord::start(FakeOptions::default()).await;
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("knowledge")).unwrap();
-        std::fs::write(dir.path().join("knowledge/convot.yaml"), CONVOT).unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("triage.db")).unwrap());
+        let work = Workdir::new(&[("convot.yaml", ESCALATION_CONVOT)]);
+        let store = work.open_store();
         let mut h = Harness {
             fake,
             store,
             clock: Arc::default(),
             policy,
-            dir,
-            stop: None,
-            task: None,
+            work,
+            bot: None,
         };
         h.start().await;
         h
     }
 
     async fn start(&mut self) {
-        let kb_dir = self.dir.path().join("knowledge");
-        let kb = Arc::new(triage::kb::load_dir(&kb_dir).unwrap());
-        let config = Config::parse_str(&config_text(self.dir.path())).unwrap();
+        let kb = self.work.load_kb();
+        let config = Config::parse_str(&config_text(self.work.path())).unwrap();
         let core = Core {
             matcher: Arc::new(Widget { kb }),
             store: self.store.clone(),
@@ -145,18 +135,13 @@ impl Harness {
         let settings = Settings {
             config,
             connection: Connection {
-                token: Token::new(self.fake.token()).unwrap(),
-                api_base: Some(self.fake.base_url()),
                 rest: self.policy.clone(),
+                ..fixture::connection(&self.fake)
             },
-            kb_dir,
+            kb_dir: self.work.kb_dir.clone(),
         };
         let mark = self.fake.mark();
-        let (stop, stopped) = oneshot::channel::<()>();
-        self.stop = Some(stop);
-        self.task = Some(tokio::spawn(discord::run(settings, core, async {
-            let _ = stopped.await;
-        })));
+        self.bot = Some(BotTask::spawn(settings, core));
         self.fake
             .wait_request_after(mark, T, |r| {
                 r.is("PUT", "/applications/*/guilds/*/commands")
@@ -166,15 +151,10 @@ impl Harness {
 
     /// Stops the bot the way SIGTERM does.
     async fn stop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(T, task)
-                .await
-                .expect("the bot stops in time")
-                .unwrap()
-                .unwrap();
+        if let Some(bot) = &mut self.bot {
+            if let Some(r) = bot.stop(T).await {
+                r.unwrap();
+            }
         }
     }
 
@@ -265,14 +245,10 @@ impl Harness {
 
 impl Drop for Harness {
     fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
+        if let Some(bot) = &mut self.bot {
+            bot.signal();
         }
     }
-}
-
-fn content(body: &Value) -> &str {
-    body["content"].as_str().unwrap_or("")
 }
 
 /// Exactly one of `texts` contains each needle, and in this order.

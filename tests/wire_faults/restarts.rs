@@ -168,34 +168,9 @@ async fn a_private_reply_is_dropped_once_its_token_expired() {
     h.fake.assert_no_violations();
 }
 
-/// Kills the bot process if a test fails before it is done with it.
-struct KillOnDrop(Option<std::process::Child>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(c) = &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 #[cfg(unix)]
 fn spawn_bot(fake: &FakeDiscord, config: &Path) -> KillOnDrop {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
-        .env("TRIAGE_MODEL", "shipped")
-        .args(["run", "--config"])
-        .arg(config)
-        .env("DISCORD_TOKEN", fake.token())
-        .env("DISCORD_API_BASE", fake.base_url())
-        .env("RUST_LOG", "warn")
-        .env_remove("TRIAGE_DB")
-        .env_remove("TRIAGE_KB")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    KillOnDrop(Some(child))
+    KillOnDrop(Some(fixture::triage_run(fake, config).spawn().unwrap()))
 }
 
 /// SIGKILL between a post and its record: the first question reached
@@ -208,8 +183,10 @@ fn spawn_bot(fake: &FakeDiscord, config: &Path) -> KillOnDrop {
 async fn sigkill_between_a_post_and_its_record_posts_it_once() {
     let fake = FakeDiscord::start(FakeOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("knowledge")).unwrap();
-    std::fs::write(dir.path().join("knowledge/convot.yaml"), CONVOT).unwrap();
+    fixture::write_kb(
+        &dir.path().join("knowledge"),
+        &[("convot.yaml", ESCALATION_CONVOT)],
+    );
     let cfg = format!(
         "{}db: {}\n",
         config_text(dir.path()),
