@@ -12,12 +12,35 @@
 //! model2vec-rs. Its embeddings are the same numbers model2vec-rs gives
 //! (a test compares them on any text).
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use tokenizers::models::bpe::BPE;
-use tokenizers::{Model, ModelWrapper};
+use tokenizers::Model;
 
 /// The piece marker Llama's tokenizer writes for a space.
 const SPACE: char = '▁';
+
+/// What `recognise` reads of a tokenizer.json.
+#[derive(Deserialize)]
+struct Spec<'a> {
+    normalizer: Value,
+    pre_tokenizer: Value,
+    added_tokens: Vec<Added>,
+    #[serde(borrow)]
+    model: &'a RawValue,
+}
+
+/// A special token of tokenizer.json.
+#[derive(Deserialize)]
+struct Added {
+    id: u32,
+    content: String,
+    single_word: bool,
+    lstrip: bool,
+    rstrip: bool,
+    normalized: bool,
+}
 
 /// A static table read with its BPE model directly.
 pub(super) struct PieceTable {
@@ -44,42 +67,40 @@ impl PieceTable {
         weights: &'static [u8],
         config: &[u8],
     ) -> Option<Self> {
-        let spec: Value = serde_json::from_slice(tokenizer).ok()?;
+        // One pass over tokenizer.json: the model (its vocabulary and
+        // merges, most of the file) is only kept as text until the
+        // pipeline is known to be this one.
+        let spec: Spec = serde_json::from_slice(tokenizer).ok()?;
         let config: Value = serde_json::from_slice(config).ok()?;
-        let pipeline = spec["normalizer"]
+        let pipeline = spec.normalizer
             == json!({"type": "Sequence", "normalizers": [
                 {"type": "Prepend", "prepend": "▁"},
                 {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]})
-            && spec["pre_tokenizer"]
+            && spec.pre_tokenizer
                 == json!({"type": "Split", "pattern": {"Regex": "▁+[^▁]*"},
                     "behavior": "Isolated", "invert": false})
-            && spec["model"]["dropout"].is_null()
             && config["normalize"] != json!(false);
-        if !pipeline {
+        let verbatim = spec.added_tokens.iter().all(|t| {
+            !(t.normalized || t.lstrip || t.rstrip || t.single_word || t.content.is_empty())
+        });
+        if !(pipeline && verbatim) {
             return None;
         }
-        let specials = spec["added_tokens"]
-            .as_array()?
-            .iter()
-            .map(|t| {
-                let verbatim = t["normalized"] == json!(false)
-                    && t["lstrip"] == json!(false)
-                    && t["rstrip"] == json!(false)
-                    && t["single_word"] == json!(false);
-                let content = t["content"].as_str().filter(|c| !c.is_empty())?;
-                verbatim.then(|| Some((content.to_string(), t["id"].as_u64()? as u32)))?
-            })
-            .collect::<Option<Vec<_>>>()?;
-        let tokenizer = tokenizers::Tokenizer::from_bytes(tokenizer).ok()?;
-        let ModelWrapper::BPE(bpe) = tokenizer.get_model() else {
+        let bpe: BPE = serde_json::from_str(spec.model.get()).ok()?;
+        if bpe.dropout.is_some() {
             return None;
-        };
+        }
         let unk = bpe.unk_token.as_deref().and_then(|u| bpe.token_to_id(u));
+        let vocab = bpe.get_vocab();
         let median_len = {
-            let mut lens: Vec<usize> = tokenizer.get_vocab(false).keys().map(String::len).collect();
+            let mut lens: Vec<usize> = vocab.keys().map(String::len).collect();
             lens.sort_unstable();
             lens.get(lens.len() / 2).copied().unwrap_or(1)
         };
+        let ids = vocab
+            .values()
+            .chain(spec.added_tokens.iter().map(|t| &t.id));
+        let rows_needed = ids.max().map_or(0, |&id| id as usize + 1);
         let tensors = safetensors::SafeTensors::deserialize(weights).ok()?;
         if tensors.names().len() != 1 {
             return None;
@@ -88,12 +109,14 @@ impl PieceTable {
         let &[n, dim] = rows.shape() else {
             return None;
         };
-        let fits = rows.dtype() == safetensors::Dtype::I8
-            && dim > 0
-            && n >= tokenizer.get_vocab_size(true);
+        let fits = rows.dtype() == safetensors::Dtype::I8 && dim > 0 && n >= rows_needed;
         fits.then(|| Self {
-            bpe: bpe.clone(),
-            specials,
+            bpe,
+            specials: spec
+                .added_tokens
+                .into_iter()
+                .map(|t| (t.content, t.id))
+                .collect(),
             unk,
             table: rows.data(),
             dim,
