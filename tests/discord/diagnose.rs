@@ -9,12 +9,7 @@ use super::*;
 async fn diagnose_answers_with_the_checklist_pinpointed_check_first() {
     let h = Harness::ready().await;
     let (_, cb) = h
-        .slash(
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            "diagnose",
-            vec![opt_string("symptom", "my widget is missing, adblock?")],
-        )
+        .diagnose(ids::ALICE, "my widget is missing, adblock?")
         .await;
     assert_eq!(cb.status, 204);
     assert_eq!(cb.body["type"], 4);
@@ -50,14 +45,7 @@ async fn diagnose_answers_with_the_checklist_pinpointed_check_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diagnose_offers_choices_and_a_pick_shows_the_checklist() {
     let h = Harness::ready().await;
-    let (ix, cb) = h
-        .slash(
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            "diagnose",
-            vec![opt_string("symptom", "something odd with chat")],
-        )
-        .await;
+    let (ix, cb) = h.diagnose(ids::ALICE, "something odd with chat").await;
     let buttons: Vec<String> = payloads::custom_ids(&cb.body["data"])
         .into_iter()
         .map(|(i, _)| i)
@@ -77,14 +65,7 @@ async fn diagnose_offers_choices_and_a_pick_shows_the_checklist() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diagnose_with_no_match_says_so_and_offers_escalation() {
     let h = Harness::ready().await;
-    let (_, cb) = h
-        .slash(
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            "diagnose",
-            vec![opt_string("symptom", "how do I bake bread")],
-        )
-        .await;
+    let (_, cb) = h.diagnose(ids::ALICE, "how do I bake bread").await;
     let data = &cb.body["data"];
     assert!(content(data).contains("couldn't match"), "{data}");
     assert!(data["embeds"].as_array().is_none_or(|e| e.is_empty()));
@@ -118,14 +99,7 @@ async fn autocomplete_offers_entries_by_id() {
         .iter()
         .all(|c| c["name"].as_str().unwrap().chars().count() <= 100));
     // Picking it runs /diagnose with the id: the entry is shown directly.
-    let (_, cb) = h
-        .slash(
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            "diagnose",
-            vec![opt_string("symptom", ANSWERED)],
-        )
-        .await;
+    let (_, cb) = h.diagnose(ids::ALICE, ANSWERED).await;
     let kb = triage::kb::load_dir(&h.kb_dir).unwrap();
     assert_eq!(
         cb.body["data"]["embeds"][0]["title"],
@@ -137,14 +111,7 @@ async fn autocomplete_offers_entries_by_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn solved_is_acknowledged_and_recorded() {
     let h = Harness::ready().await;
-    let (ix, _) = h
-        .slash(
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            "diagnose",
-            vec![opt_string("symptom", "widget is missing")],
-        )
-        .await;
+    let (ix, _) = h.diagnose(ids::ALICE, "widget is missing").await;
     let msg = h.fake.original_message(&ix).unwrap();
     let solved = custom_id_starting(&msg, "t:solved:");
     let (_, cb) = h.click(ids::ALICE, &msg, &solved).await;
@@ -166,14 +133,7 @@ async fn solved_is_acknowledged_and_recorded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tried_checks_update_the_answer_in_place_and_other_matches_are_offered() {
     let h = Harness::ready().await;
-    let (ix, _) = h
-        .slash(
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            "diagnose",
-            vec![opt_string("symptom", "widget is missing")],
-        )
-        .await;
+    let (ix, _) = h.diagnose(ids::ALICE, "widget is missing").await;
     let msg = h.fake.original_message(&ix).unwrap();
     let tried = custom_id_starting(&msg, "t:tried:");
     let sel = payloads::select_choice(h.world(), ids::ALICE, &msg, &tried, &["2"]);

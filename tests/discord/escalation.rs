@@ -86,14 +86,7 @@ async fn escalating_in_a_forum_post_stays_in_the_post() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn still_broken_escalates_in_a_thread_and_staff_claim_and_close_it() {
     let h = Harness::ready().await;
-    let (ix, _) = h
-        .slash(
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            "diagnose",
-            vec![opt_string("symptom", "widget is missing")],
-        )
-        .await;
+    let (ix, _) = h.diagnose(ids::ALICE, "widget is missing").await;
     let msg = h.fake.original_message(&ix).unwrap();
     let broken = custom_id_starting(&msg, "t:esc:");
     let mark = h.fake.mark();

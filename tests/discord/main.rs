@@ -189,6 +189,17 @@ impl Harness {
         (ix, cb)
     }
 
+    /// `/diagnose symptom` run by `user` in the help channel.
+    async fn diagnose(&self, user: u64, symptom: &str) -> (Value, Recorded) {
+        self.slash(
+            user,
+            ids::HELP_CHANNEL,
+            "diagnose",
+            vec![opt_string("symptom", symptom)],
+        )
+        .await
+    }
+
     async fn slash_in_thread(
         &self,
         user: u64,

@@ -36,13 +36,7 @@ async fn a_member_without_the_support_role_is_refused_staff_commands() {
 async fn stats_reports_the_query_log_to_staff() {
     let h = Harness::ready().await;
     for q in ["widget is missing", "something odd", "how do I bake bread"] {
-        h.slash(
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            "diagnose",
-            vec![opt_string("symptom", q)],
-        )
-        .await;
+        h.diagnose(ids::ALICE, q).await;
     }
     let (_, cb) = h.slash(ids::BOB, ids::STAFF_CHANNEL, "stats", vec![]).await;
     let data = &cb.body["data"];
