@@ -58,29 +58,7 @@ async fn a_half_delivered_reply_resumes_after_a_restart_without_a_second_thread(
 /// the same thread. Nothing of it is posted in the channel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_reply_is_reposted_privately_after_a_restart() {
-    let quick = Policy {
-        budget: Duration::from_millis(600),
-        ..Policy::default()
-    };
-    let mut h = Harness::ready(quick).await;
-    h.fake.inject(
-        "PATCH",
-        "/webhooks/*/*/messages/@original",
-        None,
-        Fault::Answer,
-        500,
-        payloads::error_body(0, "500: Internal Server Error"),
-        1000,
-    );
-    let ix = h.slash("escalate", vec![]).await;
-    let tid = h.thread().await;
-    // The bot gave up on the edit within its budget and told the user.
-    h.fake
-        .wait_request(T, |r| {
-            r.is("POST", "/webhooks/*/*") && content(&r.body).contains("went wrong")
-        })
-        .await;
-    h.fake.clear_overrides();
+    let (mut h, ix, tid) = escalate_while_private_edits_fail().await;
     h.restart().await;
     let token = ix["token"].as_str().unwrap().to_owned();
     let follow = h
@@ -121,28 +99,7 @@ async fn a_private_reply_is_reposted_privately_after_a_restart() {
 /// channel; the thread's questions still go out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_reply_is_dropped_once_its_token_expired() {
-    let quick = Policy {
-        budget: Duration::from_millis(600),
-        ..Policy::default()
-    };
-    let mut h = Harness::ready(quick).await;
-    h.fake.inject(
-        "PATCH",
-        "/webhooks/*/*/messages/@original",
-        None,
-        Fault::Answer,
-        500,
-        payloads::error_body(0, "500: Internal Server Error"),
-        1000,
-    );
-    let ix = h.slash("escalate", vec![]).await;
-    let tid = h.thread().await;
-    h.fake
-        .wait_request(T, |r| {
-            r.is("POST", "/webhooks/*/*") && content(&r.body).contains("went wrong")
-        })
-        .await;
-    h.fake.clear_overrides();
+    let (mut h, ix, tid) = escalate_while_private_edits_fail().await;
     *h.clock.ahead.lock().unwrap() = time::Duration::minutes(16);
     h.restart().await;
     h.posted(tid, "1/3").await;
@@ -264,4 +221,34 @@ async fn sigkill_between_a_post_and_its_record_posts_it_once() {
     })
     .await;
     fake.assert_no_violations();
+}
+
+/// `/escalate` while every edit of the deferral (the private pointer to
+/// the thread) answers 500, on a 0.6 s retry budget: returns once the bot
+/// has given up on the edit and told the user, with the fault cleared.
+/// The harness, the interaction and the ticket thread.
+async fn escalate_while_private_edits_fail() -> (Harness, Value, u64) {
+    let quick = Policy {
+        budget: Duration::from_millis(600),
+        ..Policy::default()
+    };
+    let h = Harness::ready(quick).await;
+    h.fake.inject(
+        "PATCH",
+        "/webhooks/*/*/messages/@original",
+        None,
+        Fault::Answer,
+        500,
+        payloads::error_body(0, "500: Internal Server Error"),
+        1000,
+    );
+    let ix = h.slash("escalate", vec![]).await;
+    let tid = h.thread().await;
+    h.fake
+        .wait_request(T, |r| {
+            r.is("POST", "/webhooks/*/*") && content(&r.body).contains("went wrong")
+        })
+        .await;
+    h.fake.clear_overrides();
+    (h, ix, tid)
 }
