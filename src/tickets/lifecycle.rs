@@ -165,18 +165,6 @@ pub struct Survey {
 
 pub(super) const TIMER_COLS: &str = "id, ticket_id, kind, due_at, state, claim_token, fired_at";
 
-fn timer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawTimer> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
-}
-
 pub(super) type RawTimer = (i64, i64, String, i64, String, Option<String>, Option<i64>);
 
 pub(super) fn decode_timer(raw: RawTimer) -> Result<Timer, StoreError> {
@@ -247,7 +235,7 @@ pub(super) fn claim_timer(
     let raw = c.query_row(
         &format!("SELECT {TIMER_COLS} FROM timers WHERE id = ?1"),
         [id.0],
-        timer_row,
+        |r| RawTimer::try_from(r),
     )?;
     decode_timer(raw).map(Some)
 }
@@ -262,7 +250,9 @@ pub(super) fn due_timers(
          ORDER BY due_at, id LIMIT ?2"
     ))?;
     let raw = stmt
-        .query_map(params![now.unix_timestamp(), limit as i64], timer_row)?
+        .query_map(params![now.unix_timestamp(), limit as i64], |r| {
+            RawTimer::try_from(r)
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     raw.into_iter().map(decode_timer).collect()
 }
@@ -272,7 +262,7 @@ pub(super) fn timers(c: &Connection, ticket: Option<TicketId>) -> Result<Vec<Tim
         "SELECT {TIMER_COLS} FROM timers WHERE ?1 IS NULL OR ticket_id = ?1 ORDER BY id"
     ))?;
     let raw = stmt
-        .query_map([ticket.map(|t| t.0)], timer_row)?
+        .query_map([ticket.map(|t| t.0)], |r| RawTimer::try_from(r))?
         .collect::<Result<Vec<_>, _>>()?;
     raw.into_iter().map(decode_timer).collect()
 }
@@ -290,18 +280,6 @@ pub(super) type RawLife = (
     Option<i64>,
     Option<String>,
 );
-
-fn life_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawLife> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
-}
 
 pub(super) fn decode_life(raw: RawLife) -> Result<Lifecycle, StoreError> {
     let (id, hold, last, first, by, resolved, request) = raw;
@@ -325,7 +303,7 @@ pub(super) fn lifecycle(c: &Connection, ticket: TicketId) -> Result<Lifecycle, S
         .query_row(
             &format!("SELECT {LIFE_COLS} FROM ticket_lifecycle WHERE ticket_id = ?1"),
             [ticket.0],
-            life_row,
+            |r| RawLife::try_from(r),
         )
         .optional()?;
     match raw {
@@ -339,7 +317,7 @@ pub(super) fn lifecycles(c: &Connection) -> Result<Vec<Lifecycle>, StoreError> {
         "SELECT {LIFE_COLS} FROM ticket_lifecycle ORDER BY ticket_id"
     ))?;
     let raw = stmt
-        .query_map([], life_row)?
+        .query_map([], |r| RawLife::try_from(r))?
         .collect::<Result<Vec<_>, _>>()?;
     raw.into_iter().map(decode_life).collect()
 }
@@ -385,18 +363,6 @@ pub(super) type RawSurvey = (
     Option<i64>,
 );
 
-fn survey_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawSurvey> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
-}
-
 pub(super) fn decode_survey(raw: RawSurvey) -> Result<Survey, StoreError> {
     let (id, product, staff, asked, rating, comment, answered) = raw;
     Ok(Survey {
@@ -416,7 +382,7 @@ pub(super) fn survey(c: &Connection, ticket: TicketId) -> Result<Option<Survey>,
     c.query_row(
         &format!("SELECT {SURVEY_COLS} FROM surveys WHERE ticket_id = ?1"),
         [ticket.0],
-        survey_row,
+        |r| RawSurvey::try_from(r),
     )
     .optional()?
     .map(decode_survey)
@@ -428,7 +394,7 @@ pub(super) fn surveys(c: &Connection) -> Result<Vec<Survey>, StoreError> {
         "SELECT {SURVEY_COLS} FROM surveys ORDER BY ticket_id"
     ))?;
     let raw = stmt
-        .query_map([], survey_row)?
+        .query_map([], |r| RawSurvey::try_from(r))?
         .collect::<Result<Vec<_>, _>>()?;
     raw.into_iter().map(decode_survey).collect()
 }
