@@ -56,13 +56,7 @@ pub fn per_day(days: &[Day]) -> String {
                 }
             })
             .y_labels((top as usize).clamp(2, 10))
-            .y_label_formatter(&|y| {
-                if (y - y.round()).abs() < 1e-6 {
-                    format!("{y:.0}")
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&whole_count)
             .draw()?;
         for (k, (colour, pick)) in [
             (BLUE, (|d: &Day| d.questions) as fn(&Day) -> usize),
@@ -155,13 +149,7 @@ pub fn stacked_rows(rows: &[Vec<usize>], colours: &[&str]) -> String {
                 }
             })
             .x_labels((top as usize).clamp(2, 10))
-            .x_label_formatter(&|x| {
-                if (x - x.round()).abs() < 1e-6 {
-                    format!("{x:.0}")
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&whole_count)
             .draw()?;
         for (i, row) in rows.iter().enumerate() {
             // Row 1 at the top.
@@ -199,6 +187,16 @@ fn finish(svg: String, result: Result<(), Box<dyn std::error::Error + '_>>) -> S
             tracing::warn!(error = %e, "drawing a chart failed");
             String::new()
         }
+    }
+}
+
+/// An axis label for a count: the value on whole numbers, nothing
+/// between them.
+fn whole_count(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-6 {
+        format!("{v:.0}")
+    } else {
+        String::new()
     }
 }
 

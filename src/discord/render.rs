@@ -647,11 +647,12 @@ mod tests {
         assert!(desc.chars().count() <= text::EMBED_DESCRIPTION_MAX);
     }
 
-    #[test]
-    fn many_choices_become_a_select_menu_within_limits() {
-        let options: Vec<Choice> = (0..40)
+    /// The channel message rendering `n` choices, the i-th labelled
+    /// `label(i)`.
+    fn rendered_choices(n: usize, label: impl Fn(usize) -> String) -> serde_json::Value {
+        let options: Vec<Choice> = (0..n)
             .map(|i| Choice {
-                label: format!("entry {i} {}", "long ".repeat(40)),
+                label: label(i),
                 action: Action::PickEntry {
                     entry: format!("c2c/e{i}").as_str().into(),
                 },
@@ -664,7 +665,12 @@ mod tests {
             })],
             CONV,
         );
-        let v = json(&msgs[0].channel());
+        json(&msgs[0].channel())
+    }
+
+    #[test]
+    fn many_choices_become_a_select_menu_within_limits() {
+        let v = rendered_choices(40, |i| format!("entry {i} {}", "long ".repeat(40)));
         let rows = v["components"].as_array().unwrap();
         assert_eq!(rows.len(), 1);
         let opts = rows[0]["components"][0]["options"].as_array().unwrap();
@@ -676,22 +682,7 @@ mod tests {
 
     #[test]
     fn a_few_choices_are_buttons_with_short_labels() {
-        let options: Vec<Choice> = (0..7)
-            .map(|i| Choice {
-                label: format!("{i} {}", "label ".repeat(30)),
-                action: Action::PickEntry {
-                    entry: format!("c2c/e{i}").as_str().into(),
-                },
-            })
-            .collect();
-        let msgs = outputs(
-            &[Output::Choices(Choices {
-                prompt: "Which one?".into(),
-                options,
-            })],
-            CONV,
-        );
-        let v = json(&msgs[0].channel());
+        let v = rendered_choices(7, |i| format!("{i} {}", "label ".repeat(30)));
         let rows = v["components"].as_array().unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0]["components"].as_array().unwrap().len(), 5);
