@@ -158,8 +158,19 @@ impl Harness {
         options: Vec<Value>,
     ) -> Recorded {
         let ix = self.slash_ix(guild, user, channel, name, options);
+        self.interact(&ix).await
+    }
+
+    /// Dispatches `ix` as an interaction and waits for the bot's callback.
+    async fn interact(&self, ix: &Value) -> Recorded {
         self.fake.dispatch("INTERACTION_CREATE", ix.clone());
-        self.fake.wait_callback(&ix, T).await
+        self.fake.wait_callback(ix, T).await
+    }
+
+    /// `/ticket sub ticket:n` by `user` in `channel` of `guild`.
+    async fn ticket(&self, guild: u64, user: u64, channel: u64, sub: &str, n: i64) -> Recorded {
+        let options = vec![opt_subcommand(sub, vec![opt_integer("ticket", n)])];
+        self.slash(guild, user, channel, "ticket", options).await
     }
 
     async fn stop(mut self) {
@@ -206,6 +217,24 @@ impl Harness {
             .await;
         (tid, summary)
     }
+
+    /// Alice files a ticket in guild A, then Carol one in guild B: returns
+    /// each one's thread and summary, A's first.
+    async fn escalate_in_both(&self) -> [(u64, Recorded); 2] {
+        let a = self
+            .escalate(
+                ids::GUILD,
+                ids::ALICE,
+                ids::HELP_CHANNEL,
+                ids::STAFF_CHANNEL,
+                "app_12345",
+            )
+            .await;
+        let b = self
+            .escalate(GUILD_B, CAROL, HELP_B, STAFF_B, "abc123")
+            .await;
+        [a, b]
+    }
 }
 
 /// The payload as if it came from `guild`.
@@ -230,16 +259,7 @@ fn posts_in(h: &Harness, channel: u64) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_guild_files_tickets_with_its_own_staff_channel_role_and_products() {
     let h = Harness::ready().await;
-    let (thread_a, sum_a) = h
-        .escalate(
-            ids::GUILD,
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            ids::STAFF_CHANNEL,
-            "app_12345",
-        )
-        .await;
-    let (thread_b, sum_b) = h.escalate(GUILD_B, CAROL, HELP_B, STAFF_B, "abc123").await;
+    let [(thread_a, sum_a), (thread_b, sum_b)] = h.escalate_in_both().await;
     // Each guild's ticket thread pings its own role, once.
     let pings = |thread: u64| -> Vec<Value> {
         posts_in(&h, thread)
@@ -297,9 +317,7 @@ async fn each_guild_files_tickets_with_its_own_staff_channel_role_and_products()
                 "diagnose",
                 vec![opt_string("symptom", "x"), opt_focused("product", "")],
             );
-            let ix = in_guild(ix, guild);
-            h.fake.dispatch("INTERACTION_CREATE", ix.clone());
-            let cb = h.fake.wait_callback(&ix, T).await;
+            let cb = h.interact(&in_guild(ix, guild)).await;
             cb.body["data"]["choices"]
                 .as_array()
                 .unwrap()
@@ -333,15 +351,7 @@ async fn each_guild_files_tickets_with_its_own_staff_channel_role_and_products()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_of_one_guild_cannot_touch_another_guilds_tickets() {
     let h = Harness::ready().await;
-    h.escalate(
-        ids::GUILD,
-        ids::ALICE,
-        ids::HELP_CHANNEL,
-        ids::STAFF_CHANNEL,
-        "app_12345",
-    )
-    .await;
-    h.escalate(GUILD_B, CAROL, HELP_B, STAFF_B, "abc123").await;
+    h.escalate_in_both().await;
     let id_of = |product: &str| {
         h.store
             .tickets(None)
@@ -355,13 +365,7 @@ async fn staff_of_one_guild_cannot_touch_another_guilds_tickets() {
     // A's staff, in A, names B's ticket: refused, nothing changes.
     for sub in ["claim", "close", "reopen", "close-request", "hold"] {
         let cb = h
-            .slash(
-                ids::GUILD,
-                ids::BOB,
-                ids::STAFF_CHANNEL,
-                "ticket",
-                vec![opt_subcommand(sub, vec![opt_integer("ticket", b)])],
-            )
+            .ticket(ids::GUILD, ids::BOB, ids::STAFF_CHANNEL, sub, b)
             .await;
         assert_eq!(
             content(&cb.body["data"]),
@@ -370,29 +374,13 @@ async fn staff_of_one_guild_cannot_touch_another_guilds_tickets() {
         );
     }
     // B's staff in B, on A's ticket: the same.
-    let cb = h
-        .slash(
-            GUILD_B,
-            DAVE,
-            STAFF_B,
-            "ticket",
-            vec![opt_subcommand("claim", vec![opt_integer("ticket", a)])],
-        )
-        .await;
+    let cb = h.ticket(GUILD_B, DAVE, STAFF_B, "claim", a).await;
     assert_eq!(
         content(&cb.body["data"]),
         format!("There is no ticket #{a} in this server.")
     );
     // A's staff member is nobody in B: B's role is what counts there.
-    let cb = h
-        .slash(
-            GUILD_B,
-            ids::BOB,
-            STAFF_B,
-            "ticket",
-            vec![opt_subcommand("claim", vec![opt_integer("ticket", b)])],
-        )
-        .await;
+    let cb = h.ticket(GUILD_B, ids::BOB, STAFF_B, "claim", b).await;
     assert!(
         content(&cb.body["data"]).contains("Only the support team"),
         "{}",
@@ -410,8 +398,7 @@ async fn staff_of_one_guild_cannot_touch_another_guilds_tickets() {
     let ix = payloads::button_click(h.world(), ids::BOB, &msg, &format!("tl:keep:{b}"));
     let ix = in_guild(ix, ids::GUILD);
     let mark = h.fake.mark();
-    h.fake.dispatch("INTERACTION_CREATE", ix.clone());
-    let cb = h.fake.wait_callback(&ix, T).await;
+    let cb = h.interact(&ix).await;
     assert_eq!(
         content(&cb.body["data"]),
         format!("There is no ticket #{b} in this server.")
@@ -425,15 +412,7 @@ async fn staff_of_one_guild_cannot_touch_another_guilds_tickets() {
     assert_eq!(id_of("c2c"), tb);
 
     // B's staff claims B's ticket in B.
-    let cb = h
-        .slash(
-            GUILD_B,
-            DAVE,
-            STAFF_B,
-            "ticket",
-            vec![opt_subcommand("claim", vec![opt_integer("ticket", b)])],
-        )
-        .await;
+    let cb = h.ticket(GUILD_B, DAVE, STAFF_B, "claim", b).await;
     assert!(content(&cb.body["data"]).contains("claimed"), "{}", cb.body);
     assert_eq!(id_of("c2c").claimed_by.unwrap().as_str(), DAVE.to_string());
     assert_eq!(id_of("convot").claimed_by, None);

@@ -98,15 +98,13 @@ impl Harness {
         let id = self.fake.command_id("ticket");
         let ix =
             payloads::slash_command_in_thread(self.world(), user, &thread, id, "ticket", vec![sub]);
-        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
-        let cb = self.fake.wait_callback(&ix, T).await;
+        let cb = interact(&self.fake, &ix).await;
         (ix, cb)
     }
 
     async fn click(&self, user: u64, message: &Value, custom_id: &str) -> (Value, Recorded) {
         let ix = payloads::button_click(self.world(), user, message, custom_id);
-        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
-        let cb = self.fake.wait_callback(&ix, T).await;
+        let cb = interact(&self.fake, &ix).await;
         (ix, cb)
     }
 
@@ -115,6 +113,26 @@ impl Harness {
         assert!(r.is_ok(), "{r:?}");
         self.fake.assert_no_violations();
     }
+}
+
+/// Dispatches `ix` as an interaction and waits for the bot's callback.
+async fn interact(fake: &FakeDiscord, ix: &Value) -> Recorded {
+    fake.dispatch("INTERACTION_CREATE", ix.clone());
+    fake.wait_callback(ix, T).await
+}
+
+/// The first post in `channel` after `mark` whose content holds `needle`.
+async fn post_containing_after(
+    fake: &FakeDiscord,
+    mark: usize,
+    channel: u64,
+    needle: &str,
+) -> Recorded {
+    let path = format!("/channels/{channel}/messages");
+    fake.wait_request_after(mark, T, |r| {
+        r.is("POST", &path) && content(&r.body).contains(needle)
+    })
+    .await
 }
 
 async fn file_ticket(fake: &FakeDiscord) -> u64 {
@@ -135,10 +153,7 @@ async fn file_ticket(fake: &FakeDiscord) -> u64 {
         })
         .await;
     let tid = payloads::id_of(&created.response, "id");
-    fake.wait_request_after(mark, T, |r| {
-        r.is("POST", &format!("/channels/{tid}/messages")) && content(&r.body).contains("1/1")
-    })
-    .await;
+    post_containing_after(fake, mark, tid, "1/1").await;
     let mark = fake.mark();
     fake.dispatch(
         "MESSAGE_CREATE",
@@ -198,13 +213,7 @@ async fn close_request_buttons_close_and_the_survey_takes_a_rating_and_a_comment
     assert_eq!(t.close_reason.as_deref(), Some("fixed in 2.3"));
 
     // The survey follows in the thread: 1-5 buttons.
-    let survey = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages"))
-                && content(&r.body).contains("How did we do")
-        })
-        .await;
+    let survey = post_containing_after(&h.fake, mark, tid, "How did we do").await;
     let survey_msg = survey.response.clone();
     let four = custom_id_starting(&survey_msg, "tl:rate:1:4");
     let (ix, cb) = h.click(ids::ALICE, &survey_msg, &four).await;
@@ -220,8 +229,7 @@ async fn close_request_buttons_close_and_the_survey_takes_a_rating_and_a_comment
         &cb.body["data"],
         &[("comment", "quick and kind")],
     );
-    h.fake.dispatch("INTERACTION_CREATE", modal.clone());
-    let cb = h.fake.wait_callback(&modal, T).await;
+    let cb = interact(&h.fake, &modal).await;
     assert!(
         content(&cb.body["data"]).contains("Thank you"),
         "{}",
@@ -249,13 +257,7 @@ async fn an_unanswered_close_request_is_closed_by_the_poller_once() {
         .await;
     let mark = h.fake.mark();
     h.clock.advance(time::Duration::hours(25));
-    let closed = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages"))
-                && content(&r.body).contains("closed")
-        })
-        .await;
+    let closed = post_containing_after(&h.fake, mark, tid, "closed").await;
     assert!(
         content(&closed.body).contains("no answer to the close request"),
         "{}",
@@ -263,12 +265,7 @@ async fn an_unanswered_close_request_is_closed_by_the_poller_once() {
     );
     assert_eq!(closed.body["enforce_nonce"], true);
     assert!(closed.body["nonce"].as_str().unwrap().starts_with("timer:"));
-    h.fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages"))
-                && content(&r.body).contains("How did we do")
-        })
-        .await;
+    post_containing_after(&h.fake, mark, tid, "How did we do").await;
     assert_eq!(
         h.store.tickets(None).unwrap()[0].status,
         TicketStatus::Closed
@@ -325,13 +322,8 @@ async fn a_ticket_filed_on_friday_evening_holds_the_staff_ping_until_monday() {
 
     let mark = h.fake.mark();
     h.clock.set(datetime!(2026-12-07 08:00 UTC));
-    let ping = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages"))
-                && content(&r.body).contains(&format!("<@&{}>", ids::SUPPORT_ROLE))
-        })
-        .await;
+    let role = format!("<@&{}>", ids::SUPPORT_ROLE);
+    let ping = post_containing_after(&h.fake, mark, tid, &role).await;
     assert_eq!(
         ping.body["allowed_mentions"]["roles"],
         json!([ids::SUPPORT_ROLE.to_string()])
@@ -377,8 +369,7 @@ async fn a_crash_between_posting_and_marking_leaves_one_close_message() {
         "ticket",
         vec![opt_subcommand("close-request", vec![])],
     );
-    fake.dispatch("INTERACTION_CREATE", ix.clone());
-    fake.wait_callback(&ix, T).await;
+    interact(&fake, &ix).await;
     first.kill();
 
     // Second run, a day later: fires the close, posts it, dies unmarked.
@@ -401,12 +392,7 @@ async fn a_crash_between_posting_and_marking_leaves_one_close_message() {
     // Third run: the unmarked firing is posted again with the same nonce.
     let mark = fake.mark();
     let mut third = start("2026-03-03T11:00:00Z", None);
-    let repost = fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages"))
-                && content(&r.body).contains("no answer to the close request")
-        })
-        .await;
+    let repost = post_containing_after(&fake, mark, tid, "no answer to the close request").await;
     assert_eq!(repost.body["enforce_nonce"], true);
     // Marked posted once the whole firing is out; nothing is listed after.
     let db = dir.path().join("triage.db");
@@ -460,13 +446,7 @@ async fn a_quiet_customer_is_pinged_once_and_their_reply_restarts_the_clock() {
 
     let mark = h.fake.mark();
     h.clock.advance(time::Duration::hours(49));
-    let ping = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages"))
-                && content(&r.body).contains("Are you still there?")
-        })
-        .await;
+    let ping = post_containing_after(&h.fake, mark, tid, "Are you still there?").await;
     assert!(content(&ping.body).starts_with(&format!("<@{}>", ids::ALICE)));
     assert_eq!(
         ping.body["allowed_mentions"]["users"],

@@ -15,12 +15,9 @@ async fn a_resumed_session_and_redelivered_events_answer_once() {
 
     // The same interaction delivered twice (Discord retrying after the
     // reconnect): one answer, and one conversation step in the store.
-    let id = h.fake.command_id("diagnose");
-    let ix = payloads::slash_command(
-        h.world(),
+    let ix = h.slash_ix(
         ids::ALICE,
         ids::HELP_CHANNEL,
-        id,
         "diagnose",
         vec![opt_string("symptom", "widget is missing")],
     );
@@ -42,16 +39,13 @@ async fn a_resumed_session_and_redelivered_events_answer_once() {
     let mark = h.fake.mark();
     let s = h.say(ids::BOB, ids::STAFF_CHANNEL, "unrelated");
     let _ = s;
-    let sentinel = payloads::slash_command(
-        h.world(),
+    let sentinel = h.slash_ix(
         ids::OWNER,
         ids::HELP_CHANNEL,
-        id,
         "diagnose",
         vec![opt_string("symptom", "widget is missing")],
     );
-    h.fake.dispatch("INTERACTION_CREATE", sentinel.clone());
-    h.fake.wait_callback(&sentinel, T).await;
+    h.interact(&sentinel).await;
     let _ = mark;
     let callbacks = h
         .fake
@@ -63,20 +57,9 @@ async fn a_resumed_session_and_redelivered_events_answer_once() {
         })
         .count();
     assert_eq!(callbacks, 1, "one response to a redelivered interaction");
-    let replies = h
-        .fake
-        .requests()
-        .iter()
-        .filter(|r| {
-            r.is("POST", "/channels/*/messages")
-                && r.body["message_reference"]["message_id"] == m["id"]
-        })
-        .count();
+    let replies = h.replies_to(&m["id"]);
     assert_eq!(replies, 1, "one reply to a redelivered message");
-    let queries = h
-        .store
-        .queries_since(time::OffsetDateTime::UNIX_EPOCH)
-        .unwrap();
+    let queries = h.queries();
     assert_eq!(
         queries.len(),
         3,
@@ -130,14 +113,7 @@ async fn a_reply_that_failed_to_post_is_posted_on_redelivery_exactly_once() {
     let s = h.bot_post_after(mark, ids::HELP_CHANNEL).await;
     assert_eq!(s.body["message_reference"]["message_id"], sentinel["id"]);
     assert_eq!(answers(), 1, "answered exactly once");
-    assert_eq!(
-        h.store
-            .queries_since(time::OffsetDateTime::UNIX_EPOCH)
-            .unwrap()
-            .len(),
-        2,
-        "the redeliveries changed nothing"
-    );
+    assert_eq!(h.queries().len(), 2, "the redeliveries changed nothing");
     // Marked delivered before the sentinel (next in line) was handled.
     let m_id = payloads::id_of(&m, "id").to_string();
     assert!(!h
@@ -168,24 +144,12 @@ async fn a_reply_committed_before_a_restart_is_posted_at_startup() {
         assert!(r.undelivered);
     })
     .await;
-    let created = h
-        .fake
-        .wait_request(T, |r| {
-            r.is("POST", &format!("/channels/{}/threads", ids::HELP_CHANNEL))
-        })
-        .await;
+    // Any request since the start (mark 0): the bot posts these by itself.
+    let created = h.help_thread_after(0).await;
     let tid = payloads::id_of(&created.response, "id");
-    h.fake
-        .wait_request(T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages")) && content(&r.body).contains("1/3")
-        })
-        .await;
+    h.post_containing_after(0, tid, "1/3").await;
     let pointer = h
-        .fake
-        .wait_request(T, |r| {
-            r.is("POST", &format!("/channels/{}/messages", ids::HELP_CHANNEL))
-                && content(&r.body).contains(&format!("<#{tid}>"))
-        })
+        .post_containing_after(0, ids::HELP_CHANNEL, &format!("<#{tid}>"))
         .await;
     no_pings(&pointer.body);
     assert!(content(&pointer.body).starts_with(&format!("<@{}>", ids::ALICE)));
@@ -225,13 +189,10 @@ async fn an_interaction_that_waited_in_a_queue_is_acknowledged_by_its_age() {
     // is ready, so it is acknowledged first and its answer goes into the
     // deferred response.
     let h = Harness::ready().await;
-    let diagnose = h.fake.command_id("diagnose");
     for (ago, deferred) in [(Duration::ZERO, false), (Duration::from_millis(1400), true)] {
-        let mut ix = payloads::slash_command(
-            h.world(),
+        let mut ix = h.slash_ix(
             ids::ALICE,
             ids::HELP_CHANNEL,
-            diagnose,
             "diagnose",
             vec![opt_string("symptom", "widget is missing, slowly")],
         );
@@ -239,16 +200,10 @@ async fn an_interaction_that_waited_in_a_queue_is_acknowledged_by_its_age() {
             ix["id"] = json!(snowflake_from(ago));
         }
         let mark = h.fake.mark();
-        h.fake.dispatch("INTERACTION_CREATE", ix.clone());
-        let cb = h.fake.wait_callback(&ix, T).await;
+        let cb = h.interact(&ix).await;
         if deferred {
             assert_eq!(cb.body["type"], 5, "acknowledged first: {}", cb.body);
-            let answer = h
-                .fake
-                .wait_request_after(mark, T, |r| {
-                    r.is("PATCH", "/webhooks/*/*/messages/@original")
-                })
-                .await;
+            let answer = h.original_edit_after(mark).await;
             assert!(
                 answer.body["embeds"][0]["title"].is_string(),
                 "{}",

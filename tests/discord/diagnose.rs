@@ -90,8 +90,7 @@ async fn autocomplete_offers_entries_by_id() {
         "diagnose",
         vec![opt_focused("symptom", "my widget is missing")],
     );
-    h.fake.dispatch("INTERACTION_CREATE", ix.clone());
-    let cb = h.fake.wait_callback(&ix, T).await;
+    let cb = h.interact(&ix).await;
     assert_eq!(cb.body["type"], 8);
     let choices = cb.body["data"]["choices"].as_array().unwrap();
     assert_eq!(choices[0]["value"], ANSWERED);
@@ -117,10 +116,7 @@ async fn solved_is_acknowledged_and_recorded() {
     let (_, cb) = h.click(ids::ALICE, &msg, &solved).await;
     assert_eq!(cb.status, 204);
     assert!(content(&cb.body["data"]).contains("Glad"), "{}", cb.body);
-    let q = h
-        .store
-        .queries_since(time::OffsetDateTime::UNIX_EPOCH)
-        .unwrap();
+    let q = h.queries();
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].feedback, Some(triage::tickets::Feedback::Solved));
     // Someone else's click is refused without touching the conversation.
@@ -137,8 +133,7 @@ async fn tried_checks_update_the_answer_in_place_and_other_matches_are_offered()
     let msg = h.fake.original_message(&ix).unwrap();
     let tried = custom_id_starting(&msg, "t:tried:");
     let sel = payloads::select_choice(h.world(), ids::ALICE, &msg, &tried, &["2"]);
-    h.fake.dispatch("INTERACTION_CREATE", sel.clone());
-    let cb = h.fake.wait_callback(&sel, T).await;
+    let cb = h.interact(&sel).await;
     assert_eq!(cb.body["type"], 7, "the answer is updated in place");
     let data = &cb.body["data"];
     assert!(content(data).contains("Noted"), "{data}");
@@ -166,24 +161,11 @@ async fn tried_checks_update_the_answer_in_place_and_other_matches_are_offered()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forum_post_is_answered_in_the_post_and_edits_are_ignored() {
     let h = Harness::ready().await;
-    let post_id = payloads::next_id();
-    let thread = payloads::thread(
-        h.world(),
-        post_id,
-        ids::FORUM_CHANNEL,
+    let (post_id, starter) = h.open_forum_post(
         ids::ALICE,
         "Widget gone",
-        payloads::channel_type::PUBLIC_THREAD,
-    );
-    h.fake
-        .dispatch("THREAD_CREATE", payloads::thread_create(&thread));
-    let mut starter = payloads::message_create(
-        h.world(),
-        ids::ALICE,
-        post_id,
         "my widget is missing since friday",
     );
-    starter["id"] = json!(post_id.to_string());
     let mark = h.fake.mark();
     h.fake.dispatch("MESSAGE_CREATE", starter.clone());
     let answer = h.bot_post_after(mark, post_id).await;
@@ -209,30 +191,29 @@ async fn a_forum_post_is_answered_in_the_post_and_edits_are_ignored() {
         .filter(|r| r.is("POST", &format!("/channels/{post_id}/messages")))
         .count();
     assert_eq!(posts_in_thread, 1);
-    assert_eq!(
-        h.store
-            .queries_since(time::OffsetDateTime::UNIX_EPOCH)
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(h.queries().len(), 2);
     h.stop().await.unwrap();
+}
+
+/// `/diagnose symptom:"widget is missing" for:customer` run by `user` in
+/// the help channel.
+async fn diagnose_for(h: &Harness, user: u64, customer: u64) -> (Value, Recorded) {
+    h.slash(
+        user,
+        ids::HELP_CHANNEL,
+        "diagnose",
+        vec![
+            opt_string("symptom", "widget is missing"),
+            payloads::opt_user("for", customer),
+        ],
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_diagnose_for_a_customer_is_public_and_theirs() {
     let h = Harness::ready().await;
-    let (ix, cb) = h
-        .slash(
-            ids::BOB,
-            ids::HELP_CHANNEL,
-            "diagnose",
-            vec![
-                opt_string("symptom", "widget is missing"),
-                payloads::opt_user("for", ids::ALICE),
-            ],
-        )
-        .await;
+    let (ix, cb) = diagnose_for(&h, ids::BOB, ids::ALICE).await;
     let data = &cb.body["data"];
     assert!(!is_ephemeral(data), "the customer must see it");
     assert!(content(data).starts_with(&format!("<@{}>", ids::ALICE)));
@@ -247,17 +228,7 @@ async fn staff_diagnose_for_a_customer_is_public_and_theirs() {
     let (_, cb) = h.click(ids::ALICE, &msg, &solved).await;
     assert!(content(&cb.body["data"]).contains("Glad"));
     // A customer cannot diagnose for someone else.
-    let (_, cb) = h
-        .slash(
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            "diagnose",
-            vec![
-                opt_string("symptom", "widget is missing"),
-                payloads::opt_user("for", ids::OWNER),
-            ],
-        )
-        .await;
+    let (_, cb) = diagnose_for(&h, ids::ALICE, ids::OWNER).await;
     assert!(is_ephemeral(&cb.body["data"]));
     assert!(content(&cb.body["data"]).contains("Only the support team"));
     h.stop().await.unwrap();
@@ -279,8 +250,7 @@ async fn staff_diagnose_on_a_customers_message_replies_to_it() {
         "Diagnose",
         &question,
     );
-    h.fake.dispatch("INTERACTION_CREATE", ix.clone());
-    let cb = h.fake.wait_callback(&ix, T).await;
+    let cb = h.interact(&ix).await;
     assert_eq!(cb.body["type"], 5, "deferred");
     assert!(is_ephemeral(&cb.body["data"]));
     let post = h.bot_post_after(mark, ids::STAFF_CHANNEL).await;
@@ -296,17 +266,9 @@ async fn staff_diagnose_on_a_customers_message_replies_to_it() {
         ids_in.iter().all(|i| i.contains(&format!(".{alice36}"))),
         "{ids_in:?}"
     );
-    let edit = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("PATCH", "/webhooks/*/*/messages/@original")
-        })
-        .await;
+    let edit = h.original_edit_after(mark).await;
     assert!(content(&edit.body).contains("Answered"));
-    let q = h
-        .store
-        .queries_since(time::OffsetDateTime::UNIX_EPOCH)
-        .unwrap();
+    let q = h.queries();
     assert_eq!(q[0].key.user.as_str(), ids::ALICE.to_string());
     assert_eq!(q[0].asked_by.as_str(), ids::BOB.to_string());
     h.stop().await.unwrap();
@@ -363,10 +325,7 @@ async fn a_help_channel_question_is_answered_and_bots_are_ignored() {
     // Wait (bounded) for the log to settle, then check what was logged.
     let mut queries = Vec::new();
     for _ in 0..100 {
-        queries = h
-            .store
-            .queries_since(time::OffsetDateTime::UNIX_EPOCH)
-            .unwrap();
+        queries = h.queries();
         if queries.len() >= 3 {
             break;
         }
@@ -378,17 +337,7 @@ async fn a_help_channel_question_is_answered_and_bots_are_ignored() {
         3,
         "alice twice and the owner; not the bots, not staff: {asked:?}"
     );
-    let replies_to = |id: &Value| {
-        h.fake
-            .requests()
-            .iter()
-            .filter(|r| {
-                r.is("POST", "/channels/*/messages")
-                    && r.body["message_reference"]["message_id"] == *id
-            })
-            .count()
-    };
-    assert_eq!(replies_to(&bot_msg["id"]), 0);
-    assert_eq!(replies_to(&q["id"]), 1);
+    assert_eq!(h.replies_to(&bot_msg["id"]), 0);
+    assert_eq!(h.replies_to(&q["id"]), 1);
     h.stop().await.unwrap();
 }

@@ -10,19 +10,7 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn escalating_in_a_forum_post_stays_in_the_post() {
     let h = Harness::ready().await;
-    let post_id = payloads::next_id();
-    let thread = payloads::thread(
-        h.world(),
-        post_id,
-        ids::FORUM_CHANNEL,
-        ids::ALICE,
-        "Call widget",
-        payloads::channel_type::PUBLIC_THREAD,
-    );
-    h.fake
-        .dispatch("THREAD_CREATE", payloads::thread_create(&thread));
-    let mut starter = payloads::message_create(h.world(), ids::ALICE, post_id, "widget is missing");
-    starter["id"] = json!(post_id.to_string());
+    let (post_id, starter) = h.open_forum_post(ids::ALICE, "Call widget", "widget is missing");
     let mark = h.fake.mark();
     h.fake.dispatch("MESSAGE_CREATE", starter);
     let answer = h.bot_post_after(mark, post_id).await;
@@ -68,13 +56,8 @@ async fn escalating_in_a_forum_post_stays_in_the_post() {
         .expect("the support role is pinged");
     assert_eq!(ping.path, format!("/channels/{post_id}/messages"));
     let post = h.fake.thread(post_id).unwrap();
-    let (_, cb) = h
-        .slash_in_thread(
-            ids::BOB,
-            &post,
-            "ticket",
-            vec![opt_subcommand("claim", vec![])],
-        )
+    let cb = h
+        .ticket_in_thread(ids::BOB, &post, opt_subcommand("claim", vec![]))
         .await;
     assert!(content(&cb.body["data"]).contains("claimed"), "{}", cb.body);
     h.stop().await.unwrap();
@@ -92,12 +75,7 @@ async fn still_broken_escalates_in_a_thread_and_staff_claim_and_close_it() {
     let mark = h.fake.mark();
     let (click, cb) = h.click(ids::ALICE, &msg, &broken).await;
     assert_eq!(cb.body["type"], 5, "acknowledged before opening the thread");
-    let created = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{}/threads", ids::HELP_CHANNEL))
-        })
-        .await;
+    let created = h.help_thread_after(mark).await;
     assert_eq!(created.body["type"], 12, "private thread");
     assert_eq!(created.body["invitable"], false);
     let thread = created.response.clone();
@@ -110,12 +88,7 @@ async fn still_broken_escalates_in_a_thread_and_staff_claim_and_close_it() {
             )
         })
         .await;
-    let pointer = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("PATCH", "/webhooks/*/*/messages/@original")
-        })
-        .await;
+    let pointer = h.original_edit_after(mark).await;
     assert!(
         content(&pointer.body).contains(&format!("<#{tid}>")),
         "{}",
@@ -124,12 +97,7 @@ async fn still_broken_escalates_in_a_thread_and_staff_claim_and_close_it() {
     let _ = click;
 
     // The first question arrives in the thread.
-    let first = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages")) && content(&r.body).contains("1/3")
-        })
-        .await;
+    let first = h.post_containing_after(mark, tid, "1/3").await;
     assert!(content(&first.body).contains("App key"));
     no_pings(&first.body);
 
@@ -220,26 +188,17 @@ async fn still_broken_escalates_in_a_thread_and_staff_claim_and_close_it() {
 
     // Staff claim and close in the thread; the customer sees it there.
     let thread = h.fake.thread(tid).unwrap();
-    let (_, cb) = h
-        .slash_in_thread(
-            ids::BOB,
-            &thread,
-            "ticket",
-            vec![opt_subcommand("claim", vec![])],
-        )
+    let cb = h
+        .ticket_in_thread(ids::BOB, &thread, opt_subcommand("claim", vec![]))
         .await;
     assert_eq!(cb.status, 204);
     assert!(!is_ephemeral(&cb.body["data"]), "the customer is told");
     assert!(content(&cb.body["data"]).contains("claimed"), "{}", cb.body);
-    let (_, cb) = h
-        .slash_in_thread(
+    let cb = h
+        .ticket_in_thread(
             ids::BOB,
             &thread,
-            "ticket",
-            vec![opt_subcommand(
-                "close",
-                vec![opt_string("reason", "fixed the CSP")],
-            )],
+            opt_subcommand("close", vec![opt_string("reason", "fixed the CSP")]),
         )
         .await;
     assert!(content(&cb.body["data"]).contains("closed"));
@@ -279,18 +238,9 @@ async fn escalate_to_thread(h: &Harness) -> u64 {
     let mark = h.fake.mark();
     h.slash(ids::ALICE, ids::HELP_CHANNEL, "escalate", vec![])
         .await;
-    let created = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{}/threads", ids::HELP_CHANNEL))
-        })
-        .await;
+    let created = h.help_thread_after(mark).await;
     let tid = payloads::id_of(&created.response, "id");
-    h.fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages")) && content(&r.body).contains("1/3")
-        })
-        .await;
+    h.post_containing_after(mark, tid, "1/3").await;
     tid
 }
 
@@ -313,11 +263,7 @@ async fn answers_sent_in_a_burst_are_applied_in_order() {
     // Back to back, no wait between: Discord delivers them in this order.
     h.say(ids::ALICE, tid, "app_12345");
     h.say(ids::ALICE, tid, "https://example.com/pricing");
-    h.fake
-        .wait_request_after(mark, T, |r| {
-            r.is("POST", &format!("/channels/{tid}/messages")) && content(&r.body).contains("3/3")
-        })
-        .await;
+    h.post_containing_after(mark, tid, "3/3").await;
     let posts = posts_in(&h, tid);
     assert!(
         !posts.iter().any(|p| p.contains("starts with `app_`")),
@@ -362,13 +308,8 @@ async fn claim_works_in_a_renamed_ticket_thread() {
     let mut thread = h.fake.thread(tid).unwrap();
     thread["name"] = json!("alice: widget gone after the CSP change");
     h.fake.dispatch("THREAD_UPDATE", thread.clone());
-    let (_, cb) = h
-        .slash_in_thread(
-            ids::BOB,
-            &thread,
-            "ticket",
-            vec![opt_subcommand("claim", vec![])],
-        )
+    let cb = h
+        .ticket_in_thread(ids::BOB, &thread, opt_subcommand("claim", vec![]))
         .await;
     assert!(content(&cb.body["data"]).contains("claimed"), "{}", cb.body);
     let t = &h.store.tickets(None).unwrap()[0];

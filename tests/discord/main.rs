@@ -35,7 +35,7 @@ use triage::discord::{Connection, Core, RunError, Settings, Token};
 use triage::engine::{Matching, SystemClock};
 use triage::kb::KnowledgeBase;
 use triage::matcher::{Candidate, Decision, Match, Query};
-use triage::tickets::{SqliteStore, Store, TicketStatus};
+use triage::tickets::{QueryRecord, SqliteStore, Store, TicketStatus};
 
 /// How long any one condition may take. Generous: a loaded CI machine.
 const T: Duration = Duration::from_secs(15);
@@ -174,6 +174,18 @@ impl Harness {
         self.fake.world()
     }
 
+    /// Dispatches `ix` as an interaction and waits for the bot's callback.
+    async fn interact(&self, ix: &Value) -> Recorded {
+        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
+        self.fake.wait_callback(ix, T).await
+    }
+
+    /// A slash command by `user` in `channel`, not yet dispatched.
+    fn slash_ix(&self, user: u64, channel: u64, name: &str, options: Vec<Value>) -> Value {
+        let id = self.fake.command_id(name);
+        payloads::slash_command(self.world(), user, channel, id, name, options)
+    }
+
     /// Dispatches a slash command and returns it with the bot's callback.
     async fn slash(
         &self,
@@ -182,10 +194,8 @@ impl Harness {
         name: &str,
         options: Vec<Value>,
     ) -> (Value, Recorded) {
-        let id = self.fake.command_id(name);
-        let ix = payloads::slash_command(self.world(), user, channel, id, name, options);
-        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
-        let cb = self.fake.wait_callback(&ix, T).await;
+        let ix = self.slash_ix(user, channel, name, options);
+        let cb = self.interact(&ix).await;
         (ix, cb)
     }
 
@@ -209,16 +219,22 @@ impl Harness {
     ) -> (Value, Recorded) {
         let id = self.fake.command_id(name);
         let ix = payloads::slash_command_in_thread(self.world(), user, thread, id, name, options);
-        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
-        let cb = self.fake.wait_callback(&ix, T).await;
+        let cb = self.interact(&ix).await;
         (ix, cb)
+    }
+
+    /// `/ticket sub` run by `user` in `thread`; returns the bot's callback.
+    async fn ticket_in_thread(&self, user: u64, thread: &Value, sub: Value) -> Recorded {
+        let (_, cb) = self
+            .slash_in_thread(user, thread, "ticket", vec![sub])
+            .await;
+        cb
     }
 
     /// Clicks a button of `message` and returns the interaction with the callback.
     async fn click(&self, user: u64, message: &Value, custom_id: &str) -> (Value, Recorded) {
         let ix = payloads::button_click(self.world(), user, message, custom_id);
-        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
-        let cb = self.fake.wait_callback(&ix, T).await;
+        let cb = self.interact(&ix).await;
         (ix, cb)
     }
 
@@ -237,6 +253,73 @@ impl Harness {
                 r.method == "POST" && r.path == path && r.status == 200
             })
             .await
+    }
+
+    /// The first post in `channel` after `mark` whose content holds `needle`
+    /// (whatever the fake answered).
+    async fn post_containing_after(&self, mark: usize, channel: u64, needle: &str) -> Recorded {
+        let path = format!("/channels/{channel}/messages");
+        self.fake
+            .wait_request_after(mark, T, |r| {
+                r.is("POST", &path) && content(&r.body).contains(needle)
+            })
+            .await
+    }
+
+    /// The bot's request after `mark` opening a thread in the help channel.
+    async fn help_thread_after(&self, mark: usize) -> Recorded {
+        let path = format!("/channels/{}/threads", ids::HELP_CHANNEL);
+        self.fake
+            .wait_request_after(mark, T, |r| r.is("POST", &path))
+            .await
+    }
+
+    /// The bot's edit of an interaction's original response after `mark`
+    /// (how a deferred interaction gets its answer).
+    async fn original_edit_after(&self, mark: usize) -> Recorded {
+        self.fake
+            .wait_request_after(mark, T, |r| {
+                r.is("PATCH", "/webhooks/*/*/messages/@original")
+            })
+            .await
+    }
+
+    /// A new post in the forum by `user`: the thread is created (dispatched)
+    /// and its starter message returned, not yet dispatched, with the post's id.
+    fn open_forum_post(&self, user: u64, title: &str, text: &str) -> (u64, Value) {
+        let post_id = payloads::next_id();
+        let thread = payloads::thread(
+            self.world(),
+            post_id,
+            ids::FORUM_CHANNEL,
+            user,
+            title,
+            payloads::channel_type::PUBLIC_THREAD,
+        );
+        self.fake
+            .dispatch("THREAD_CREATE", payloads::thread_create(&thread));
+        let mut starter = payloads::message_create(self.world(), user, post_id, text);
+        starter["id"] = json!(post_id.to_string());
+        (post_id, starter)
+    }
+
+    /// How many messages posted to any channel reply to the message `id`.
+    fn replies_to(&self, id: &Value) -> usize {
+        self.fake
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.is("POST", "/channels/*/messages")
+                    && r.body["message_reference"]["message_id"] == *id
+            })
+            .count()
+    }
+
+    /// The whole query log.
+    fn queries(&self) -> Vec<QueryRecord> {
+        self.store
+            .queries_since(time::OffsetDateTime::UNIX_EPOCH)
+            .unwrap()
     }
 
     /// Stops the bot the way SIGTERM does and returns what `run` returned.

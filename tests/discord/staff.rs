@@ -20,14 +20,7 @@ async fn a_member_without_the_support_role_is_refused_staff_commands() {
         .await;
     assert!(is_ephemeral(&cb.body["data"]));
     assert!(content(&cb.body["data"]).contains("Only the support team"));
-    let (_, cb) = h
-        .slash(
-            ids::ALICE,
-            ids::HELP_CHANNEL,
-            "kb",
-            vec![opt_subcommand("reload", vec![])],
-        )
-        .await;
+    let (_, cb) = kb_reload(&h, ids::ALICE, ids::HELP_CHANNEL).await;
     assert!(content(&cb.body["data"]).contains("Only the support team"));
     h.stop().await.unwrap();
 }
@@ -51,6 +44,12 @@ async fn stats_reports_the_query_log_to_staff() {
     h.stop().await.unwrap();
 }
 
+/// `/kb reload` run by `user` in `channel`.
+async fn kb_reload(h: &Harness, user: u64, channel: u64) -> (Value, Recorded) {
+    h.slash(user, channel, "kb", vec![opt_subcommand("reload", vec![])])
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kb_reload_with_a_broken_knowledge_base_keeps_the_old_one() {
     let h = Harness::ready().await;
@@ -58,22 +57,10 @@ async fn kb_reload_with_a_broken_knowledge_base_keeps_the_old_one() {
     let src = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, src.replacen("title:", "titel:", 1)).unwrap();
     let mark = h.fake.mark();
-    let (ix, cb) = h
-        .slash(
-            ids::BOB,
-            ids::STAFF_CHANNEL,
-            "kb",
-            vec![opt_subcommand("reload", vec![])],
-        )
-        .await;
+    let (ix, cb) = kb_reload(&h, ids::BOB, ids::STAFF_CHANNEL).await;
     assert_eq!(cb.body["type"], 5);
     let _ = ix;
-    let reply = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("PATCH", "/webhooks/*/*/messages/@original")
-        })
-        .await;
+    let reply = h.original_edit_after(mark).await;
     let text = content(&reply.body);
     assert!(text.contains("Kept the current knowledge base"), "{text}");
     assert!(
@@ -93,19 +80,8 @@ async fn kb_reload_with_a_broken_knowledge_base_keeps_the_old_one() {
     // Fixed on disk, it reloads.
     std::fs::write(&file, src).unwrap();
     let mark = h.fake.mark();
-    h.slash(
-        ids::BOB,
-        ids::STAFF_CHANNEL,
-        "kb",
-        vec![opt_subcommand("reload", vec![])],
-    )
-    .await;
-    let reply = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is("PATCH", "/webhooks/*/*/messages/@original")
-        })
-        .await;
+    kb_reload(&h, ids::BOB, ids::STAFF_CHANNEL).await;
+    let reply = h.original_edit_after(mark).await;
     assert!(content(&reply.body).contains("Reloaded"), "{}", reply.body);
     h.stop().await.unwrap();
 }

@@ -53,14 +53,19 @@ async fn startup_checks_the_token_then_registers_commands_in_the_guild() {
     h.stop().await.unwrap();
 }
 
+/// What the bot's `run` returned when it ended on its own (within `T`).
+async fn run_result(h: &mut Harness) -> Result<(), RunError> {
+    tokio::time::timeout(T, h.bot.task.take().unwrap())
+        .await
+        .expect("no hang")
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_token_stops_with_a_clear_error_instead_of_hanging() {
     // REST says 401: refused before connecting.
     let mut h = Harness::start_with(FakeOptions::default(), Some("not-the-token")).await;
-    let result = tokio::time::timeout(T, h.bot.task.take().unwrap())
-        .await
-        .expect("no hang")
-        .unwrap();
+    let result = run_result(&mut h).await;
     assert!(matches!(result, Err(RunError::InvalidToken)), "{result:?}");
     assert!(RunError::InvalidToken
         .to_string()
@@ -72,11 +77,19 @@ async fn a_bad_token_stops_with_a_clear_error_instead_of_hanging() {
         ..FakeOptions::default()
     };
     let mut h = Harness::start_with(opts, None).await;
-    let result = tokio::time::timeout(T, h.bot.task.take().unwrap())
-        .await
-        .expect("no hang")
-        .unwrap();
+    let result = run_result(&mut h).await;
     assert!(matches!(result, Err(RunError::InvalidToken)), "{result:?}");
+}
+
+/// A directory for the shipped binary: the fixture knowledge base and a
+/// triage.yaml naming it and a database beside it.
+#[cfg(unix)]
+fn run_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_kb(&dir.path().join("knowledge"));
+    let cfg = format!("{}kb: knowledge\ndb: triage.db\n", config_text());
+    std::fs::write(dir.path().join("triage.yaml"), cfg).unwrap();
+    dir
 }
 
 /// The shipped binary, as a separate process with `DISCORD_TOKEN` and
@@ -85,10 +98,7 @@ async fn a_bad_token_stops_with_a_clear_error_instead_of_hanging() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_binary_escalates_end_to_end_and_stops_on_sigterm() {
     let fake = FakeDiscord::start(FakeOptions::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    write_kb(&dir.path().join("knowledge"));
-    let cfg = format!("{}kb: knowledge\ndb: triage.db\n", config_text());
-    std::fs::write(dir.path().join("triage.yaml"), cfg).unwrap();
+    let dir = run_dir();
     let child = fixture::triage_run(&fake, &dir.path().join("triage.yaml"))
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -174,13 +184,7 @@ async fn the_shipped_binary_escalates_end_to_end_and_stops_on_sigterm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_exits_with_code_3_on_a_rejected_token() {
     let fake = FakeDiscord::start(FakeOptions::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    write_kb(&dir.path().join("knowledge"));
-    std::fs::write(
-        dir.path().join("triage.yaml"),
-        format!("{}kb: knowledge\ndb: triage.db\n", config_text()),
-    )
-    .unwrap();
+    let dir = run_dir();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_triage"));
     cmd.env("TRIAGE_MODEL", "shipped");
     cmd.args(["run", "--config"])
