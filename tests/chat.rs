@@ -2,45 +2,34 @@
 //! the shipped knowledge base, piped stdin. Includes a SIGKILL in the middle
 //! of an escalation and a session cut off by end of input.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
-fn knowledge() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge")
+use cli::{feed, triage};
+
+/// A scratch directory (removed when dropped) and the database path in it.
+fn scratch_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("triage.db");
+    (dir, db)
 }
 
-fn triage(db: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_triage"));
-    c.env("TRIAGE_MODEL", "shipped");
-    c.arg("--kb")
-        .arg(knowledge())
-        .arg("--db")
-        .arg(db)
-        .env_remove("TRIAGE_DB")
-        .env_remove("TRIAGE_KB")
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "warn");
+/// `triage chat` as `user` in the c2c product, not started yet.
+fn chat_as(db: &Path, user: &str) -> Command {
+    let mut c = triage(db);
+    c.args(["chat", "--product", "c2c", "--user", user]);
     c
 }
 
 /// Runs `triage chat` with `lines` as stdin, to the end.
 fn chat(db: &Path, user: &str, lines: &[&str]) -> Output {
-    let mut child = triage(db)
-        .args(["chat", "--product", "c2c", "--user", user])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for l in lines {
-        writeln!(stdin, "{l}").unwrap();
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
+    let out = feed(&mut chat_as(db, user), lines);
     assert!(
         out.status.success(),
         "chat failed: {}",
@@ -49,17 +38,32 @@ fn chat(db: &Path, user: &str, lines: &[&str]) -> Output {
     out
 }
 
-fn tickets_json(db: &Path) -> serde_json::Value {
-    let out = triage(db)
-        .args(["tickets", "list", "--json"])
-        .output()
-        .unwrap();
+/// Runs `triage ARGS` on `db` to the end, whatever its exit.
+fn run(db: &Path, args: &[&str]) -> Output {
+    triage(db).args(args).output().unwrap()
+}
+
+/// Runs `triage ARGS` on `db`, which must succeed (else fails with its
+/// stderr).
+#[track_caller]
+fn run_ok(db: &Path, args: &[&str]) -> Output {
+    let out = run(db, args);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+/// `out`'s stdout, parsed as JSON.
+fn stdout_json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `triage tickets list --json`, which must succeed.
+fn tickets_json(db: &Path) -> serde_json::Value {
+    stdout_json(&run_ok(db, &["tickets", "list", "--json"]))
 }
 
 /// A chat process fed line by line, its stdout read as it comes.
@@ -72,8 +76,7 @@ struct Live {
 
 impl Live {
     fn start(db: &Path, user: &str) -> Self {
-        let mut child = triage(db)
-            .args(["chat", "--product", "c2c", "--user", user])
+        let mut child = chat_as(db, user)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -123,10 +126,18 @@ impl Live {
 const QUESTION: &str =
     "the microphone permission is blocked in the call widget, callers can't talk";
 
+/// Eve's session: `escalate` straight away, then the four ticket fields.
+const EVE_ESCALATES: &[&str] = &[
+    "escalate",
+    "c2c-app-1",
+    "Edge 131 on Windows 10",
+    "10:00 CET",
+    "Press call, wait, nothing happens at all",
+];
+
 #[test]
 fn a_piped_session_files_exactly_one_complete_ticket() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("triage.db");
+    let (_dir, db) = scratch_db();
     let out = chat(
         &db,
         "ann",
@@ -164,8 +175,7 @@ fn a_piped_session_files_exactly_one_complete_ticket() {
 
 #[test]
 fn a_session_cut_off_after_two_fields_resumes_at_the_third() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("triage.db");
+    let (_dir, db) = scratch_db();
     let out = chat(
         &db,
         "bea",
@@ -206,8 +216,7 @@ fn a_session_cut_off_after_two_fields_resumes_at_the_third() {
 
 #[test]
 fn sigkill_in_the_middle_of_an_escalation_loses_no_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("triage.db");
+    let (_dir, db) = scratch_db();
 
     let mut live = Live::start(&db, "dan");
     live.send(QUESTION);
@@ -245,85 +254,43 @@ fn sigkill_in_the_middle_of_an_escalation_loses_no_field() {
 
 #[test]
 fn tickets_show_and_close_from_the_terminal() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("triage.db");
-    chat(
-        &db,
-        "eve",
-        &[
-            "escalate",
-            "c2c-app-1",
-            "Edge 131 on Windows 10",
-            "10:00 CET",
-            "Press call, wait, nothing happens at all",
-        ],
-    );
-    let show = triage(&db)
-        .args(["tickets", "show", "1", "--json"])
-        .output()
-        .unwrap();
-    let t: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    let (_dir, db) = scratch_db();
+    chat(&db, "eve", EVE_ESCALATES);
+    let t = stdout_json(&run(&db, &["tickets", "show", "1", "--json"]));
     assert_eq!(
         (t["id"].as_i64(), &t["entry"], &t["question"]),
         (Some(1), &serde_json::Value::Null, &serde_json::Value::Null)
     );
 
-    let close = triage(&db)
-        .args(["tickets", "close", "#1", "--by", "sam"])
-        .output()
-        .unwrap();
+    let close = run(&db, &["tickets", "close", "#1", "--by", "sam"]);
     assert!(close.status.success());
-    let again = triage(&db)
-        .args(["tickets", "close", "1", "--by", "sam"])
-        .output()
-        .unwrap();
+    let again = run(&db, &["tickets", "close", "1", "--by", "sam"]);
     assert_eq!(again.status.code(), Some(1), "closing twice does not apply");
 
-    let closed = triage(&db)
-        .args(["tickets", "list", "--json", "--status", "closed"])
-        .output()
-        .unwrap();
-    let closed: serde_json::Value = serde_json::from_slice(&closed.stdout).unwrap();
-    assert_eq!(closed.as_array().unwrap().len(), 1);
-    let open = triage(&db)
-        .args(["tickets", "list", "--json", "--status", "open"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        serde_json::from_slice::<serde_json::Value>(&open.stdout).unwrap(),
-        serde_json::json!([])
-    );
+    let closed = run(&db, &["tickets", "list", "--json", "--status", "closed"]);
+    assert_eq!(stdout_json(&closed).as_array().unwrap().len(), 1);
+    let open = run(&db, &["tickets", "list", "--json", "--status", "open"]);
+    assert_eq!(stdout_json(&open), serde_json::json!([]));
 
-    let missing = triage(&db).args(["tickets", "show", "9"]).output().unwrap();
+    let missing = run(&db, &["tickets", "show", "9"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no ticket #9"));
 }
 
 #[test]
 fn report_json_counts_the_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("triage.db");
+    let (_dir, db) = scratch_db();
     chat(&db, "fay", &[QUESTION, "tried 1", "solved"]);
-    let out = triage(&db)
-        .args(["report", "--since", "7", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = stdout_json(&run_ok(&db, &["report", "--since", "7", "--json"]));
     assert_eq!(r["questions"], 1);
     assert_eq!(r["escalated"], 0);
-    let text = triage(&db).args(["report"]).output().unwrap();
+    let text = run(&db, &["report"]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("1 question\n"));
 }
 
 #[test]
 fn report_for_one_guild_counts_only_its_places() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("triage.db");
+    let (_dir, db) = scratch_db();
     chat(&db, "fay", &[QUESTION, "tried 1", "solved"]);
     // The conversation's place belongs to server 111 (as the bot records
     // it when a guild's first input arrives).
@@ -337,44 +304,22 @@ fn report_for_one_guild_counts_only_its_places() {
             .unwrap();
     }
     let questions = |guild: &str| -> serde_json::Value {
-        let out = triage(&db)
-            .args(["report", "--json", "--guild", guild])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r = stdout_json(&run_ok(&db, &["report", "--json", "--guild", guild]));
         r["questions"].clone()
     };
     assert_eq!(questions("111"), 1);
     assert_eq!(questions("222"), 0);
-    let bad = triage(&db)
-        .args(["report", "--guild", "not-a-number"])
-        .output()
-        .unwrap();
+    let bad = run(&db, &["report", "--guild", "not-a-number"]);
     assert!(!bad.status.success());
 }
 
 #[test]
 fn a_close_reason_from_the_terminal_is_stored_and_shown() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("triage.db");
-    chat(
+    let (_dir, db) = scratch_db();
+    chat(&db, "eve", EVE_ESCALATES);
+    let close = run(
         &db,
-        "eve",
         &[
-            "escalate",
-            "c2c-app-1",
-            "Edge 131 on Windows 10",
-            "10:00 CET",
-            "Press call, wait, nothing happens at all",
-        ],
-    );
-    let close = triage(&db)
-        .args([
             "tickets",
             "close",
             "1",
@@ -382,29 +327,23 @@ fn a_close_reason_from_the_terminal_is_stored_and_shown() {
             "sam",
             "--reason",
             "duplicate of #4",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(close.status.success());
     assert!(String::from_utf8_lossy(&close.stdout).contains("duplicate of #4"));
-    let show = triage(&db).args(["tickets", "show", "1"]).output().unwrap();
+    let show = run(&db, &["tickets", "show", "1"]);
     assert!(
         String::from_utf8_lossy(&show.stdout).contains("duplicate of #4"),
         "{}",
         String::from_utf8_lossy(&show.stdout)
     );
-    let json = triage(&db)
-        .args(["tickets", "show", "1", "--json"])
-        .output()
-        .unwrap();
-    let t: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let t = stdout_json(&run(&db, &["tickets", "show", "1", "--json"]));
     assert_eq!(t["close_reason"], "duplicate of #4");
 }
 
 #[test]
 fn a_chat_is_recorded_and_tickets_show_prints_its_transcript() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("triage.db");
+    let (_dir, db) = scratch_db();
     chat(
         &db,
         "ann",
@@ -417,15 +356,7 @@ fn a_chat_is_recorded_and_tickets_show_prints_its_transcript() {
             "Open the contact page, press call, allow the microphone: the agent hears nothing",
         ],
     );
-    let out = triage(&db)
-        .args(["tickets", "show", "1", "--transcript"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(&db, &["tickets", "show", "1", "--transcript"]);
     let text = String::from_utf8_lossy(&out.stdout);
     let transcript = &text[text.find("Transcript").expect("a transcript section")..];
     // Each line the customer typed and each reply, in order, with roles.
@@ -438,28 +369,21 @@ fn a_chat_is_recorded_and_tickets_show_prints_its_transcript() {
     assert!(transcript.contains("triage (bot)"), "{transcript}");
     assert!(transcript.contains("Ticket #1"), "{transcript}");
 
-    let out = triage(&db)
-        .args(["tickets", "show", "1", "--transcript", "--json"])
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run(&db, &["tickets", "show", "1", "--transcript", "--json"]);
+    let v = stdout_json(&out);
     let msgs = v["transcript"].as_array().unwrap();
     assert_eq!(msgs[0]["role"], "customer");
     assert_eq!(msgs[0]["content"], QUESTION);
     assert_eq!(msgs[1]["role"], "bot");
     // Another user's chat is not part of this ticket's transcript.
     chat(&db, "bea", &["hello, the call button is grey today"]);
-    let out = triage(&db)
-        .args(["tickets", "show", "1", "--transcript"])
-        .output()
-        .unwrap();
+    let out = run(&db, &["tickets", "show", "1", "--transcript"]);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("call button is grey"));
 }
 
 #[test]
 fn triage_dashboard_prints_a_one_time_login_url_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("triage.db");
+    let (_dir, db) = scratch_db();
     let mut child = triage(&db)
         .args(["dashboard", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())

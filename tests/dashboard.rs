@@ -20,12 +20,14 @@ mod harness;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use fake_discord::payloads::{self, ids};
 use fantoccini::Locator;
 use fixture::NoMatch;
-use harness::{body_text, browser, kb, raw, screenshot, Harness, T};
+use harness::{
+    body_text, browser_and_harness, click, commands_registered, dashboard_command, finish, get, kb,
+    poll, raw, screenshot, session_cookie, visit, wait_for, Harness, T,
+};
 use serde_json::json;
 
 use triage::archive::{Archive, NewMessage, Role};
@@ -33,20 +35,27 @@ use triage::engine::{Action, ConversationKey, Engine, Input, SystemClock};
 use triage::kb::KnowledgeBase;
 use triage::tickets::{Place, Store, TicketStatus, UserId};
 
+/// The page's title and `window.pwned`: what a hostile payload that ran
+/// would have changed.
+async fn page_state(c: &fantoccini::Client) -> serde_json::Value {
+    c.execute("return [document.title, String(window.pwned)];", vec![])
+        .await
+        .unwrap()
+}
+
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page() {
-    let Some(b) =
-        browser("staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page").await
+    let Some((b, h)) = browser_and_harness(
+        "staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page",
+    )
+    .await
     else {
         return;
     };
     let c = &b.client;
-    let h = Harness::start().await;
-    let tid = h
-        .ticket_from_alice("app_12345", "nothing in the console at all")
-        .await;
+    let tid = h.plain_ticket().await;
     // Said in the thread after the hand-off: only the transcript holds it.
     let said = h.say(
         ids::ALICE,
@@ -55,10 +64,7 @@ async fn staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page
     );
     h.recorded(1, "tangerine-okapi").await;
     // An edit and a deletion are kept in the transcript.
-    h.fake.dispatch(
-        "MESSAGE_UPDATE",
-        payloads::message_update(&said, "the tangerine-okapi banner still covers the widget"),
-    );
+    h.edit(&said, "the tangerine-okapi banner still covers the widget");
     h.recorded(1, "still covers").await;
     // A customer cannot get a link.
     let refused = h.dashboard_command(ids::ALICE).await;
@@ -75,49 +81,29 @@ async fn staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page
     // Search the transcript text.
     let search = c.find(Locator::Css("input[name=q]")).await.unwrap();
     search.send_keys("tangerine-okapi").await.unwrap();
-    c.find(Locator::Css("form.filters button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::Css("table tbody tr"))
-        .await
-        .unwrap();
+    click(c, Locator::Css("form.filters button")).await;
+    wait_for(c, Locator::Css("table tbody tr")).await;
     let rows = c.find_all(Locator::Css("table tbody tr")).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert!(body_text(c).await.contains("1 ticket(s)"));
     screenshot(c, "tickets-search").await;
     // A phrase nobody said finds nothing.
-    c.goto(&format!("{}/tickets?q=zebra-kumquat", h.url))
-        .await
-        .unwrap();
-    assert!(body_text(c).await.contains("0 ticket(s)"));
+    let text = visit(c, &h.page("/tickets?q=zebra-kumquat")).await;
+    assert!(text.contains("0 ticket(s)"));
     // A malformed filter gets a clear page.
-    c.goto(&format!("{}/tickets?status=opne", h.url))
-        .await
-        .unwrap();
-    let text = body_text(c).await;
+    let text = visit(c, &h.page("/tickets?status=opne")).await;
     assert!(
         text.contains("Malformed filter") && text.contains("status 'opne'"),
         "{text}"
     );
     screenshot(c, "error-malformed-filter").await;
-    c.goto(&format!("{}/tickets/999", h.url)).await.unwrap();
-    assert!(body_text(c).await.contains("There is no ticket #999"));
+    let text = visit(c, &h.page("/tickets/999")).await;
+    assert!(text.contains("There is no ticket #999"));
 
     // The ticket page: fields, transcript (with the edit), timeline.
-    c.goto(&format!("{}/tickets?q=tangerine-okapi", h.url))
-        .await
-        .unwrap();
-    c.find(Locator::Css("table tbody tr a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Id("close")).await.unwrap();
+    c.goto(&h.page("/tickets?q=tangerine-okapi")).await.unwrap();
+    click(c, Locator::Css("table tbody tr a")).await;
+    wait_for(c, Locator::Id("close")).await;
     let text = body_text(c).await;
     for needle in [
         "app_12345",
@@ -140,20 +126,11 @@ async fn staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page
         .send_keys("fixed the banner z-index")
         .await
         .unwrap();
-    c.find(Locator::Id("close"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css("p.flash")).await.unwrap();
+    click(c, Locator::Id("close")).await;
+    wait_for(c, Locator::Css("p.flash")).await;
     assert!(body_text(c).await.contains("the ticket is now closed"));
     screenshot(c, "ticket-closed").await;
-    let t = h
-        .store
-        .ticket(triage::tickets::TicketId(1))
-        .unwrap()
-        .unwrap();
+    let t = h.ticket(1);
     assert_eq!(t.status, TicketStatus::Closed);
     assert_eq!(t.close_reason.as_deref(), Some("fixed the banner z-index"));
     assert_eq!(t.claimed_by, None);
@@ -170,25 +147,16 @@ async fn staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page
         "{content}"
     );
     // ...and the staff channel gets the summary with the transcript file.
-    let staff = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is(
-                "POST",
-                &format!("/channels/{}/messages", ids::STAFF_CHANNEL),
-            ) && !r.files.is_empty()
-        })
-        .await;
+    let staff = h.staff_file_after(mark).await;
     assert_eq!(staff.status, 200, "{:?}", staff.response);
     assert_eq!(staff.files, vec!["ticket-1-transcript.html".to_owned()]);
     assert!(staff.body["content"].as_str().unwrap().contains("closed"));
 
     // The same link is refused the second time.
-    c.goto(&link).await.unwrap();
-    let text = body_text(c).await;
+    let text = visit(c, &link).await;
     assert!(text.contains("already used"), "{text}");
     screenshot(c, "login-refused").await;
-    let (status, _) = raw(reqwest::Method::GET, &link, None, &[]).await;
+    let (status, _) = get(&link, None).await;
     assert_eq!(status, 403);
 
     // The report and knowledge pages render with their charts: two
@@ -199,21 +167,15 @@ async fn staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page
     ] {
         h.say(ids::ALICE, ids::HELP_CHANNEL, q);
     }
-    let deadline = tokio::time::Instant::now() + T;
-    while h
-        .store
-        .queries_since(time::OffsetDateTime::UNIX_EPOCH)
-        .unwrap()
-        .len()
-        < 2
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the questions were never logged"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    c.goto(&format!("{}/report?days=7", h.url)).await.unwrap();
+    poll("the questions were never logged", || {
+        let logged = h
+            .store
+            .queries_since(time::OffsetDateTime::UNIX_EPOCH)
+            .unwrap();
+        (logged.len() >= 2).then_some(())
+    })
+    .await;
+    c.goto(&h.page("/report?days=7")).await.unwrap();
     assert_eq!(
         c.find_all(Locator::Css("svg")).await.unwrap().len(),
         3,
@@ -222,39 +184,35 @@ async fn staff_log_in_find_a_ticket_by_its_transcript_and_close_it_from_the_page
     let text = body_text(c).await;
     assert!(text.contains("dark theme"), "{text}");
     screenshot(c, "report").await;
-    c.goto(&format!("{}/report?days=zero", h.url))
-        .await
-        .unwrap();
-    assert!(body_text(c).await.contains("days 'zero'"));
-    c.goto(&format!("{}/knowledge", h.url)).await.unwrap();
-    let text = body_text(c).await;
+    let text = visit(c, &h.page("/report?days=zero")).await;
+    assert!(text.contains("days 'zero'"));
+    let text = visit(c, &h.page("/knowledge")).await;
     assert!(
         text.contains("No problems") && text.contains("convot/widget-not-appearing"),
         "{text}"
     );
     screenshot(c, "knowledge").await;
 
-    b.client.clone().close().await.unwrap();
-    h.stop().await;
+    finish(b, h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_state_change_without_the_csrf_token_is_refused() {
-    let Some(b) = browser("a_state_change_without_the_csrf_token_is_refused").await else {
+    let Some((b, h)) =
+        browser_and_harness("a_state_change_without_the_csrf_token_is_refused").await
+    else {
         return;
     };
     let c = &b.client;
-    let h = Harness::start().await;
-    h.ticket_from_alice("app_12345", "nothing in the console at all")
-        .await;
+    h.plain_ticket().await;
     c.goto(&h.login_link().await).await.unwrap();
-    c.goto(&format!("{}/tickets/1", h.url)).await.unwrap();
-    c.wait().for_element(Locator::Id("claim")).await.unwrap();
+    c.goto(&h.page("/tickets/1")).await.unwrap();
+    wait_for(c, Locator::Id("claim")).await;
     let cookie = c.get_named_cookie("triage_session").await.unwrap();
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
     let session = cookie.value().to_owned();
-    let action = format!("{}/tickets/1/action", h.url);
+    let action = h.page("/tickets/1/action");
     let mark = h.fake.mark();
     // With the session but no token, or a wrong one: refused, nothing changes.
     for form in [
@@ -272,23 +230,11 @@ async fn a_state_change_without_the_csrf_token_is_refused() {
     )
     .await
     .unwrap();
-    c.find(Locator::Id("claim"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait()
-        .for_element(Locator::Css("p.problem"))
-        .await
-        .unwrap();
+    click(c, Locator::Id("claim")).await;
+    wait_for(c, Locator::Css("p.problem")).await;
     assert!(body_text(c).await.contains("security token"));
     screenshot(c, "error-csrf").await;
-    let t = h
-        .store
-        .ticket(triage::tickets::TicketId(1))
-        .unwrap()
-        .unwrap();
+    let t = h.ticket(1);
     assert_eq!(
         t.status,
         TicketStatus::Open,
@@ -303,53 +249,30 @@ async fn a_state_change_without_the_csrf_token_is_refused() {
         "Discord was told about a refused request"
     );
     // Signing out ends the session on the server, not just in the browser.
-    c.goto(&format!("{}/tickets", h.url)).await.unwrap();
-    c.find(Locator::Css("header form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+    c.goto(&h.page("/tickets")).await.unwrap();
+    click(c, Locator::Css("header form button")).await;
+    wait_for(c, Locator::Css("main h1")).await;
     assert!(body_text(c).await.contains("You are signed out"));
-    let (status, _) = raw(
-        reqwest::Method::GET,
-        &format!("{}/tickets", h.url),
-        Some(&session),
-        &[],
-    )
-    .await;
+    let (status, _) = get(&h.page("/tickets"), Some(&session)).await;
     assert_eq!(status, 401, "the old session cookie still works");
     // Without a session nothing is readable.
-    let (status, _) = raw(
-        reqwest::Method::GET,
-        &format!("{}/tickets/1", h.url),
-        None,
-        &[],
-    )
-    .await;
+    let (status, _) = get(&h.page("/tickets/1"), None).await;
     assert_eq!(status, 401);
-    let (status, _) = raw(
-        reqwest::Method::GET,
-        &format!("{}/tickets/1/transcript.html", h.url),
-        Some("not-a-session"),
-        &[],
-    )
-    .await;
+    let (status, _) = get(&h.page("/tickets/1/transcript.html"), Some("not-a-session")).await;
     assert_eq!(status, 401);
-    b.client.clone().close().await.unwrap();
-    h.stop().await;
+    finish(b, h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_text_in_fields_and_thread_messages_shows_escaped_and_never_runs() {
-    let Some(b) =
-        browser("hostile_text_in_fields_and_thread_messages_shows_escaped_and_never_runs").await
+    let Some((b, h)) = browser_and_harness(
+        "hostile_text_in_fields_and_thread_messages_shows_escaped_and_never_runs",
+    )
+    .await
     else {
         return;
     };
     let c = &b.client;
-    let h = Harness::start().await;
     let field = "app_<script>document.title='PWNED'</script>";
     let console =
         "<img src=x onerror=\"document.title='PWNED'\"> [docs](javascript:document.title='PWNED')";
@@ -359,8 +282,8 @@ async fn hostile_text_in_fields_and_thread_messages_shows_escaped_and_never_runs
     h.recorded(1, "click me").await;
 
     c.goto(&h.login_link().await).await.unwrap();
-    c.goto(&format!("{}/tickets/1", h.url)).await.unwrap();
-    c.wait().for_element(Locator::Id("close")).await.unwrap();
+    c.goto(&h.page("/tickets/1")).await.unwrap();
+    wait_for(c, Locator::Id("close")).await;
     screenshot(c, "ticket-hostile").await;
     let text = body_text(c).await;
     for shown in [field, console, message] {
@@ -369,10 +292,7 @@ async fn hostile_text_in_fields_and_thread_messages_shows_escaped_and_never_runs
             "'{shown}' is not shown as text: {text}"
         );
     }
-    let state = c
-        .execute("return [document.title, String(window.pwned)];", vec![])
-        .await
-        .unwrap();
+    let state = page_state(c).await;
     assert_eq!(
         state,
         json!(["Ticket #1 · triage", "undefined"]),
@@ -390,21 +310,10 @@ async fn hostile_text_in_fields_and_thread_messages_shows_escaped_and_never_runs
         .is_empty());
 
     // The list, and the standalone transcript file, escape it too.
-    c.goto(&format!("{}/tickets?q=PWNED", h.url)).await.unwrap();
-    assert!(body_text(c).await.contains("1 ticket(s)"));
-    let session = c
-        .get_named_cookie("triage_session")
-        .await
-        .unwrap()
-        .value()
-        .to_owned();
-    let (status, file) = raw(
-        reqwest::Method::GET,
-        &format!("{}/tickets/1/transcript.html", h.url),
-        Some(&session),
-        &[],
-    )
-    .await;
+    let text = visit(c, &h.page("/tickets?q=PWNED")).await;
+    assert!(text.contains("1 ticket(s)"));
+    let session = session_cookie(c).await;
+    let (status, file) = get(&h.page("/tickets/1/transcript.html"), Some(&session)).await;
     assert_eq!(status, 200);
     assert!(
         !file.contains("<script>window") && !file.contains("<img src=x"),
@@ -414,27 +323,23 @@ async fn hostile_text_in_fields_and_thread_messages_shows_escaped_and_never_runs
     let path = std::env::temp_dir().join(format!("triage-transcript-{}.html", std::process::id()));
     std::fs::write(&path, &file).unwrap();
     c.goto(&format!("file://{}", path.display())).await.unwrap();
-    let state = c
-        .execute("return [document.title, String(window.pwned)];", vec![])
-        .await
-        .unwrap();
+    let state = page_state(c).await;
     assert_eq!(state, json!(["Ticket #1 transcript", "undefined"]));
     assert!(body_text(c).await.contains(message));
     screenshot(c, "transcript-file").await;
     let _ = std::fs::remove_file(&path);
-    b.client.clone().close().await.unwrap();
-    h.stop().await;
+    finish(b, h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_of_one_guild_see_none_of_another_guilds_tickets() {
-    let Some(b) = browser("staff_of_one_guild_see_none_of_another_guilds_tickets").await else {
+    let Some((b, h)) =
+        browser_and_harness("staff_of_one_guild_see_none_of_another_guilds_tickets").await
+    else {
         return;
     };
     let c = &b.client;
-    let h = Harness::start().await;
-    h.ticket_from_alice("app_12345", "nothing in the console at all")
-        .await;
+    h.plain_ticket().await;
     // Ticket #2 is filed in another guild's channel (another server the bot
     // is in), with a message in its transcript.
     let other_place = "1400000000000000001";
@@ -483,34 +388,22 @@ async fn staff_of_one_guild_see_none_of_another_guilds_tickets() {
     )
     .unwrap();
 
-    c.goto(&h.login_link().await).await.unwrap();
-    let text = body_text(c).await;
+    let text = visit(c, &h.login_link().await).await;
     assert!(text.contains("1 ticket(s)"), "{text}");
     assert!(!text.contains("secret-walrus"));
     // Not by search, not by id, not by its transcript, not by asking for the guild.
-    c.goto(&format!("{}/tickets?q=secret-walrus", h.url))
-        .await
-        .unwrap();
-    assert!(body_text(c).await.contains("0 ticket(s)"));
-    c.goto(&format!("{}/tickets?guild={other_guild}", h.url))
-        .await
-        .unwrap();
-    assert!(!body_text(c).await.contains("#2"));
-    c.goto(&format!("{}/tickets/2", h.url)).await.unwrap();
-    assert!(body_text(c).await.contains("There is no ticket #2"));
+    let text = visit(c, &h.page("/tickets?q=secret-walrus")).await;
+    assert!(text.contains("0 ticket(s)"));
+    let text = visit(c, &h.page(&format!("/tickets?guild={other_guild}"))).await;
+    assert!(!text.contains("#2"));
+    let text = visit(c, &h.page("/tickets/2")).await;
+    assert!(text.contains("There is no ticket #2"));
     screenshot(c, "error-unknown-ticket").await;
-    c.goto(&format!("{}/tickets/2/transcript.html", h.url))
-        .await
-        .unwrap();
-    assert!(!body_text(c).await.contains("secret-walrus"));
+    let text = visit(c, &h.page("/tickets/2/transcript.html")).await;
+    assert!(!text.contains("secret-walrus"));
     // Staff actions on it are refused the same way.
-    let session = c
-        .get_named_cookie("triage_session")
-        .await
-        .unwrap()
-        .value()
-        .to_owned();
-    c.goto(&format!("{}/tickets/1", h.url)).await.unwrap();
+    let session = session_cookie(c).await;
+    c.goto(&h.page("/tickets/1")).await.unwrap();
     let csrf = c
         .find(Locator::Css("input[name=csrf]"))
         .await
@@ -521,39 +414,26 @@ async fn staff_of_one_guild_see_none_of_another_guilds_tickets() {
         .unwrap();
     let (status, _) = raw(
         reqwest::Method::POST,
-        &format!("{}/tickets/2/action", h.url),
+        &h.page("/tickets/2/action"),
         Some(&session),
         &[("action", "close"), ("csrf", &csrf)],
     )
     .await;
     assert_eq!(status, 404);
-    assert_eq!(
-        h.store
-            .ticket(triage::tickets::TicketId(2))
-            .unwrap()
-            .unwrap()
-            .status,
-        TicketStatus::Open
-    );
-    b.client.clone().close().await.unwrap();
-    h.stop().await;
+    assert_eq!(h.ticket(2).status, TicketStatus::Open);
+    finish(b, h).await;
 }
 
 /// No browser needed: the gateway side of transcripts and the close hand-off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thread_messages_edits_and_deletions_are_recorded_once_and_close_sends_the_transcript() {
     let h = Harness::start().await;
-    let tid = h
-        .ticket_from_alice("app_12345", "nothing in the console at all")
-        .await;
+    let tid = h.plain_ticket().await;
     let first = h.say(ids::ALICE, tid, "first version of my note");
     // A redelivered MESSAGE_CREATE is one message.
     h.fake.dispatch("MESSAGE_CREATE", first.clone());
     h.recorded(1, "first version").await;
-    h.fake.dispatch(
-        "MESSAGE_UPDATE",
-        payloads::message_update(&first, "second version of my note"),
-    );
+    h.edit(&first, "second version of my note");
     h.recorded(1, "second version").await;
     let mut shot = payloads::message_create(h.world(), ids::ALICE, tid, "here is the console");
     shot["attachments"] = json!([{
@@ -572,23 +452,12 @@ async fn thread_messages_edits_and_deletions_are_recorded_once_and_close_sends_t
         "MESSAGE_DELETE",
         json!({"id": gone["id"], "channel_id": gone["channel_id"], "guild_id": gone["guild_id"]}),
     );
-    let ticket = h
-        .store
-        .ticket(triage::tickets::TicketId(1))
-        .unwrap()
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + T;
-    let msgs = loop {
+    let ticket = h.ticket(1);
+    let msgs = poll("the deletion was never recorded", || {
         let msgs = Archive::transcript(h.store.as_ref(), &ticket).unwrap();
-        if msgs.iter().any(|m| m.deleted_at.is_some()) {
-            break msgs;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the deletion was never recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        msgs.iter().any(|m| m.deleted_at.is_some()).then_some(msgs)
+    })
+    .await;
     let note: Vec<_> = msgs
         .iter()
         .filter(|m| m.content.contains("version of my note"))
@@ -635,15 +504,7 @@ async fn thread_messages_edits_and_deletions_are_recorded_once_and_close_sends_t
     );
     h.fake.dispatch("INTERACTION_CREATE", ix.clone());
     h.fake.wait_callback(&ix, T).await;
-    let staff = h
-        .fake
-        .wait_request_after(mark, T, |r| {
-            r.is(
-                "POST",
-                &format!("/channels/{}/messages", ids::STAFF_CHANNEL),
-            ) && !r.files.is_empty()
-        })
-        .await;
+    let staff = h.staff_file_after(mark).await;
     assert_eq!(staff.status, 200);
     assert_eq!(staff.files, vec!["ticket-1-transcript.html".to_owned()]);
     let content = staff.body["content"].as_str().unwrap();
@@ -677,24 +538,14 @@ async fn triage_run_serves_the_dashboard_its_config_names() {
     let mut child = fixture::triage_run(&fake, &dir.path().join("triage.yaml"))
         .spawn()
         .unwrap();
-    fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))
-        .await;
-    let ix = payloads::slash_command(
-        fake.world(),
-        ids::BOB,
-        ids::STAFF_CHANNEL,
-        fake.command_id("dashboard"),
-        "dashboard",
-        vec![],
-    );
-    fake.dispatch("INTERACTION_CREATE", ix.clone());
-    let body = fake.wait_callback(&ix, T).await.body;
+    commands_registered(&fake).await;
+    let body = dashboard_command(&fake, ids::BOB).await;
     let text = body["data"]["content"].as_str().unwrap_or("").to_owned();
     let prefix = format!("<http://127.0.0.1:{port}/login/");
     let start = text.find(&prefix).unwrap_or_else(|| panic!("{text}"));
     let link = text[start + 1..].split('>').next().unwrap().to_owned();
-    let (status, _) = raw(reqwest::Method::GET, &link, None, &[]).await;
-    let (again, page) = raw(reqwest::Method::GET, &link, None, &[]).await;
+    let (status, _) = get(&link, None).await;
+    let (again, page) = get(&link, None).await;
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(status, 303, "the link signs in");

@@ -13,40 +13,22 @@ lifecycle:
 ";
 
 fn triage_at(dir: &Path, now: OffsetDateTime) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_triage"));
-    c.env("TRIAGE_MODEL", "shipped");
-    c.arg("--kb")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
-        .arg("--db")
-        .arg(dir.join("triage.db"))
-        .env_remove("TRIAGE_DB")
-        .env_remove("TRIAGE_KB")
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "warn")
-        .env(
-            "TRIAGE_NOW",
-            now.format(&time::format_description::well_known::Rfc3339)
-                .unwrap(),
-        );
+    let mut c = crate::cli::triage(&dir.join("triage.db"));
+    c.env(
+        "TRIAGE_NOW",
+        now.format(&time::format_description::well_known::Rfc3339)
+            .unwrap(),
+    );
     c
 }
 
 fn chat_at(dir: &Path, now: OffsetDateTime, lines: &[&str]) -> String {
-    use std::io::Write;
-    let mut child = triage_at(dir, now)
-        .args(["chat", "--product", "c2c", "--user", "ann", "--config"])
-        .arg(dir.join("triage.yaml"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    for l in lines {
-        writeln!(stdin, "{l}").unwrap();
-    }
-    drop(stdin);
-    let out = child.wait_with_output().unwrap();
+    let out = crate::cli::feed(
+        triage_at(dir, now)
+            .args(["chat", "--product", "c2c", "--user", "ann", "--config"])
+            .arg(dir.join("triage.yaml")),
+        lines,
+    );
     assert!(
         out.status.success(),
         "{}",

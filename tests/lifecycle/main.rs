@@ -8,6 +8,10 @@
 //! its outputs, and Berlin's support hours. The tests are in the topic
 //! modules declared below.
 
+// The built binary as a terminal user runs it, shared with tests/chat.rs.
+#[path = "../support/cli.rs"]
+mod cli;
+
 mod binary;
 mod restarts;
 mod stale_and_close;

@@ -1,8 +1,9 @@
 //! The dashboard tests' harness: the bot on the fake Discord with the
 //! dashboard beside it (`Harness`), its knowledge base (`kb`), headless
 //! Chromium through chromedriver (`browser`, skipped with one line when
-//! either is missing), screenshots, and raw HTTP requests for what a forged
-//! form sends. It builds on the shared support module (`crate::fixture`).
+//! either is missing), the page steps the tests repeat (`visit`, `click`,
+//! `wait_for`), screenshots, and raw HTTP requests for what a forged form
+//! sends. It builds on the shared support module (`crate::fixture`).
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::fake_discord::payloads::{self, ids};
-use crate::fake_discord::{FakeDiscord, FakeOptions, World};
+use crate::fake_discord::{FakeDiscord, FakeOptions, Recorded, World};
 use crate::fixture::{BotTask, NoMatch, Workdir, ESCALATION_CONVOT};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -24,10 +25,23 @@ use triage::dashboard::{self, Dashboard};
 use triage::discord::dashboard::DiscordNotifier;
 use triage::discord::{self, Core, Settings};
 use triage::engine::{Matching, SystemClock};
-use triage::tickets::{SqliteStore, Store};
+use triage::tickets::{SqliteStore, Store, Ticket, TicketId};
 
 /// How long any one condition may take.
 pub(crate) const T: Duration = Duration::from_secs(20);
+
+/// Asks `probe` every 20 ms until it gives a value; fails with `what` once
+/// `T` has passed.
+pub(crate) async fn poll<V>(what: &str, mut probe: impl FnMut() -> Option<V>) -> V {
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 /// The knowledge base (convot.yaml): the escalation fixture's Convot asking
 /// two ticket fields, the app key and the browser console (`1/2`, `2/2`).
@@ -167,6 +181,31 @@ pub(crate) async fn body_text(c: &Client) -> String {
         .unwrap()
 }
 
+/// Opens `url`; the page's text.
+pub(crate) async fn visit(c: &Client, url: &str) -> String {
+    c.goto(url).await.unwrap();
+    body_text(c).await
+}
+
+/// Clicks the element `at` finds.
+pub(crate) async fn click(c: &Client, at: Locator<'_>) {
+    c.find(at).await.unwrap().click().await.unwrap();
+}
+
+/// Waits until the page has an element `at` finds.
+pub(crate) async fn wait_for(c: &Client, at: Locator<'_>) {
+    c.wait().for_element(at).await.unwrap();
+}
+
+/// The browser's dashboard session (the `triage_session` cookie's value).
+pub(crate) async fn session_cookie(c: &Client) -> String {
+    c.get_named_cookie("triage_session")
+        .await
+        .unwrap()
+        .value()
+        .to_owned()
+}
+
 // ---------------------------------------------------------------------------------------------
 // The bot and the dashboard.
 
@@ -178,6 +217,41 @@ pub(crate) struct Harness {
     bot: BotTask,
     web: JoinHandle<()>,
     _work: Workdir,
+}
+
+/// The browser and a started harness, or `None` (skipped, see [`browser`])
+/// without a browser.
+pub(crate) async fn browser_and_harness(test: &str) -> Option<(Browser, Harness)> {
+    let b = browser(test).await?;
+    Some((b, Harness::start().await))
+}
+
+/// Ends a browser test: closes the session, then stops the harness.
+pub(crate) async fn finish(b: Browser, h: Harness) {
+    b.client.clone().close().await.unwrap();
+    h.stop().await;
+}
+
+/// Waits until the bot has registered its slash commands with `fake`.
+pub(crate) async fn commands_registered(fake: &FakeDiscord) {
+    fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))
+        .await;
+}
+
+/// `/dashboard` as `user` in the staff channel of `fake`; the ephemeral
+/// reply's body.
+pub(crate) async fn dashboard_command(fake: &FakeDiscord, user: u64) -> Value {
+    let id = fake.command_id("dashboard");
+    let ix = payloads::slash_command(
+        fake.world(),
+        user,
+        ids::STAFF_CHANNEL,
+        id,
+        "dashboard",
+        vec![],
+    );
+    fake.dispatch("INTERACTION_CREATE", ix.clone());
+    fake.wait_callback(&ix, T).await.body
 }
 
 impl Harness {
@@ -230,8 +304,7 @@ impl Harness {
             kb_dir,
         };
         let bot = BotTask::spawn(settings, core);
-        fake.wait_request(T, |r| r.is("PUT", "/applications/*/guilds/*/commands"))
-            .await;
+        commands_registered(&fake).await;
         Harness {
             fake,
             store,
@@ -246,10 +319,26 @@ impl Harness {
         self.fake.world()
     }
 
+    /// The dashboard's address for `path` (which starts with `/`).
+    pub(crate) fn page(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// Ticket `#id` as the store has it now.
+    pub(crate) fn ticket(&self, id: i64) -> Ticket {
+        self.store.ticket(TicketId(id)).unwrap().unwrap()
+    }
+
     pub(crate) fn say(&self, user: u64, channel: u64, text: &str) -> Value {
         let m = payloads::message_create(self.world(), user, channel, text);
         self.fake.dispatch("MESSAGE_CREATE", m.clone());
         m
+    }
+
+    /// Edits `message` (as `say` returned it) to read `text`.
+    pub(crate) fn edit(&self, message: &Value, text: &str) {
+        self.fake
+            .dispatch("MESSAGE_UPDATE", payloads::message_update(message, text));
     }
 
     /// `/escalate` by Alice, both fields answered; returns the thread id
@@ -293,43 +382,41 @@ impl Harness {
         tid
     }
 
+    /// `ticket_from_alice` with an ordinary app key and console output.
+    pub(crate) async fn plain_ticket(&self) -> u64 {
+        self.ticket_from_alice("app_12345", "nothing in the console at all")
+            .await
+    }
+
+    /// Waits for a post with a file in the staff channel (the closed
+    /// ticket's summary and transcript) among requests after `mark`.
+    pub(crate) async fn staff_file_after(&self, mark: usize) -> Recorded {
+        self.fake
+            .wait_request_after(mark, T, |r| {
+                r.is(
+                    "POST",
+                    &format!("/channels/{}/messages", ids::STAFF_CHANNEL),
+                ) && !r.files.is_empty()
+            })
+            .await
+    }
+
     /// Waits until the archive holds a message containing `needle`.
     pub(crate) async fn recorded(&self, ticket: i64, needle: &str) {
-        let deadline = tokio::time::Instant::now() + T;
-        loop {
-            let t = self
-                .store
-                .ticket(triage::tickets::TicketId(ticket))
-                .unwrap()
-                .unwrap();
-            if Archive::transcript(self.store.as_ref(), &t)
+        poll(&format!("'{needle}' never recorded"), || {
+            let t = self.ticket(ticket);
+            Archive::transcript(self.store.as_ref(), &t)
                 .unwrap()
                 .iter()
                 .any(|m| m.content.contains(needle))
-            {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "'{needle}' never recorded"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+                .then_some(())
+        })
+        .await
     }
 
     /// `/dashboard` as `user`; the ephemeral reply's text.
     pub(crate) async fn dashboard_command(&self, user: u64) -> Value {
-        let id = self.fake.command_id("dashboard");
-        let ix = payloads::slash_command(
-            self.world(),
-            user,
-            ids::STAFF_CHANNEL,
-            id,
-            "dashboard",
-            vec![],
-        );
-        self.fake.dispatch("INTERACTION_CREATE", ix.clone());
-        self.fake.wait_callback(&ix, T).await.body
+        dashboard_command(&self.fake, user).await
     }
 
     /// A fresh login link for Bob (support role).
@@ -355,6 +442,11 @@ impl Harness {
         self.web.abort();
         self.fake.assert_no_violations();
     }
+}
+
+/// A raw GET of `url` with the session `cookie`, if any: its status and body.
+pub(crate) async fn get(url: &str, cookie: Option<&str>) -> (u16, String) {
+    raw(reqwest::Method::GET, url, cookie, &[]).await
 }
 
 /// A raw request to the dashboard (what a forged form or an old link sends).
