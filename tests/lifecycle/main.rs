@@ -11,6 +11,9 @@
 // The built binary as a terminal user runs it, shared with tests/chat.rs.
 #[path = "../support/cli.rs"]
 mod cli;
+// Matches nothing: tickets come from direct escalation.
+#[path = "../support/no_match.rs"]
+mod no_match;
 
 mod binary;
 mod restarts;
@@ -25,12 +28,10 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use triage::engine::hours::{HoursFile, SupportHours};
 use triage::engine::{
-    Action, ConversationKey, Engine, Fired, Input, ManualClock, Matching, NoteKind, Output, Policy,
-    Reply, StaffAction, StaffInput, TicketAction, TicketId, TicketInput, TicketNote, TicketStatus,
-    UserId,
+    Action, ConversationKey, Engine, Fired, Input, ManualClock, NoteKind, Output, Policy, Reply,
+    StaffAction, StaffInput, TicketAction, TicketId, TicketInput, TicketNote, TicketStatus, UserId,
 };
 use triage::kb::{KnowledgeBase, ProductId};
-use triage::matcher::{Decision, Match, Query};
 use triage::tickets::{SqliteStore, Store, TimerKind, TimerState};
 
 const KB: &str = r#"
@@ -52,23 +53,6 @@ entries:
         verify: Restart
         fix: Restart it
 "#;
-
-/// Matches nothing: tickets come from direct escalation.
-struct Nothing(KnowledgeBase);
-
-impl Matching for Nothing {
-    fn kb(&self) -> &KnowledgeBase {
-        &self.0
-    }
-    fn find(&self, _: &Query<'_>) -> Match {
-        Match {
-            decision: Decision::None,
-            product: None,
-            results: Vec::new(),
-            check: None,
-        }
-    }
-}
 
 fn policy() -> Policy {
     Policy {
@@ -97,8 +81,12 @@ impl H {
         let clock = Arc::new(ManualClock::new(at));
         let kb =
             KnowledgeBase::from_sources(&[(PathBuf::from("demo.yaml"), KB.to_owned())]).unwrap();
-        let engine =
-            Engine::new(Arc::new(Nothing(kb)), store.clone(), clock.clone()).with_policy(policy);
+        let engine = Engine::new(
+            Arc::new(no_match::NoMatch(Arc::new(kb))),
+            store.clone(),
+            clock.clone(),
+        )
+        .with_policy(policy);
         Self {
             engine,
             clock,

@@ -24,9 +24,7 @@ use tokio::task::JoinHandle;
 use crate::fake_discord::payloads::{self, ids};
 use crate::fake_discord::FakeDiscord;
 use triage::discord::{self, Connection, Core, RunError, Settings, Token};
-use triage::engine::Matching;
 use triage::kb::KnowledgeBase;
-use triage::matcher::{Decision, Match, Query};
 use triage::tickets::SqliteStore;
 
 // ---------------------------------------------------------------------------------------------
@@ -135,23 +133,10 @@ impl Workdir {
 // ---------------------------------------------------------------------------------------------
 // The bot.
 
-/// Never matches: for tests about where things go, not what is answered.
-pub struct NoMatch(pub Arc<KnowledgeBase>);
-
-impl Matching for NoMatch {
-    fn kb(&self) -> &KnowledgeBase {
-        &self.0
-    }
-
-    fn find(&self, _: &Query<'_>) -> Match {
-        Match {
-            decision: Decision::None,
-            product: None,
-            results: Vec::new(),
-            check: None,
-        }
-    }
-}
+#[path = "no_match.rs"]
+mod no_match;
+#[allow(unused_imports)] // not every binary uses it
+pub use no_match::NoMatch;
 
 /// With `RUST_LOG` set (e.g. `serenity=debug`, which shows why an event went
 /// unanswered), the bot's log goes to stderr.
