@@ -35,17 +35,23 @@ def decide(w,p):
     if p1<w['suggest_min']: return 'none',None,ids
     if p1>=w['answer_min'] and p1-p2>=w['answer_margin']: return 'answer',ids[0],ids
     return 'suggest',ids[0],ids
+def answered_wrong(d,top,e):
+    """An answer outright that is out of scope or names a wrong entry."""
+    return d=='answer' and (not e or top not in e)
+def worth(d,top,ids,e):
+    """One decision's utility, as fit/thresholds.rs counts it."""
+    if not e: return {'none':1,'suggest':-1,'answer':AW}[d]
+    if d=='none': return -1
+    if d=='answer': return 1 if top in e else AW
+    return SR if any(i in e for i in ids[:3]) else SW
 def util(w,items,budget=True):
     if w['answer_min']<w['suggest_min']: return None
     u=0; wrong={}; n={}
     for it in items:
         d,top,ids=decide(w,it['p']); e=it['expect']
         n[it['set']]=n.get(it['set'],0)+1
-        if d=='answer' and (not e or top not in e): wrong[it['set']]=wrong.get(it['set'],0)+1
-        if not e: u+= {'none':1,'suggest':-1,'answer':AW}[d]
-        elif d=='none': u-=1
-        elif d=='answer': u+= 1 if top in e else AW
-        else: u+= SR if any(i in e for i in ids[:3]) else SW
+        if answered_wrong(d,top,e): wrong[it['set']]=wrong.get(it['set'],0)+1
+        u+=worth(d,top,ids,e)
     if budget and any(wrong[s]>BUDGET*n[s] for s in wrong): return None
     return u
 KEYS=['suggest_min','answer_min','answer_margin']
@@ -83,12 +89,8 @@ def score(w,items):
             if d=='none': fn+=1
         else:
             if d=='none': ab+=1
-        if d=='answer' and (not e or top not in e): cw+=1
-        if not e: uu={'none':1,'suggest':-1,'answer':AW}[d]
-        elif d=='none': uu=-1
-        elif d=='answer': uu=1 if top in e else AW
-        else: uu=SR if any(i in e for i in ids[:3]) else SW
-        per.append(uu)
+        if answered_wrong(d,top,e): cw+=1
+        per.append(worth(d,top,ids,e))
     return dict(top1=round(top1/len(ins),3),ansok=round(ansok/len(ins),3),cw=round(cw/n,3),abst=round(ab/len(oos),3),fnone=round(fn/len(ins),3),util=round(sum(per)/n,3)),per
 def paired(a,b,draws=2000):
     random.seed(1); n=len(a); d=[y-x for x,y in zip(a,b)]
