@@ -421,18 +421,10 @@ pub fn rank(
     product_of: impl Fn(usize) -> usize,
 ) -> Ranked {
     let (order, none) = ranked_entries(w, f);
-    let mut order = order;
     let (decision, pair) = arrange(w, &order, f.product_known, twins, &product_of);
-    if let Some((lead, twin)) = pair {
-        let (a, b) = (lead.min(twin), lead.max(twin));
-        let second = order.remove(b);
-        let first = order.remove(a);
-        order.insert(0, second);
-        order.insert(0, first);
-    }
     Ranked {
         decision,
-        order: order.into_iter().map(|(e, p, _)| (e, p)).collect(),
+        order: shown(&order, pair).map(|(e, p, _)| (e, p)).collect(),
         none,
     }
 }
@@ -455,27 +447,28 @@ pub(crate) fn ranked_entries(w: &Weights, f: &Features) -> (Vec<(usize, f32, boo
     (order, none)
 }
 
-/// The decision and the entry shown first, for candidates already ranked
-/// by probability as (entry, probability, exact evidence).
-pub(crate) fn decide_ranked(
-    w: &Weights,
-    order: &[(usize, f32, bool)],
-    product_known: bool,
-    twins: &[Vec<usize>],
-    product_of: &impl Fn(usize) -> usize,
-) -> (Decision, Option<usize>) {
-    let (d, pair) = arrange(w, order, product_known, twins, product_of);
-    let top = match pair {
-        Some((lead, twin)) => order.get(lead.min(twin)),
-        None => order.first(),
-    };
-    (d, top.map(|o| o.0))
+/// The candidates in the order they are shown: the pair offered side by
+/// side (positions in `order`, as `arrange` gives it) first, in their own
+/// order, then the others by probability.
+pub(crate) fn shown<T: Copy>(
+    order: &[T],
+    pair: Option<(usize, usize)>,
+) -> impl Iterator<Item = T> + '_ {
+    let (a, b) = pair.map_or((usize::MAX, usize::MAX), |(x, y)| (x.min(y), x.max(y)));
+    let first = [a, b].into_iter().filter_map(|i| order.get(i).copied());
+    let rest = order
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| *i != a && *i != b)
+        .map(|(_, o)| *o);
+    first.chain(rest)
 }
 
-/// The decision, and the pair of candidates (lead, twin) to offer side by
-/// side when they are the same symptom in two products and nothing says
-/// which product.
-fn arrange(
+/// The decision, and the pair of candidates (lead, twin), as positions in
+/// `order`, to offer side by side when they are the same symptom in two
+/// products and nothing says which product. The candidates are ranked by
+/// probability as (entry, probability, exact evidence).
+pub(crate) fn arrange(
     w: &Weights,
     order: &[(usize, f32, bool)],
     product_known: bool,
@@ -503,7 +496,10 @@ fn arrange(
         let p = product_of(order[i].0);
         order[..i].iter().all(|o| product_of(o.0) != p)
     };
-    let pair = (0..order.len().min(2)).find_map(|lead| {
+    // A leader is the first candidate, or the runner-up when it is as
+    // close to the first as a twin must be.
+    let leaders = order.iter().take(2).take_while(|o| o.1 >= floor).count();
+    let pair = (0..leaders).find_map(|lead| {
         let e = order[lead].0;
         order
             .iter()
@@ -629,5 +625,72 @@ fn truncate_chars(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model::{Weights, N_ENTRY, N_QUERY};
+    use super::*;
+
+    /// Thresholds only: answer at 0.9 with any margin, suggest from 0.3,
+    /// twins within a tenth of the first.
+    fn thresholds() -> Weights {
+        Weights {
+            entry: [0.0; N_ENTRY],
+            none: [0.0; N_QUERY],
+            answer_min: 0.9,
+            answer_margin: 0.0,
+            suggest_min: 0.3,
+            twin_ratio: 0.1,
+        }
+    }
+
+    /// Entries 0..5, each its own product, with 1 and 2 the same symptom
+    /// in two products, and 0 and 3 too.
+    fn twins() -> Vec<Vec<usize>> {
+        vec![vec![3], vec![2], vec![1], vec![0], vec![]]
+    }
+
+    fn decide(order: &[(usize, f32)], product_known: bool) -> (Decision, Vec<usize>) {
+        let order: Vec<(usize, f32, bool)> = order.iter().map(|&(e, p)| (e, p, false)).collect();
+        let (d, pair) = arrange(&thresholds(), &order, product_known, &twins(), &|e| e);
+        (d, shown(&order, pair).map(|o| o.0).collect())
+    }
+
+    #[test]
+    fn a_runner_up_far_behind_does_not_bring_its_twin_forward() {
+        // Whatever the leader, a runner-up under the twin share is not a
+        // leader, even when its twin is its product's best candidate.
+        for p1 in [0.91, 0.95, 0.999] {
+            let rest = (1.0 - p1) / 2.0;
+            let (d, shown) = decide(&[(4, p1), (1, rest), (2, rest * 0.9)], false);
+            assert_eq!((d, shown), (Decision::Answer, vec![4, 1, 2]), "p1 {p1}");
+        }
+    }
+
+    #[test]
+    fn a_close_runner_up_is_offered_beside_its_twin() {
+        let (d, shown) = decide(&[(4, 0.6), (1, 0.3), (0, 0.06), (2, 0.04)], false);
+        assert_eq!((d, shown), (Decision::Suggest, vec![1, 2, 4, 0]));
+    }
+
+    #[test]
+    fn the_leader_is_offered_beside_its_twin_when_nothing_names_the_product() {
+        // The twin is far behind but its product's best candidate.
+        let (d, shown) = decide(&[(0, 0.95), (4, 0.03), (3, 0.01)], false);
+        assert_eq!((d, shown), (Decision::Suggest, vec![0, 3, 4]));
+        // Named, the product decides.
+        let (d, shown) = decide(&[(0, 0.95), (4, 0.03), (3, 0.01)], true);
+        assert_eq!((d, shown), (Decision::Answer, vec![0, 4, 3]));
+    }
+
+    #[test]
+    fn shown_puts_the_pair_first_in_its_own_order() {
+        let order = [10, 11, 12, 13];
+        let all = |pair| shown(&order, pair).collect::<Vec<_>>();
+        assert_eq!(all(None), vec![10, 11, 12, 13]);
+        assert_eq!(all(Some((2, 0))), vec![10, 12, 11, 13]);
+        assert_eq!(all(Some((1, 3))), vec![11, 13, 10, 12]);
     }
 }

@@ -19,7 +19,7 @@ use thresholds::choose_thresholds;
 use super::classifier::Classifier;
 use super::model::{Fitted, Weights, ENTRY_FEATURES, N_ENTRY, N_QUERY, QUERY_FEATURES};
 use super::prototypes::Prototypes;
-use super::{decide_ranked, ranked_entries, Decision, Features, Matcher, Query};
+use super::{arrange, ranked_entries, shown, Decision, Features, Matcher, Query};
 
 /// One labelled question.
 #[derive(Clone, Debug)]
@@ -330,18 +330,14 @@ fn fit_one(
         .collect();
     for (r, p) in rows.iter().zip(&oof) {
         seen[r.item] = true;
-        let (decision, top) =
-            decide_ranked(&thresholds, &p.order, r.f.product_known, twins, &product_of);
+        let (decision, pair) =
+            arrange(&thresholds, &p.order, r.f.product_known, twins, &product_of);
         outcomes[r.item].decision = decision;
-        // The entry shown first, then the others by probability.
-        let shown = top.and_then(|t| p.order.iter().find(|o| o.0 == t));
-        outcomes[r.item].ranked = shown
-            .into_iter()
-            .chain(p.order.iter().filter(|o| Some(o.0) != top))
+        outcomes[r.item].ranked = shown(&p.order, pair)
             .take(SHOWN)
             .map(|o| (entries[o.0].id.clone(), o.1))
             .collect();
-        let top = top.map(|e| &entries[e].id);
+        let top = shown(&p.order, pair).next().map(|o| &entries[o.0].id);
         let it = &items[r.item];
         for key in [it.set.clone(), "all".to_owned()] {
             cv.entry(key).or_default().add(&it.expect, decision, top);

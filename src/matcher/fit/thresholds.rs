@@ -4,7 +4,7 @@
 //! budget every labelled set must keep, and the search.
 
 use super::super::model::{Weights, N_ENTRY, N_QUERY};
-use super::super::{decide_ranked, Decision, Matcher};
+use super::super::{arrange, shown, Decision, Matcher};
 use super::{Labelled, Probs, Row, SHOWN};
 
 /// How a decision is valued when choosing thresholds: the costs a support
@@ -61,9 +61,10 @@ pub(super) fn choose_thresholds(
         let mut wrong = vec![0usize; sets.len()];
         for (r, p) in rows.iter().zip(oof) {
             let it = &items[r.item];
-            let (d, top) = decide_ranked(w, &p.order, r.f.product_known, twins, product_of);
+            let (d, pair) = arrange(w, &p.order, r.f.product_known, twins, product_of);
             let right = |e: usize| it.expect.contains(&entries[e].id);
-            let shown_right = p.order.iter().take(SHOWN).any(|o| right(o.0));
+            let top = shown(&p.order, pair).next().map(|o| o.0);
+            let shown_right = shown(&p.order, pair).take(SHOWN).any(|o| right(o.0));
             if d == Decision::Answer && (it.expect.is_empty() || !top.is_some_and(right)) {
                 wrong[set_of[r.item]] += 1;
             }
