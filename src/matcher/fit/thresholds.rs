@@ -62,22 +62,14 @@ pub(super) fn choose_thresholds(
         for (r, p) in rows.iter().zip(oof) {
             let it = &items[r.item];
             let (d, pair) = arrange(w, &p.order, r.f.product_known, twins, product_of);
-            let right = |e: usize| it.expect.contains(&entries[e].id);
-            let top = shown(&p.order, pair).next().map(|o| o.0);
-            let shown_right = shown(&p.order, pair).take(SHOWN).any(|o| right(o.0));
-            if d == Decision::Answer && (it.expect.is_empty() || !top.is_some_and(right)) {
-                wrong[set_of[r.item]] += 1;
-            }
-            u += match (it.expect.is_empty(), d) {
-                (true, Decision::None) => 1.0,
-                (true, Decision::Suggest) => -1.0,
-                (true, Decision::Answer) => ANSWER_WRONG,
-                (false, Decision::None) => -1.0,
-                (false, Decision::Answer) if top.is_some_and(right) => 1.0,
-                (false, Decision::Answer) => ANSWER_WRONG,
-                (false, Decision::Suggest) if shown_right => SUGGEST_RIGHT,
-                (false, Decision::Suggest) => SUGGEST_WRONG,
-            };
+            let (value, answered_wrong) = worth(
+                d,
+                shown(&p.order, pair).map(|o| o.0),
+                !it.expect.is_empty(),
+                |e| it.expect.contains(&entries[e].id),
+            );
+            u += value;
+            wrong[set_of[r.item]] += usize::from(answered_wrong);
         }
         let over = wrong
             .iter()
@@ -129,6 +121,27 @@ pub(super) fn choose_thresholds(
     }
 }
 
+/// What decision `d` is worth for one question, and whether it answers
+/// it wrong outright: `shown` the entries in the order they are shown,
+/// `right` whether an entry is one the question expects.
+fn worth(
+    d: Decision,
+    mut shown: impl Iterator<Item = usize>,
+    in_scope: bool,
+    right: impl Fn(usize) -> bool,
+) -> (f64, bool) {
+    match (in_scope, d) {
+        (false, Decision::None) => (1.0, false),
+        (false, Decision::Suggest) => (-1.0, false),
+        (false, Decision::Answer) => (ANSWER_WRONG, true),
+        (true, Decision::None) => (-1.0, false),
+        (true, Decision::Answer) if shown.next().is_some_and(&right) => (1.0, false),
+        (true, Decision::Answer) => (ANSWER_WRONG, true),
+        (true, Decision::Suggest) if shown.take(SHOWN).any(&right) => (SUGGEST_RIGHT, false),
+        (true, Decision::Suggest) => (SUGGEST_WRONG, false),
+    }
+}
+
 /// What thresholds `t` are worth: `utility` averaged over them and their
 /// eight neighbours on the grid (each threshold a step up or down), or
 /// `f64::MIN` when any of them is ruled out. Out-of-fold probabilities
@@ -177,6 +190,32 @@ mod tests {
             let i = (w.answer_min / STEP).round() as usize;
             values.get(i).copied().unwrap_or(f64::MIN)
         }
+    }
+
+    #[test]
+    fn a_decision_is_worth_what_is_shown_in_the_order_shown() {
+        let right = |e: usize| e == 7;
+        let worth = |d, shown: &[usize], in_scope| worth(d, shown.iter().copied(), in_scope, right);
+        // An answer is judged by the entry shown first, a suggestion by
+        // the first three shown, whatever their probabilities.
+        assert_eq!(worth(Decision::Answer, &[7, 1, 2], true), (1.0, false));
+        assert_eq!(
+            worth(Decision::Answer, &[1, 7, 2], true),
+            (ANSWER_WRONG, true)
+        );
+        assert_eq!(
+            worth(Decision::Suggest, &[1, 2, 7, 3], true),
+            (SUGGEST_RIGHT, false)
+        );
+        assert_eq!(
+            worth(Decision::Suggest, &[1, 2, 3, 7], true),
+            (SUGGEST_WRONG, false)
+        );
+        assert_eq!(worth(Decision::None, &[7], true), (-1.0, false));
+        // Out of scope, only `none` is right, and any answer is wrong.
+        assert_eq!(worth(Decision::None, &[7], false), (1.0, false));
+        assert_eq!(worth(Decision::Suggest, &[7], false), (-1.0, false));
+        assert_eq!(worth(Decision::Answer, &[7], false), (ANSWER_WRONG, true));
     }
 
     #[test]
