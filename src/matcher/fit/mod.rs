@@ -337,7 +337,7 @@ fn fit_one(
             .take(SHOWN)
             .map(|o| (entries[o.0].id.clone(), o.1))
             .collect();
-        let top = shown(&p.order, pair).next().map(|o| &entries[o.0].id);
+        let top = outcomes[r.item].ranked.first().map(|(id, _)| id);
         let it = &items[r.item];
         for key in [it.set.clone(), "all".to_owned()] {
             cv.entry(key).or_default().add(&it.expect, decision, top);
