@@ -630,20 +630,13 @@ fn truncate_chars(s: &str, max: usize) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::model::{Weights, N_ENTRY, N_QUERY};
+    use super::model::Weights;
     use super::*;
 
     /// Thresholds only: answer at 0.9 with any margin, suggest from 0.3,
     /// twins within a tenth of the first.
     fn thresholds() -> Weights {
-        Weights {
-            entry: [0.0; N_ENTRY],
-            none: [0.0; N_QUERY],
-            answer_min: 0.9,
-            answer_margin: 0.0,
-            suggest_min: 0.3,
-            twin_ratio: 0.1,
-        }
+        Weights::thresholds(0.9, 0.0, 0.3, 0.1)
     }
 
     /// Entries 0..5, each its own product, with 1 and 2 the same symptom

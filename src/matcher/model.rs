@@ -176,6 +176,23 @@ impl From<&Params> for Weights {
 }
 
 impl Weights {
+    /// Thresholds with every weight 0.
+    pub fn thresholds(
+        answer_min: f32,
+        answer_margin: f32,
+        suggest_min: f32,
+        twin_ratio: f32,
+    ) -> Self {
+        Weights {
+            entry: [0.0; N_ENTRY],
+            none: [0.0; N_QUERY],
+            answer_min,
+            answer_margin,
+            suggest_min,
+            twin_ratio,
+        }
+    }
+
     /// Back to named parameters.
     pub fn to_params(&self) -> Params {
         Params {

@@ -404,14 +404,9 @@ struct Probs {
 }
 
 fn probs(we: &[f64; N_ENTRY], wn: &[f64; N_QUERY], f: &Features) -> Probs {
-    let w = Weights {
-        entry: we.map(|x| x as f32),
-        none: wn.map(|x| x as f32),
-        answer_min: 0.0,
-        answer_margin: 0.0,
-        suggest_min: 0.0,
-        twin_ratio: 0.0,
-    };
+    let mut w = Weights::thresholds(0.0, 0.0, 0.0, 0.0);
+    w.entry = we.map(|x| x as f32);
+    w.none = wn.map(|x| x as f32);
     let (order, _) = ranked_entries(&w, f);
     Probs { order }
 }

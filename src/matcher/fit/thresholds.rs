@@ -3,7 +3,7 @@
 //! utility a support channel gets from each decision, the wrong-answer
 //! budget every labelled set must keep, and the search.
 
-use super::super::model::{Weights, N_ENTRY, N_QUERY};
+use super::super::model::Weights;
 use super::super::{arrange, shown, Decision, Matcher};
 use super::{Labelled, Probs, Row, SHOWN};
 
@@ -86,14 +86,7 @@ pub(super) fn choose_thresholds(
         .take_while(|x| *x < 1.0)
         .collect();
     // Start in the middle, with no margin: the same start on every run.
-    let mut w = Weights {
-        entry: [0.0; N_ENTRY],
-        none: [0.0; N_QUERY],
-        answer_min: 0.5,
-        answer_margin: 0.0,
-        suggest_min: 0.5,
-        twin_ratio: 0.5,
-    };
+    let mut w = Weights::thresholds(0.5, 0.0, 0.5, 0.5);
     // Answering nothing keeps every set within the wrong-answer budget:
     // the start when the middle does not.
     if utility(&w) == f64::MIN {
@@ -174,14 +167,7 @@ mod tests {
     use super::*;
 
     fn thresholds(answer_min: f32) -> Weights {
-        Weights {
-            entry: [0.0; N_ENTRY],
-            none: [0.0; N_QUERY],
-            answer_min,
-            answer_margin: 0.0,
-            suggest_min: 0.3,
-            twin_ratio: 0.5,
-        }
+        Weights::thresholds(answer_min, 0.0, 0.3, 0.5)
     }
 
     /// A utility over `answer_min` alone, by grid step.
