@@ -24,6 +24,16 @@ items (resampled together, so the interval is for the difference):
     TRIAGE_MODEL=shipped python3 eval/score.py --kb /tmp/kb2 --items /tmp/b.jsonl ./target/release/triage eval/real/test*.yaml
     python3 eval/score.py --paired /tmp/a.jsonl /tmp/b.jsonl
 
+A refit changes the weights and the thresholds at once, and a threshold a
+grid step higher can move the figures more than the weights do.
+`--thresholds-of KB` scores `--kb` with its weights but the thresholds of
+another knowledge directory (each parameter set's `answer_min`,
+`answer_margin`, `suggest_min` and `twin_ratio`, in every `matcher*.json`
+both hold), copied into a temporary directory, so a change to the
+ranking is judged apart from a move of the thresholds:
+
+    TRIAGE_MODEL=shipped python3 eval/score.py --kb /tmp/kb2 --thresholds-of knowledge --items /tmp/b0.jsonl ./target/release/triage eval/real/test*.yaml
+
 `--oof FILE` scores the cross-validated outcomes `triage fit
 --out-of-fold FILE` wrote instead of matching (one line per labelled set),
 and `--groups GROUPS.txt` keeps only the items of the source groups listed
@@ -34,9 +44,13 @@ the fold saw.
     python3 eval/score.py --oof /tmp/oof.jsonl --groups /tmp/held.txt --items /tmp/c.jsonl
 """
 import argparse
+import glob
 import json
+import os
 import random
+import shutil
 import subprocess
+import tempfile
 
 import yaml
 
@@ -48,6 +62,29 @@ SHORT_WORDS = 20
 BOOTSTRAP_DRAWS = 2000
 
 COLUMNS = ["top-1", "ans-ok", "conf-wrong", "abstain", "false-none", "utility"]
+THRESHOLDS = ["answer_min", "answer_margin", "suggest_min", "twin_ratio"]
+PARAMETER_SETS = ["semantic", "lexical", "unlearned"]
+
+
+def with_thresholds_of(kb, source, into):
+    """A copy of knowledge directory `kb` in `into` whose fitted parameter
+    sets carry the thresholds of `source`'s; its path."""
+    out = os.path.join(into, "kb")
+    shutil.copytree(kb, out)
+    copied = 0
+    for path in glob.glob(os.path.join(out, "matcher*.json")):
+        theirs = os.path.join(source, os.path.basename(path))
+        if not os.path.exists(theirs):
+            continue
+        mine, ref = json.load(open(path)), json.load(open(theirs))
+        for name in PARAMETER_SETS:
+            if mine.get(name) and ref.get(name):
+                mine[name].update({t: ref[name][t] for t in THRESHOLDS})
+        json.dump(mine, open(path, "w"), indent=2)
+        copied += 1
+    if not copied:
+        raise SystemExit(f"{kb} and {source} have no matcher*.json in common")
+    return out
 
 
 def outcomes(binary, path, kb):
@@ -191,6 +228,7 @@ def main():
     p.add_argument("--paired", nargs=2, metavar=("A", "B"), help="compare two --items files")
     p.add_argument("--oof", help="score a `triage fit --out-of-fold` file instead of matching")
     p.add_argument("--groups", help="with --oof: only the source groups listed in this file")
+    p.add_argument("--thresholds-of", metavar="KB", help="match with --kb's weights and this knowledge directory's thresholds")
     p.add_argument("binary", nargs="?")
     p.add_argument("files", nargs="*")
     args = p.parse_args()
@@ -204,6 +242,10 @@ def main():
             raise SystemExit(f"{args.oof}: no item of the listed groups")
     elif not args.binary or not args.files:
         p.error("a triage binary and at least one labelled file (or --oof) are needed")
+    elif args.thresholds_of:
+        with tempfile.TemporaryDirectory() as tmp:
+            kb = with_thresholds_of(args.kb or "knowledge", args.thresholds_of, tmp)
+            sets = {path: outcomes(args.binary, path, kb) for path in args.files}
     else:
         sets = {path: outcomes(args.binary, path, args.kb) for path in args.files}
     print(f"{'set':<34} items  neg  top-1  ans-ok  conf-wrong  abstain  false-none  utility")
