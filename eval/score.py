@@ -76,11 +76,14 @@ def with_thresholds_of(kb, source, into):
         theirs = os.path.join(source, os.path.basename(path))
         if not os.path.exists(theirs):
             continue
-        mine, ref = json.load(open(path)), json.load(open(theirs))
+        with open(path) as f, open(theirs) as g:
+            mine, ref = json.load(f), json.load(g)
         for name in PARAMETER_SETS:
             if mine.get(name) and ref.get(name):
                 mine[name].update({t: ref[name][t] for t in THRESHOLDS})
-        json.dump(mine, open(path, "w"), indent=2)
+        # Closed (and so flushed) before triage reads it.
+        with open(path, "w") as f:
+            json.dump(mine, f, indent=2)
         copied += 1
     if not copied:
         raise SystemExit(f"{kb} and {source} have no matcher*.json in common")
