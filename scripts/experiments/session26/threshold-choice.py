@@ -12,72 +12,107 @@ share of the real reports answered wrong, and how often that share passes
 2 %. Methods: `argmax` (the best grid point that keeps every set within
 the 2 % budget), `steady1` (what ships since session 20: each point worth
 its utility averaged with its grid neighbours one step away, ruled out if
-any breaks the budget) and `steady2` (two steps). It reads the decision
-from the three shown probabilities alone, so the twin rule, which only
-turns answers into suggestions for unnamed products, is left out.
+any breaks the budget) and `steady2` (two steps).
+
+The decision rule, the utility, the budget and the search are session
+23's replay (`../session23/sim.py`), which leaves out the twin rule; each
+set of thresholds' per-question outcomes is worked out once and reused by
+every split.
 """
-import json,numpy as np,sys
-rows=[json.loads(l) for l in open(sys.argv[1])]
-p1=np.array([r['ranked'][0]['probability'] if r['ranked'] else 0 for r in rows])
-p2=np.array([r['ranked'][1]['probability'] if len(r['ranked'])>1 else 0 for r in rows])
-ins=np.array([bool(r['expect']) for r in rows])
-r1=np.array([bool(r['ranked']) and r['ranked'][0]['id'] in r['expect'] for r in rows])
-r3=np.array([any(x['id'] in r['expect'] for x in r['ranked'][:3]) for r in rows])
-sets=sorted({r['set'] for r in rows}); setid=np.array([sets.index(r['set']) for r in rows])
-groups=sorted({r['group'] for r in rows}); gid=np.array([groups.index(r['group']) for r in rows])
-STEP=0.025; grid=np.round(np.arange(0,1,STEP),3)
-def per_row(a,m,s):
-    none=p1<s; ans=(~none)&(p1>=a)&((p1-p2)>=m); sug=(~none)&(~ans)
-    u=np.where(ins, np.where(none,-1.0,np.where(ans,np.where(r1,1.0,-4.0),np.where(r3,0.4,-0.3))),
-                    np.where(none,1.0,np.where(ans,-4.0,-1.0)))
-    wrong=ans&(~(ins&r1))
-    return u,wrong
-def util(idx,a,m,s,w=None):
-    if a<s: return -1e9
-    u,wrong=per_row(a,m,s)
-    u=u[idx]; wr=wrong[idx]; st=setid[idx]
-    for k in range(len(sets)):
-        sel=st==k
-        if sel.sum() and wr[sel].sum()>0.02*sel.sum(): return -1e9
-    return u.mean() if w is None else (u*w).sum()/w.sum()
-def choose(idx,radius=1,boot=0,rng=None):
-    if boot:
-        gs=np.unique(gid[idx]); ws=[]
-        for b in range(boot):
-            pick=rng.choice(gs,len(gs)); cnt=np.bincount(pick,minlength=len(groups)); ws.append(cnt[gid[idx]].astype(float))
-    def f(t):
-        a,m,s=t
-        if boot: return np.mean([util(idx,a,m,s,w) for w in ws])
-        return util(idx,a,m,s)
-    def steady(t):
-        vals=[f(t)]
-        if vals[0]<-1e8: return -1e9
-        for d in range(3):
-            for k in range(1,radius+1):
-                for sg in (-1,1):
-                    n=list(t); n[d]=float(np.clip(n[d]+sg*k*STEP,0,1)); v=f(n)
-                    if v<-1e8: return -1e9
-                    vals.append(v)
-        return np.mean(vals)
-    t=[0.5,0.0,0.5]; best=steady(t)
-    if best<-1e8: t[0]=grid[-1]; best=steady(t)
+import json
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "session23"))
+import sim  # noqa: E402
+
+path, seed, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+items = sim.load_oof(path)
+groups = [json.loads(line)["group"] for line in open(path)]
+sets = sorted({it["set"] for it in items})
+set_of = np.array([sets.index(it["set"]) for it in items])
+real = np.array([it["set"] == "real/train" for it in items])
+
+outcomes = {}
+
+
+def outcome(w):
+    """Each question's utility and whether it is answered wrong, under `w`."""
+    key = tuple(round(w[k], 3) for k in sim.KEYS)
+    if key not in outcomes:
+        worth, wrong = [], []
+        for it in items:
+            d, top, ids = sim.decide(w, it["p"])
+            worth.append(sim.worth(d, top, ids, it["expect"]))
+            wrong.append(sim.answered_wrong(d, top, it["expect"]))
+        outcomes[key] = (np.array(worth), np.array(wrong))
+    return outcomes[key]
+
+
+def utility(w, rows):
+    """Mean utility over `rows`, or None when `w` is not allowed there."""
+    if w["answer_min"] < w["suggest_min"]:
+        return None
+    worth, wrong = outcome(w)
+    for s in range(len(sets)):
+        mine = rows[set_of[rows] == s]
+        if len(mine) and wrong[mine].sum() > sim.BUDGET * len(mine):
+            return None
+    return worth[rows].mean()
+
+
+def steady(w, rows, radius):
+    """`utility` averaged with the grid points up to `radius` steps away
+    along each threshold; None when any is not allowed."""
+    values = [utility(w, rows)]
+    for k in sim.KEYS:
+        for step in range(1, radius + 1):
+            for sign in (-1, 1):
+                v = dict(w)
+                v[k] = min(max(v[k] + sign * step * sim.STEP, 0), 1)
+                values.append(utility(v, rows))
+    return None if any(v is None for v in values) else float(np.mean(values))
+
+
+def choose(rows, radius):
+    """sim.choose's coordinate ascent, each point judged by `steady`."""
+    w = dict(answer_min=0.5, answer_margin=0.0, suggest_min=0.5)
+    if utility(w, rows) is None:
+        w["answer_min"] = sim.GRID[-1]
+    best = steady(w, rows, radius)
     while True:
-        before=best
-        for d in (2,0,1):
-            for x in grid:
-                n=list(t); n[d]=float(x); v=steady(n) if radius>=0 else f(n)
-                if v>best: best=v; t=n
-        if best<=before: return t
-rng=np.random.default_rng(int(sys.argv[2]) if len(sys.argv)>2 else 0)
-methods={'argmax':dict(radius=0),'steady1':dict(radius=1),'steady2':dict(radius=2)}
-res={k:[] for k in methods}; chosen={k:[] for k in methods}; wr={k:[] for k in methods}
-real=np.array([r['set']=='real/train' for r in rows])
-for rep in range(int(sys.argv[3]) if len(sys.argv)>3 else 6):
-    perm=rng.permutation(len(groups)); half=set(perm[:len(groups)//2])
-    A=np.array([g in half for g in gid]); fit=np.where(A)[0]; test=np.where(~A)[0]
-    for k,kw in methods.items():
-        t=choose(fit,**kw)
-        u,w=per_row(*t); res[k].append(u[test].mean()); chosen[k].append(tuple(round(float(x),3) for x in t)); tr=test[real[test]]; wr[k].append(w[tr].mean())
-for k in methods:
-    sm=[c[2] for c in chosen[k]]; print(k, 'suggest_min 10/50/90 %', np.percentile(sm,[10,50,90]))
-    print(k, 'held-out utility %.4f  real wrong %.4f  over-2%% %.2f'%(np.mean(res[k]),np.mean(wr[k]),np.mean(np.array(wr[k])>0.02)), chosen[k][:4])
+        before = best
+        for k in sim.KEYS:
+            for x in sim.GRID:
+                t = dict(w)
+                t[k] = x
+                u = steady(t, rows, radius)
+                if u is not None and (best is None or u > best):
+                    best, w = u, t
+        if best == before:
+            return w
+
+
+names = sorted(set(groups))
+group_of = np.array([names.index(g) for g in groups])
+rng = np.random.default_rng(seed)
+methods = {"argmax": 0, "steady1": 1, "steady2": 2}
+held = {m: [] for m in methods}
+for _ in range(repeats):
+    half = rng.permutation(len(names))[: len(names) // 2]
+    inside = np.isin(group_of, half)
+    fit, test = np.where(inside)[0], np.where(~inside)[0]
+    for m, radius in methods.items():
+        w = choose(fit, radius)
+        worth, wrong = outcome(w)
+        real_test = test[real[test]]
+        held[m].append((w["suggest_min"], worth[test].mean(), wrong[real_test].mean()))
+for m in methods:
+    suggest, u, wrong = (np.array(c) for c in zip(*held[m]))
+    print(
+        f"{m:8} suggest_min 10/50/90 % {np.percentile(suggest, [10, 50, 90]).round(3)}"
+        f"  held-out utility {u.mean():.4f}  real reports wrong {wrong.mean():.4f}"
+        f"  over 2 % {np.mean(wrong > sim.BUDGET):.2f}"
+    )
