@@ -238,6 +238,8 @@ def main():
     if args.paired:
         paired(*args.paired)
         return
+    if args.oof and args.thresholds_of:
+        p.error("--thresholds-of matches with a knowledge directory; --oof scores outcomes already decided")
     if args.oof:
         groups = set(open(args.groups).read().split("\n")) - {""} if args.groups else None
         sets = oof_outcomes(args.oof, groups)
