@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::kb::{fitted_file, EntryId};
 use crate::matcher::classifier::Classifier;
-use crate::matcher::fit::{self, Labelled, OutOfFold, Scores};
+use crate::matcher::fit::{self, Labelled, OutOfFold, Ranking, Scores};
 use crate::matcher::model;
 use crate::matcher::prototypes::Prototypes;
 use crate::matcher::semantic::Semantic;
@@ -167,13 +167,17 @@ pub fn run(kb_dir: &Path, args: FitArgs) -> anyhow::Result<ExitCode> {
         ("semantic", &report.semantic, report.utility.0),
         ("lexical only", &report.lexical, report.utility.1),
     ] {
+        let log_likelihood = table
+            .get("all")
+            .map_or(0.0, |s| s.ranking.mean_log_likelihood());
         writeln!(
             out,
-            "cross-validated, {name} (utility {utility:.4} per question):"
+            "cross-validated, {name} (utility {utility:.4} per question, \
+             log-likelihood {log_likelihood:.4}):"
         )?;
-        writeln!(out, "{:<28} {}", "set", Scores::HEADER)?;
+        writeln!(out, "{:<28} {}  {}", "set", Scores::HEADER, Ranking::HEADER)?;
         for (set, s) in table {
-            writeln!(out, "{set:<28} {}", s.row())?;
+            writeln!(out, "{set:<28} {}  {}", s.row(), s.ranking.row())?;
         }
         writeln!(out)?;
     }

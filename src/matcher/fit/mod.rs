@@ -51,6 +51,65 @@ pub struct Scores {
     pub abstained: usize,
     /// In-scope items that got `none`.
     pub false_none: usize,
+    /// Threshold-free figures of the probabilities (cross-validation
+    /// only; `triage eval` leaves them empty).
+    pub ranking: Ranking,
+}
+
+/// How well the probabilities rank, whatever the thresholds: a variant
+/// whose refit moves a threshold a grid step can move the decision
+/// figures more than its ranking changed, so these are judged apart.
+#[derive(Clone, Debug, Default)]
+pub struct Ranking {
+    pub items: usize,
+    pub in_scope: usize,
+    /// In-scope items whose most probable entry is right, whatever the
+    /// decision.
+    pub first_right: usize,
+    /// The sum over items of the log of the probability given to the
+    /// right outcome: the right entries' for an in-scope item, none's
+    /// (with the out-of-scope topics') for the others; each at least
+    /// `FLOOR`.
+    pub log_likelihood: f64,
+}
+
+impl Ranking {
+    /// The least probability counted for the right outcome, so one right
+    /// entry missing from the candidates costs log(1e-6) rather than
+    /// infinity.
+    const FLOOR: f64 = 1e-6;
+
+    /// One item: its most probable entry is right (`first_right`), and
+    /// the right outcome got probability `p`.
+    pub fn add(&mut self, in_scope: bool, first_right: bool, p: f64) {
+        self.items += 1;
+        if in_scope {
+            self.in_scope += 1;
+            self.first_right += usize::from(first_right);
+        }
+        self.log_likelihood += p.clamp(Self::FLOOR, 1.0).ln();
+    }
+
+    /// The mean log-likelihood per item (0 is perfect).
+    pub fn mean_log_likelihood(&self) -> f64 {
+        self.log_likelihood / self.items.max(1) as f64
+    }
+
+    /// The table's columns: the share ranked right first, and the mean
+    /// log-likelihood.
+    pub fn row(&self) -> String {
+        if self.items == 0 {
+            return format!("{:>5}  {:>7}", "-", "-");
+        }
+        let first = if self.in_scope == 0 {
+            "    -".to_owned()
+        } else {
+            format!("{:.3}", self.first_right as f64 / self.in_scope as f64)
+        };
+        format!("{first}  {:>7.4}", self.mean_log_likelihood())
+    }
+
+    pub const HEADER: &'static str = "first  log-lik";
 }
 
 impl Scores {
@@ -339,17 +398,37 @@ fn fit_one(
             .collect();
         let top = outcomes[r.item].ranked.first().map(|(id, _)| id);
         let it = &items[r.item];
+        let is_right = |e: usize| it.expect.contains(&entries[e].id);
+        let first_right = p.order.first().is_some_and(|o| is_right(o.0));
+        let in_entries: f64 = p.order.iter().map(|o| f64::from(o.1)).sum();
+        let p_right = if it.expect.is_empty() {
+            1.0 - in_entries
+        } else {
+            p.order
+                .iter()
+                .filter(|o| is_right(o.0))
+                .map(|o| f64::from(o.1))
+                .sum()
+        };
         for key in [it.set.clone(), "all".to_owned()] {
-            cv.entry(key).or_default().add(&it.expect, decision, top);
+            let s = cv.entry(key).or_default();
+            s.add(&it.expect, decision, top);
+            s.ranking.add(!it.expect.is_empty(), first_right, p_right);
         }
     }
-    // Items with nothing to match are `none`.
-    for (i, it) in items.iter().enumerate().filter(|(i, _)| !seen[*i]) {
-        let _ = i;
+    // Items with nothing to match are `none`, with certainty.
+    for it in items
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !seen[*i])
+        .map(|(_, it)| it)
+    {
+        let in_scope = !it.expect.is_empty();
         for key in [it.set.clone(), "all".to_owned()] {
-            cv.entry(key)
-                .or_default()
-                .add(&it.expect, Decision::None, None);
+            let s = cv.entry(key).or_default();
+            s.add(&it.expect, Decision::None, None);
+            s.ranking
+                .add(in_scope, false, if in_scope { 0.0 } else { 1.0 });
         }
     }
     let all: Vec<&Row> = rows.iter().collect();
@@ -602,5 +681,28 @@ mod tests {
         let used: std::collections::HashSet<usize> =
             (0..100).map(|i| fold_of(&format!("group-{i}"))).collect();
         assert_eq!(used.len(), FOLDS);
+    }
+
+    #[test]
+    fn ranking_counts_the_right_outcome_whatever_the_decision() {
+        let mut r = Ranking::default();
+        r.add(true, true, 0.5);
+        r.add(true, false, 0.25);
+        r.add(false, false, 1.0);
+        assert_eq!((r.items, r.in_scope, r.first_right), (3, 2, 1));
+        let expected = (0.5f64.ln() + 0.25f64.ln()) / 3.0;
+        assert!((r.mean_log_likelihood() - expected).abs() < 1e-12);
+        assert!(r.row().starts_with("0.500"));
+    }
+
+    #[test]
+    fn a_right_outcome_given_nothing_costs_the_floor_not_infinity() {
+        let mut r = Ranking::default();
+        r.add(true, false, 0.0);
+        r.add(false, false, -1e-9);
+        let m = r.mean_log_likelihood();
+        assert!(m.is_finite());
+        assert!((m - Ranking::FLOOR.ln()).abs() < 1e-9);
+        assert_eq!(Ranking::default().row().trim_start(), "-        -");
     }
 }
