@@ -28,14 +28,19 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "session23"))
 import sim  # noqa: E402
 
-path, seed, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-items = sim.load_oof(path)
-groups = [json.loads(line)["group"] for line in open(path)]
-sets = sorted({it["set"] for it in items})
-set_of = np.array([sets.index(it["set"]) for it in items])
-real = np.array([it["set"] == "real/train" for it in items])
+items, groups, sets, set_of, real, outcomes = [], [], [], None, None, {}
 
-outcomes = {}
+
+def load(path):
+    """Reads an out-of-fold file into this module's globals (so
+    session 27's script can reuse the functions below)."""
+    global items, groups, sets, set_of, real, outcomes
+    items = sim.load_oof(path)
+    groups = [json.loads(line)["group"] for line in open(path)]
+    sets = sorted({it["set"] for it in items})
+    set_of = np.array([sets.index(it["set"]) for it in items])
+    real = np.array([it["set"] == "real/train" for it in items])
+    outcomes = {}
 
 
 def outcome(w):
@@ -95,24 +100,27 @@ def choose(rows, radius):
             return w
 
 
-names = sorted(set(groups))
-group_of = np.array([names.index(g) for g in groups])
-rng = np.random.default_rng(seed)
-methods = {"argmax": 0, "steady1": 1, "steady2": 2}
-held = {m: [] for m in methods}
-for _ in range(repeats):
-    half = rng.permutation(len(names))[: len(names) // 2]
-    inside = np.isin(group_of, half)
-    fit, test = np.where(inside)[0], np.where(~inside)[0]
-    for m, radius in methods.items():
-        w = choose(fit, radius)
-        worth, wrong = outcome(w)
-        real_test = test[real[test]]
-        held[m].append((w["suggest_min"], worth[test].mean(), wrong[real_test].mean()))
-for m in methods:
-    suggest, u, wrong = (np.array(c) for c in zip(*held[m]))
-    print(
-        f"{m:8} suggest_min 10/50/90 % {np.percentile(suggest, [10, 50, 90]).round(3)}"
-        f"  held-out utility {u.mean():.4f}  real reports wrong {wrong.mean():.4f}"
-        f"  over 2 % {np.mean(wrong > sim.BUDGET):.2f}"
-    )
+if __name__ == "__main__":
+    path, seed, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    load(path)
+    names = sorted(set(groups))
+    group_of = np.array([names.index(g) for g in groups])
+    rng = np.random.default_rng(seed)
+    methods = {"argmax": 0, "steady1": 1, "steady2": 2}
+    held = {m: [] for m in methods}
+    for _ in range(repeats):
+        half = rng.permutation(len(names))[: len(names) // 2]
+        inside = np.isin(group_of, half)
+        fit, test = np.where(inside)[0], np.where(~inside)[0]
+        for m, radius in methods.items():
+            w = choose(fit, radius)
+            worth, wrong = outcome(w)
+            real_test = test[real[test]]
+            held[m].append((w["suggest_min"], worth[test].mean(), wrong[real_test].mean()))
+    for m in methods:
+        suggest, u, wrong = (np.array(c) for c in zip(*held[m]))
+        print(
+            f"{m:8} suggest_min 10/50/90 % {np.percentile(suggest, [10, 50, 90]).round(3)}"
+            f"  held-out utility {u.mean():.4f}  real reports wrong {wrong.mean():.4f}"
+            f"  over 2 % {np.mean(wrong > sim.BUDGET):.2f}"
+        )
