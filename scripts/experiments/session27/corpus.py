@@ -1,9 +1,9 @@
 """Unlabelled domain texts for the static table's contextual distillation:
 the knowledge base's texts and the training side's questions (and their
 sentences). Never a frozen test split's text."""
-import glob, json, os, re, sys, yaml
+import glob, json, os, sys, yaml
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import REPO, WORK
+from common import REPO, WORK, group_key, sentences
 texts = []; groups = []
 def add(t, g):
     t = t.strip()
@@ -11,9 +11,9 @@ def add(t, g):
 files = [os.path.join(REPO, '..', 'shared', 'eval', 'dev.yaml')] + sorted(glob.glob(os.path.join(REPO, 'eval', '*.yaml'))) + [os.path.join(REPO, 'eval', 'real', 'train.yaml')]
 for f in files:
     for it in yaml.safe_load(open(f)):
-        q = it['query']; g = f + ':' + str(it.get('group') or it.get('source') or it.get('expect'))
+        q = it['query']; g = group_key(f, it)
         add(q, g)
-        sents = [s for s in re.split(r'(?<=[.!?])\s+|\n+', q) if len(s.split()) >= 3]
+        sents = [s for s in sentences(q) if len(s.split()) >= 3]
         if len(sents) > 1:
             for s in sents: add(s, g)
 def walk(x, g):

@@ -17,11 +17,10 @@ entry is right, and the mean log of the right outcome's probability
 import json
 import math
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import WORK, fnv1a64  # noqa: E402
+from common import WORK, fnv1a64, sentences  # noqa: E402
 
 FOLDS = 5
 
@@ -37,7 +36,7 @@ def exclude(k, oof):
         if in_fold(r, k):
             q = r["query"].strip()
             held.add(q)
-            held.update(s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", q))
+            held.update(sentences(q))
     corpus = json.load(open(os.path.join(WORK, "corpus.json")))
     keep = [i for i, c in enumerate(corpus) if c["text"] not in held]
     json.dump(keep, open(os.path.join(WORK, f"keep{k}.json"), "w"))

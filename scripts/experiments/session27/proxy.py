@@ -1,16 +1,13 @@
 """Similarity alone: each held-out labelled training question against each
 entry's title and symptoms (best cosine); share with the right entry first.
 Usage: proxy.py TABLE_DIR [TABLE_DIR ...] (a shipped table and a moved one)."""
-import json, os, sys, zlib, glob, yaml, numpy as np
+import os, sys, glob, yaml, numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import REPO
-from tokenizers import Tokenizer
-from safetensors.numpy import load_file
+from common import REPO, group_key, held_out, load_table
 def table(d):
-    tok=Tokenizer.from_file(d+'/tokenizer.json'); unk=tok.token_to_id('[UNK]') if tok.token_to_id('[UNK]') is not None else tok.token_to_id('<unk>')
-    E=load_file(d+'/model.safetensors')['embeddings'].astype(np.float32)
+    token_ids,E=load_table(d)
     def emb(t):
-        ids=[i for i in tok.encode(t,add_special_tokens=False).ids if i!=unk][:256]
+        ids=token_ids(t)
         v=E[ids].mean(0) if ids else np.zeros(E.shape[1]); n=np.linalg.norm(v); return v/n if n else v
     return emb
 ents=[]
@@ -18,8 +15,9 @@ for f in glob.glob(os.path.join(REPO,'knowledge','*.yaml')):
     d=yaml.safe_load(open(f))
     if isinstance(d,dict) and 'entries' in d:
         for e in d['entries']: ents.append((e['id'],[e['title']]+e.get('symptoms',[])))
-items=[it for it in yaml.safe_load(open(os.path.join(REPO,'eval','real','train.yaml'))) if it.get('expect')]
-hold=[it for it in items if zlib.crc32((os.path.join(REPO,'eval','real','train.yaml')+':'+str(it.get('group'))).encode())%10==0]
+TRAIN=os.path.join(REPO,'eval','real','train.yaml')
+items=[it for it in yaml.safe_load(open(TRAIN)) if it.get('expect')]
+hold=[it for it in items if held_out(group_key(TRAIN,it))]
 print(len(items),len(hold))
 for d in sys.argv[1:]:
     emb=table(d)

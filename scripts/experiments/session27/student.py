@@ -8,12 +8,11 @@ Usage: [SRC=models/wordllama-l2] [KEEP=keep.json] student.py PENALTY OUT_DIR STE
 (session 27: PENALTY 1e-5, STEPS 600; KEEP lists the corpus rows to use,
 as fold-check.py writes it). Prints the held-out loss and how well pair
 cosines on held-out texts follow the teacher's, before and after."""
-import json, os, sys, zlib
+import json, os, shutil, sys
 import numpy as np, torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import REPO, WORK
-from tokenizers import Tokenizer
-from safetensors.numpy import load_file, save_file
+from common import REPO, WORK, held_out, load_table
+from safetensors.numpy import save_file
 torch.manual_seed(0); torch.set_num_threads(2)
 SRC=os.environ.get('SRC',os.path.join(REPO,'models','minilm-m2v'))
 lam=float(sys.argv[1]) if len(sys.argv)>1 else 1e-3
@@ -22,12 +21,10 @@ C=json.load(open(os.path.join(WORK,'corpus.json')))
 T=np.load(os.path.join(WORK,'teacher.npy'))
 if os.environ.get('KEEP'):
     kk=json.load(open(os.environ['KEEP'])); C=[C[i] for i in kk]; T=T[kk]
-tok=Tokenizer.from_file(SRC+'/tokenizer.json')
-unk=tok.token_to_id('[UNK]') if tok.token_to_id('[UNK]') is not None else tok.token_to_id('<unk>')
-E0=load_file(SRC+'/model.safetensors')['embeddings'].astype(np.float32)
-ids=[[i for i in tok.encode(c['text'],add_special_tokens=False).ids if i!=unk][:256] for c in C]
+token_ids,E0=load_table(SRC)
+ids=[token_ids(c['text']) for c in C]
 keep=[k for k,x in enumerate(ids) if x]
-hold=np.array([zlib.crc32(C[k]['group'].encode())%10==0 for k in keep])
+hold=np.array([held_out(C[k]['group']) for k in keep])
 ids=[ids[k] for k in keep]; T=T[keep]
 # the teacher's space cut to 256 principal directions (not centred, so cosines keep their meaning)
 _,_,Vt=np.linalg.svd(T[~hold],full_matrices=False); V=Vt[:256].T
@@ -40,8 +37,11 @@ tr=torch.tensor(~hold); te=torch.tensor(hold)
 X=X0[tr]; A=torch.linalg.solve(X.T@X+1e-2*torch.eye(256)*X.pow(2).sum()/len(X), X.T@Yt[tr])
 A=torch.nn.Parameter(A); D=torch.nn.Parameter(torch.zeros_like(E0t))
 opt=torch.optim.Adam([A,D],lr=1e-3)
+def moved(A,D):
+    """Every corpus text's mean token vector in the moved table."""
+    return X0@A+torch.nn.functional.embedding_bag(flat,D,offs,mode='mean')
 def loss_on(mask):
-    Z=X0@A+torch.nn.functional.embedding_bag(flat,D,offs,mode='mean')
+    Z=moved(A,D)
     c=torch.nn.functional.cosine_similarity(Z[mask],Yt[mask]); return 1-c.mean()
 with torch.no_grad(): print('start train %.4f hold %.4f'%(loss_on(tr),loss_on(te)))
 best=(9,None)
@@ -55,13 +55,12 @@ A,D=best[1]; print('best hold',best[0])
 # how well pair cosines follow the teacher's on held-out texts, before and after
 def cos(Z): Z=Z/Z.norm(dim=1,keepdim=True); return Z@Z.T
 with torch.no_grad():
-    Z1=X0@A+torch.nn.functional.embedding_bag(flat,D,offs,mode='mean')
+    Z1=moved(A,D)
     h=te.nonzero().flatten()[:1500]
     iu=torch.triu_indices(len(h),len(h),1)
     t=cos(Yt[h])[iu[0],iu[1]].numpy(); a=cos(X0[h])[iu[0],iu[1]].numpy(); b=cos(Z1[h])[iu[0],iu[1]].numpy()
     print('pair-cosine correlation with the teacher, held out: table %.3f, moved %.3f'%(np.corrcoef(t,a)[0,1],np.corrcoef(t,b)[0,1]))
 if out_dir:
-    import os, shutil
     os.makedirs(out_dir,exist_ok=True)
     E=(E0t@A+D).numpy()
     q=np.clip(np.round(E/np.abs(E).max()*127),-127,127).astype(np.int8)
