@@ -72,7 +72,11 @@ fn fitting_learns_to_rank_and_to_abstain_from_labelled_questions() {
     // uniform guess among the candidates.
     let ranking = &all.ranking;
     assert_eq!(ranking.items, all.items);
-    assert!(ranking.first_right >= all.answered_right, "{}", ranking.row());
+    assert!(
+        ranking.first_right >= all.answered_right,
+        "{}",
+        ranking.row()
+    );
     let ll = ranking.mean_log_likelihood();
     assert!(ll < 0.0 && ll > (1.0 / 4.0f64).ln(), "{}", ranking.row());
     // Each item's out-of-fold outcome is there, and they add up to the
