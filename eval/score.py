@@ -34,6 +34,11 @@ ranking is judged apart from a move of the thresholds:
 
     TRIAGE_MODEL=shipped python3 eval/score.py --kb /tmp/kb2 --thresholds-of knowledge --items /tmp/b0.jsonl ./target/release/triage eval/real/test*.yaml
 
+`--calibration` adds, pooled, how often the entry shown first is right
+against the probability the matcher gave it, in bins: whether the
+probabilities can be taken at their word, and how many items are sure
+enough to answer.
+
 `--oof FILE` scores the cross-validated outcomes `triage fit
 --out-of-fold FILE` wrote instead of matching (one line per labelled set),
 and `--groups GROUPS.txt` keeps only the items of the source groups listed
@@ -60,6 +65,7 @@ SUGGEST_RIGHT = 0.4
 SUGGEST_WRONG = -0.3
 SHORT_WORDS = 20
 BOOTSTRAP_DRAWS = 2000
+CALIBRATION_BINS = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 1.0]
 
 COLUMNS = ["top-1", "ans-ok", "conf-wrong", "abstain", "false-none", "utility"]
 THRESHOLDS = ["answer_min", "answer_margin", "suggest_min", "twin_ratio"]
@@ -100,7 +106,7 @@ def outcomes(binary, path, kb):
     out = subprocess.run(cmd, input=lines, capture_output=True, text=True, check=True).stdout
     return [
         outcome(path, n, item["query"], item.get("lang", "en"), item.get("expect") or [], r["decision"],
-                [x["id"] for x in r.get("results") or []])
+                [(x["id"], x["score"]) for x in r.get("results") or []])
         for n, (item, r) in enumerate(zip(items, map(json.loads, out.splitlines())))
     ]
 
@@ -112,14 +118,17 @@ def oof_outcomes(path, groups):
     by_set = {}
     for n, r in enumerate(map(json.loads, open(path))):
         if groups is None or r.get("group") in groups:
-            ids = [x["id"] for x in r["ranked"]]
-            row = outcome(r["set"], n, r["query"], None, r["expect"], r["decision"], ids)
+            ranked = [(x["id"], x["probability"]) for x in r["ranked"]]
+            row = outcome(r["set"], n, r["query"], None, r["expect"], r["decision"], ranked)
             by_set.setdefault(r["set"], []).append(row)
     return by_set
 
 
-def outcome(file, n, query, lang, expect, decision, ids):
-    """One item's outcome: its kind, the decision, and where the right entry was."""
+def outcome(file, n, query, lang, expect, decision, ranked):
+    """One item's outcome: its kind, the decision, where the right entry
+    was, and the probability of the entry shown first (`ranked` is the
+    entries shown, in order, with their probabilities)."""
+    ids = [i for i, _ in ranked]
     return {
         "file": file,
         "n": n,
@@ -131,6 +140,7 @@ def outcome(file, n, query, lang, expect, decision, ids):
         "top": ids[0] if ids else None,
         "right": bool(ids) and ids[0] in expect,
         "shown": any(i in expect for i in ids[:SHOWN]),
+        "p": ranked[0][1] if ranked else None,
     }
 
 
@@ -190,6 +200,22 @@ def row(rows):
     )
 
 
+def calibration(rows):
+    """For the items shown an entry, binned by the probability the matcher
+    gave the entry it shows first: how often that entry is right. A
+    matcher whose probabilities are calibrated is right about as often as
+    it says; one that is also sharp puts most items in the top bins."""
+    shown = [o for o in rows if o["decision"] != "none" and o.get("p") is not None]
+    print(f"calibration, {len(shown)} items shown an entry:")
+    print(f"{'probability':<12} {'items':>5} {'mean':>6} {'right':>6}")
+    for lo, hi in zip(CALIBRATION_BINS, CALIBRATION_BINS[1:]):
+        b = [o for o in shown if lo <= o["p"] < hi or (hi == 1.0 and o["p"] == 1.0)]
+        if b:
+            mean = sum(o["p"] for o in b) / len(b)
+            right = sum(o["right"] for o in b) / len(b)
+            print(f"{lo:.2f}-{hi:.2f}    {len(b):>5} {mean:6.3f} {right:6.3f}")
+
+
 def paired(a_path, b_path):
     """Each column's difference between two `--items` files, with a 95 %
     bootstrap interval over the items they share."""
@@ -228,6 +254,7 @@ def main():
     p.add_argument("--kb", help="the knowledge directory to match with")
     p.add_argument("--items", help="write each item's outcome here, one JSON object per line")
     p.add_argument("--by-kind", action="store_true", help="pooled lines by length and language")
+    p.add_argument("--calibration", action="store_true", help="pooled: how often the entry shown first is right, by its probability")
     p.add_argument("--paired", nargs=2, metavar=("A", "B"), help="compare two --items files")
     p.add_argument("--oof", help="score a `triage fit --out-of-fold` file instead of matching")
     p.add_argument("--groups", help="with --oof: only the source groups listed in this file")
@@ -271,6 +298,8 @@ def main():
             rows = [o for o in pooled if keep(o)]
             if rows:
                 print(f"{name:<34} {row(rows)}")
+    if args.calibration:
+        calibration(pooled)
     if args.items:
         with open(args.items, "w") as f:
             for o in pooled:
