@@ -10,6 +10,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::kb::{self, Entry, KbError, KnowledgeBase};
+use crate::matcher::model::Fitted;
 
 #[derive(Debug, Subcommand)]
 pub enum KbCommand {
@@ -56,6 +57,17 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
                 kb.synonyms().groups.len(),
                 kb.out_of_scope().len()
             );
+            let unfitted = entries_not_fitted(&kb);
+            if !unfitted.is_empty() {
+                println!(
+                    "note: {} entr{} added since the last `triage fit` ({}): matched by {} own words until questions about {} are labelled and the matcher is refitted",
+                    unfitted.len(),
+                    if unfitted.len() == 1 { "y" } else { "ies" },
+                    unfitted.join(", "),
+                    if unfitted.len() == 1 { "its" } else { "their" },
+                    if unfitted.len() == 1 { "it" } else { "them" },
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(KbError::Invalid(problems)) => {
@@ -68,6 +80,24 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The entries the fitted parameters (`matcher.json`) learned nothing
+/// about: added since the last fit. None when nothing was learned at all
+/// (no parameters, or none learned from labelled questions).
+fn entries_not_fitted(kb: &KnowledgeBase) -> Vec<&str> {
+    let Some(fitted) = kb.fitted().and_then(|json| Fitted::parse(json).ok()) else {
+        return Vec::new();
+    };
+    let learned = &fitted.classifier.classes;
+    if learned.is_empty() {
+        return Vec::new();
+    }
+    kb.entries()
+        .iter()
+        .map(|e| e.id.as_str())
+        .filter(|id| !learned.iter().any(|c| c == id))
+        .collect()
 }
 
 #[derive(Serialize)]

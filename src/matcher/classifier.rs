@@ -230,21 +230,30 @@ pub(super) fn sparse_scores(w: &[f32], b: &[f32], dim: usize, x: &[(usize, f32)]
         .collect()
 }
 
-/// Per key, its class's value in `lp` (by `class_of`); a key without a
-/// class (an entry added since the last fit) gets the median of the
-/// entries' values: neither favoured nor ruled out.
+/// Per key, its class's value in `lp` (by `class_of`). A key without a
+/// class (an entry added since the last fit) gets the log of the mass the
+/// classifier gives the entries as a whole, one less the out-of-scope
+/// key's probability: the classifier cannot tell it from the entries it
+/// knows, so it neither counts against it nor for it beside them, and it
+/// still counts against it when the question is out of scope. (The
+/// entries' median, used before, sits at the floor for any question that
+/// is about one entry: an added entry was all but never found until the
+/// next fit.) An out-of-scope key without a class (a classifier taught
+/// no out-of-scope question) gets the floor: the classifier gave out of
+/// scope nothing.
 pub(super) fn by_key(lp: &[f32], class_of: &[Option<usize>]) -> Vec<f32> {
     let n_entries = class_of.len().saturating_sub(1);
-    let mut known: Vec<f32> = class_of[..n_entries]
-        .iter()
-        .flatten()
-        .map(|&c| lp[c])
-        .collect();
-    known.sort_by(f32::total_cmp);
-    let median = known.get(known.len() / 2).copied().unwrap_or(0.0);
+    let out_of_scope = class_of.get(n_entries).copied().flatten().map(|c| lp[c]);
+    let in_scope_mass = 1.0 - out_of_scope.map_or(0.0, f32::exp);
+    let in_scope = in_scope_mass.max(0.0).ln().max(LOG_PROB_FLOOR);
     class_of
         .iter()
-        .map(|c| c.map_or(median, |c| lp[c]))
+        .enumerate()
+        .map(|(k, c)| match c {
+            Some(c) => lp[*c],
+            None if k < n_entries => in_scope,
+            None => LOG_PROB_FLOOR,
+        })
         .collect()
 }
 
@@ -322,8 +331,10 @@ mod tests {
         let b = Bound::new(&c, &keys, Some(4)).expect("binds");
         let lp = b.embedding(&[1.0, 0.0, 0.5, 0.2]);
         assert_eq!(lp.len(), 3);
-        // The entry it never learned gets the learned entries' median.
-        assert_eq!(lp[1], lp[0]);
+        // The entry it never learned gets the entries' mass as a whole.
+        let in_scope = (1.0 - lp[2].exp()).ln();
+        assert!((lp[1] - in_scope).abs() < 1e-5, "{lp:?}");
+        assert!(lp[1] >= lp[0]);
         assert!(Bound::new(&c, &keys, Some(8)).is_none());
         assert!(Bound::new(&c, &["p/one", "p/two", "(out of scope)"], Some(4)).is_none());
     }
