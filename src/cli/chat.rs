@@ -76,6 +76,7 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
         (true, None) => "words and sentence similarity (built-in model)".to_owned(),
         (false, _) => "words only (the embedding model did not load)".to_owned(),
     };
+    let added = matcher.entries_added_since_fit().join(", ");
     let store = super::tickets::open_store(db)?;
     let policy = match &args.config {
         Some(path) => crate::config::Config::load(path)?.policy,
@@ -99,6 +100,12 @@ pub fn run(kb_dir: &Path, db: &Path, args: ChatArgs) -> anyhow::Result<ExitCode>
                 db.display()
             ))
         )?;
+        if !added.is_empty() {
+            let note = format!(
+                "added since the last `triage fit`, matched by their own words until it is rerun: {added}"
+            );
+            writeln!(out, "{}", st.dim(&note))?;
+        }
     }
 
     // Deadlines missed while nobody ran (stale pings, timed-out close

@@ -83,21 +83,11 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
 }
 
 /// The entries the fitted parameters (`matcher.json`) learned nothing
-/// about: added since the last fit. None when nothing was learned at all
-/// (no parameters, or none learned from labelled questions).
+/// about: added since the last fit.
 fn entries_not_fitted(kb: &KnowledgeBase) -> Vec<&str> {
-    let Some(fitted) = kb.fitted().and_then(|json| Fitted::parse(json).ok()) else {
-        return Vec::new();
-    };
-    let learned = &fitted.classifier.classes;
-    if learned.is_empty() {
-        return Vec::new();
-    }
-    kb.entries()
-        .iter()
-        .map(|e| e.id.as_str())
-        .filter(|id| !learned.iter().any(|c| c == id))
-        .collect()
+    kb.fitted()
+        .and_then(|json| Fitted::parse(json).ok())
+        .map_or_else(Vec::new, |f| f.entries_added_since(kb))
 }
 
 #[derive(Serialize)]

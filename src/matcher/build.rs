@@ -97,6 +97,13 @@ impl Matcher {
             None => &fitted.lexical,
         });
         let twins = twins(&kb);
+        let added = fitted.entries_added_since(&kb);
+        if !added.is_empty() {
+            tracing::info!(
+                entries = %added.join(", "),
+                "entries added since the last `triage fit`: matched by their own words until refitted"
+            );
+        }
         let words = Bound::new(&fitted.word_classifier, &prototypes::keys(&kb), None);
         Ok(Self {
             kb,

@@ -146,6 +146,12 @@ impl Matcher {
         &self.kb
     }
 
+    /// The entries added since the last fit, which the fitted parameters
+    /// know nothing about (`Fitted::entries_added_since`).
+    pub fn entries_added_since_fit(&self) -> Vec<&str> {
+        self.fitted.entries_added_since(&self.kb)
+    }
+
     /// Whether sentence similarity is on (an embedding model is loaded).
     pub fn is_semantic(&self) -> bool {
         self.semantic.is_some()

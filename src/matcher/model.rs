@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::classifier::Classifier;
 use super::prototypes::Prototypes;
+use crate::kb::KnowledgeBase;
 
 /// The entry features, in vector order.
 pub const ENTRY_FEATURES: [&str; 23] = [
@@ -123,6 +124,24 @@ pub struct Fitted {
 pub const SHIPPED: &str = include_str!("../../knowledge/matcher.json");
 
 impl Fitted {
+    /// The entries of `kb` these parameters learned nothing about (added
+    /// since the last fit): the classifiers have no class for them. Empty
+    /// when nothing was learned, or when no entry was (another knowledge
+    /// base: the `unlearned` set applies).
+    pub fn entries_added_since<'a>(&self, kb: &'a KnowledgeBase) -> Vec<&'a str> {
+        let learned = &self.classifier.classes;
+        let (added, known): (Vec<&str>, Vec<&str>) = kb
+            .entries()
+            .iter()
+            .map(|e| e.id.as_str())
+            .partition(|id| !learned.iter().any(|c| c == id));
+        if known.is_empty() {
+            Vec::new()
+        } else {
+            added
+        }
+    }
+
     pub fn parse(json: &str) -> anyhow::Result<Self> {
         let f: Fitted = serde_json::from_str(json)?;
         for p in [&f.semantic, &f.lexical].into_iter().chain(&f.unlearned) {
