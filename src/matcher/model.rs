@@ -6,7 +6,7 @@
 //! probabilities. The parameters are data (`knowledge/matcher.json`),
 //! written by `triage fit`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -129,13 +129,14 @@ impl Fitted {
     /// when nothing was learned, or when no entry was (another knowledge
     /// base: the `unlearned` set applies).
     pub fn entries_added_since<'a>(&self, kb: &'a KnowledgeBase) -> Vec<&'a str> {
-        let learned = &self.classifier.classes;
-        let (added, known): (Vec<&str>, Vec<&str>) = kb
+        let learned: HashSet<&str> = self.classifier.classes.iter().map(String::as_str).collect();
+        let added: Vec<&str> = kb
             .entries()
             .iter()
             .map(|e| e.id.as_str())
-            .partition(|id| !learned.iter().any(|c| c == id));
-        if known.is_empty() {
+            .filter(|id| !learned.contains(id))
+            .collect();
+        if added.len() == kb.entries().len() {
             Vec::new()
         } else {
             added
