@@ -1,6 +1,7 @@
 //! Matching on the shipped knowledge base: the decision and the top entry
 //! for each kind of question (typos, pasted errors, statuses, long pastes,
-//! other languages, out-of-scope), hostile input, product restriction, and
+//! other languages, out-of-scope), chat decoration, hostile input, product
+//! restriction, and
 //! the `triage match` CLI contract (`--json`, `--jsonl`, errors).
 
 use std::io::Write;
@@ -502,6 +503,24 @@ proptest! {
         if m.decision == Decision::None {
             prop_assert!(m.results.is_empty());
         }
+    }
+
+    /// Emoji shortcodes and @-mentions around a question change nothing:
+    /// every entry's title, decorated, gets the bare title's decision,
+    /// entries and probabilities.
+    #[test]
+    fn chat_decoration_changes_nothing(
+        entry in 0usize..1000,
+        mentions in prop::collection::vec("@[a-z][a-z0-9_]{0,12}", 0..3),
+        emoji in prop::collection::vec(":[a-z_+-]{1,16}:", 0..3),
+    ) {
+        let kb = matcher().kb();
+        let title = &kb.entries()[entry % kb.entries().len()].title;
+        let text = mentions.iter().chain([title]).chain(&emoji).cloned().collect::<Vec<_>>().join(" ");
+        let (bare, decorated) = (ask(title), ask(&text));
+        prop_assert_eq!(bare.decision, decorated.decision, "{}", text);
+        let ids = |m: &Match| m.results.iter().map(|c| (c.id.to_string(), c.score)).collect::<Vec<_>>();
+        prop_assert_eq!(ids(&bare), ids(&decorated), "{}", text);
     }
 
     #[test]

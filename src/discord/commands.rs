@@ -145,7 +145,9 @@ async fn diagnose(
         Some(e) => Event::Act(Action::PickEntry {
             entry: e.id.clone(),
         }),
-        None => Event::Ask { text: symptom },
+        None => Event::Ask {
+            text: super::markup::readable(&symptom, &[]).into_owned(),
+        },
     };
     let input = Input {
         id: ctx.id().to_string().as_str().into(),
@@ -194,7 +196,7 @@ async fn diagnose_message(ctx: Context<'_>, msg: serenity::Message) -> Result<()
         product: channel_product(ctx, msg.channel_id.get()),
         offered: None,
         event: Event::Ask {
-            text: msg.content.clone(),
+            text: super::markup::readable(&msg.content, &msg.mentions).into_owned(),
         },
         origin: None,
     };

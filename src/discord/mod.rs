@@ -13,6 +13,7 @@ mod flood;
 mod guilds;
 mod help_channels;
 mod lifecycle;
+mod markup;
 mod order;
 mod parts;
 pub mod render;

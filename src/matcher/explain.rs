@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::kb::{EntryId, ProductId};
 
 use super::model::{ENTRY_FEATURES, QUERY_FEATURES};
-use super::{rank, Decision, Matcher, Query, TopicScore, MAX_INPUT_CHARS};
+use super::{rank, Decision, Matcher, Query, TopicScore};
 
 /// One feature's part in a score.
 #[derive(Clone, Debug, Serialize)]
@@ -66,7 +66,8 @@ impl Matcher {
         let (a, f) = self.features(q)?;
         let w = &self.weights;
         let ranked = rank(w, &f, &self.twins, |e| self.prep.profiles[e].product);
-        let text = super::truncate_chars(q.text, MAX_INPUT_CHARS);
+        let text = super::question_text(q.text);
+        let text = text.as_ref();
         let contributions = |names: &[&'static str], ws: &[f32], xs: &[f32]| {
             let mut v: Vec<Contribution> = names
                 .iter()

@@ -19,6 +19,7 @@ pub mod prototypes;
 pub mod semantic;
 mod similarity;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -187,10 +188,8 @@ impl Matcher {
     /// questions here.
     pub fn prepare(&self, questions: &[&str]) {
         if let Some(s) = &self.semantic {
-            let texts: Vec<&str> = questions
-                .iter()
-                .map(|q| truncate_chars(q, MAX_INPUT_CHARS))
-                .collect();
+            let texts: Vec<Cow<'_, str>> = questions.iter().map(|q| question_text(q)).collect();
+            let texts: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
             s.prepare(&texts);
         }
     }
@@ -202,7 +201,8 @@ impl Matcher {
             Some(p) => Some(self.prep.product_ids.iter().position(|x| x == p)?),
             None => None,
         };
-        let text = truncate_chars(q.text, MAX_INPUT_CHARS);
+        let text = question_text(q.text);
+        let text = text.as_ref();
         if text.trim().is_empty() {
             return None;
         }
@@ -625,6 +625,13 @@ fn query_features(
         // The share of the nearest labelled questions out of scope.
         outside.3,
     ]
+}
+
+/// What the matcher reads of a question, in matching and in fitting
+/// alike: at most `MAX_INPUT_CHARS` characters, without chat decoration
+/// (emoji shortcodes, @-mentions).
+pub(crate) fn question_text(text: &str) -> Cow<'_, str> {
+    crate::search::without_decoration(truncate_chars(text, MAX_INPUT_CHARS))
 }
 
 fn truncate_chars(s: &str, max: usize) -> &str {

@@ -285,6 +285,43 @@ fn radix36(mut n: u64) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// Discord markup in a question (a member mention, custom emoji, a
+/// timestamp) is read as a client shows it: the same entry answers as for
+/// the bare question, and the log keeps the readable text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_with_mentions_and_custom_emoji_is_answered_as_without() {
+    let h = Harness::ready().await;
+    let mark = h.fake.mark();
+    h.say(
+        ids::ALICE,
+        ids::HELP_CHANNEL,
+        "the chat widget is missing on our shop",
+    );
+    let bare = h.bot_post_after(mark, ids::HELP_CHANNEL).await;
+    let mark = h.fake.mark();
+    let decorated = format!(
+        "<@{}> the chat widget is missing on our shop since <t:1765000000:R> \
+         <:pepe_cry:1234567890123456789> <a:sob:987654321>",
+        ids::BOB
+    );
+    let q = h.say(ids::OWNER, ids::HELP_CHANNEL, &decorated);
+    let answer = h.bot_post_after(mark, ids::HELP_CHANNEL).await;
+    assert_eq!(answer.body["message_reference"]["message_id"], q["id"]);
+    let title = &bare.body["embeds"][0]["title"];
+    assert!(title.is_string(), "the bare question is answered: {bare:?}");
+    assert_eq!(&answer.body["embeds"][0]["title"], title);
+    no_pings(&answer.body);
+    let logged: Vec<String> = h.queries().into_iter().map(|q| q.text).collect();
+    assert!(
+        logged.contains(
+            &"@bob the chat widget is missing on our shop since 2025-12-06 05:46 UTC \
+              :pepe_cry: :sob:"
+                .to_owned()
+        ),
+        "{logged:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_help_channel_question_is_answered_and_bots_are_ignored() {
     let h = Harness::ready().await;

@@ -4,6 +4,7 @@
 //! features under cross-validation, where no question may see a
 //! prototype or a classifier it helped make.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::super::classifier::{
@@ -13,7 +14,7 @@ use super::super::model::{ENTRY_FEATURES, QUERY_FEATURES};
 use super::super::prototypes::{self, Prototypes};
 use super::super::semantic::dot;
 use super::super::similarity::{Nearest, SemanticIndex};
-use super::super::Matcher;
+use super::super::{question_text, Matcher};
 use super::softmax::{self, Examples, Trained};
 use super::{Labelled, Row, FOLDS};
 
@@ -80,7 +81,11 @@ impl<'a> Learning<'a> {
         let mut raw = Vec::with_capacity(rows.len());
         let mut group = Vec::with_capacity(rows.len());
         let mut keys_of: Vec<Vec<usize>> = Vec::new();
-        let queries: Vec<&str> = rows.iter().map(|r| items[r.item].query.as_str()).collect();
+        let queries: Vec<Cow<'_, str>> = rows
+            .iter()
+            .map(|r| question_text(&items[r.item].query))
+            .collect();
+        let queries: Vec<&str> = queries.iter().map(|q| q.as_ref()).collect();
         let embedded = s.embed_raw_all(&queries);
         for ((r, &k), v) in rows.iter().zip(folds).zip(embedded) {
             let it = &items[r.item];
@@ -398,7 +403,9 @@ fn word_rows(m: &Matcher, items: &[Labelled], rows: &[Row]) -> (Vec<Vec<(usize, 
     let vectors: Vec<Vec<(u32, f32)>> = rows
         .iter()
         .map(|r| {
-            let a = m.prep.analyze(&items[r.item].query, &m.cues);
+            let a = m
+                .prep
+                .analyze(&question_text(&items[r.item].query), &m.cues);
             word_vector(a.terms.iter().map(String::as_str))
         })
         .collect();
