@@ -68,7 +68,7 @@ fn decorations(text: &str) -> Vec<(usize, usize)> {
                     // A sentence's full stop after a mention is not the
                     // mention's.
                     let handle = rest[..name].trim_end_matches(['.', '-']);
-                    Some(i + 1 + handle.len())
+                    (!handle.is_empty()).then_some(i + 1 + handle.len())
                 }
                 _ => None,
             };
@@ -133,6 +133,7 @@ mod tests {
             "Code: 202 and status: 500",
             "listen on [::1]:8080",
             "user@host@relay bounced",
+            "a lone @. stays",
         ] {
             assert_eq!(plain(s), s);
         }
