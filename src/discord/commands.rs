@@ -196,7 +196,7 @@ async fn diagnose_message(ctx: Context<'_>, msg: serenity::Message) -> Result<()
         product: channel_product(ctx, msg.channel_id.get()),
         offered: None,
         event: Event::Ask {
-            text: super::markup::readable(&msg.content, &msg.mentions).into_owned(),
+            text: super::markup::message_text(&msg),
         },
         origin: None,
     };

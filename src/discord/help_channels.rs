@@ -7,6 +7,7 @@ use serenity::{ChannelId, Message, MessageType};
 use tracing::{debug, instrument};
 
 use super::escalation::{self, Here};
+use super::markup::message_text;
 use super::render;
 use super::route::Conv;
 use super::{blocking, commands, Data, Error};
@@ -73,7 +74,7 @@ pub(super) async fn on_message(
         if !data.admit(conv.place, conv.user) {
             return Ok(());
         }
-        let input = Input::say(msg.id.to_string(), conv.key(), question(msg))
+        let input = Input::say(msg.id.to_string(), conv.key(), message_text(msg))
             .in_product(Some(product.clone()));
         return ask(ctx, data, msg, conv, input, false).await;
     }
@@ -89,7 +90,7 @@ pub(super) async fn on_message(
             user: msg.author.id.get(),
         };
         if matches!(phase(data, conv).await?, Phase::Collecting { .. }) {
-            let input = Input::say(msg.id.to_string(), conv.key(), question(msg));
+            let input = Input::say(msg.id.to_string(), conv.key(), message_text(msg));
             return ask(ctx, data, msg, conv, input, true).await;
         }
     }
@@ -104,17 +105,12 @@ pub(super) async fn on_message(
             if !data.admit(conv.place, conv.user) {
                 return Ok(());
             }
-            let input = Input::say(msg.id.to_string(), conv.key(), question(msg))
+            let input = Input::say(msg.id.to_string(), conv.key(), message_text(msg))
                 .in_product(Some(product.clone()));
             return ask(ctx, data, msg, conv, input, true).await;
         }
     }
     Ok(())
-}
-
-/// What a customer's message says, as the engine keeps it.
-fn question(msg: &Message) -> String {
-    super::markup::readable(&msg.content, &msg.mentions).into_owned()
 }
 
 async fn phase(data: &Data, conv: Conv) -> Result<Phase, Error> {

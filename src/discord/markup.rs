@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
-use serenity::all::User;
+use serenity::all::{Message, User};
 
 /// Custom emoji, member mentions, command mentions and timestamps.
 static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
@@ -24,6 +24,12 @@ static MARKUP: LazyLock<Regex> = LazyLock::new(|| {
     .expect("a valid pattern")
 });
 
+/// What a customer's message says, as the engine keeps it: its content
+/// as a client shows it, with the members it mentions by name.
+pub fn message_text(msg: &Message) -> String {
+    readable(&msg.content, &msg.mentions).into_owned()
+}
+
 /// `content` as a Discord client shows it. `mentions` are the message's
 /// mentioned users (`Message::mentions`); a member mention of anyone else
 /// stays as it is.
@@ -32,9 +38,10 @@ pub fn readable<'a>(content: &'a str, mentions: &[User]) -> Cow<'a, str> {
         if let Some(name) = c.name("emoji") {
             format!(":{}:", name.as_str())
         } else if let Some(id) = c.name("user") {
-            mentions
-                .iter()
-                .find(|u| u.id.get().to_string() == id.as_str())
+            id.as_str()
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| mentions.iter().find(|u| u.id.get() == id))
                 .map_or_else(|| c[0].to_owned(), |u| format!("@{}", u.name))
         } else if let Some(command) = c.name("command") {
             format!("/{}", command.as_str())
